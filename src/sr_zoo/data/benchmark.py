@@ -1,0 +1,61 @@
+"""Benchmark sets (Set5, Set14, any folder of HR images) as LR/HR pairs made the papers' way."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+
+from sr_zoo.data.io import list_images, probe_image, read_image
+from sr_zoo.errors import ImageReadError
+from sr_zoo.ops import imresize, quantize
+
+__all__ = ["BenchmarkDataset", "modcrop", "make_lr"]
+
+
+def modcrop(img: Tensor, scale: int) -> Tensor:
+    """Crop the bottom/right of ``(..., H, W)`` so that H and W are multiples of ``scale``."""
+    h, w = img.shape[-2] - img.shape[-2] % scale, img.shape[-1] - img.shape[-1] % scale
+    return img[..., :h, :w]
+
+
+def make_lr(hr: Tensor, scale: int, quantize_8bit: bool = True) -> Tensor:
+    """MATLAB ``imresize(hr, 1/scale, 'bicubic')`` of a modcropped image, stored as 8 bits by default."""
+    size = (hr.shape[-2] // scale, hr.shape[-1] // scale)
+    lr = imresize(hr, scale=1.0 / scale, size=size)
+    return quantize(lr) if quantize_8bit else lr
+
+
+class BenchmarkDataset(Dataset):
+    """HR images of one folder, each modcropped to a multiple of ``scale``, with its bicubic LR.
+
+    Items are dicts ``{"lr": (C, h, w), "hr": (C, h*scale, w*scale), "name": str}`` with C = 1 for
+    grayscale files and 3 otherwise, values in [0, 1]. Every file is checked (header only) when
+    the dataset is built, so a bad file fails at once, naming the file.
+    """
+
+    def __init__(self, root: str | os.PathLike, scale: int, quantize_lr: bool = True) -> None:
+        if int(scale) != scale or scale < 1:
+            raise ValueError(f"scale must be a positive integer, got {scale}")
+        self.root = Path(root)
+        self.name = self.root.name
+        self.scale = int(scale)
+        self.quantize_lr = quantize_lr
+        self.files = list_images(self.root)
+        for path in self.files:
+            height, width, _ = probe_image(path)
+            if min(height, width) < self.scale:
+                raise ImageReadError(f"{path}: image of {height}x{width} is smaller than the scale x{self.scale}")
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> dict[str, Tensor | str]:
+        path = self.files[index]
+        hr = modcrop(read_image(path), self.scale)
+        with torch.no_grad():
+            lr = make_lr(hr, self.scale, self.quantize_lr)
+        return {"lr": lr, "hr": hr, "name": path.stem}

@@ -1,0 +1,96 @@
+"""Scoring a model on benchmark sets with the Y-channel metrics (the numbers tables are made of)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from sr_zoo.data.benchmark import BenchmarkDataset
+from sr_zoo.data.io import write_image
+from sr_zoo.errors import ImageReadError
+from sr_zoo.metrics import YPSNR, YSSIM
+
+__all__ = ["BenchmarkResult", "evaluate", "format_table"]
+
+
+@dataclass(frozen=True)
+class BenchmarkResult:
+    """One cell of a results table: a model on one set at one scale."""
+
+    model: str
+    dataset: str
+    scale: int
+    psnr: float
+    ssim: float
+    images: int
+
+    def as_dict(self, digits: int = 4) -> dict:
+        row = asdict(self)
+        row["psnr"], row["ssim"] = round(self.psnr, digits), round(self.ssim, digits)
+        return row
+
+
+@torch.no_grad()
+def evaluate(
+    model: Callable[[Tensor], Tensor],
+    dataset: BenchmarkDataset,
+    model_name: str = "model",
+    device: str | torch.device = "cpu",
+    save_dir: str | os.PathLike | None = None,
+    round_y: bool = False,
+    progress: tqdm | None = None,
+) -> BenchmarkResult:
+    """Upscale every LR image of ``dataset`` with ``model`` and score it against its HR image.
+
+    Images are run one at a time (their sizes differ); the border cropped is the scale, as in the
+    papers. With ``save_dir``, each SR image is written as ``<save_dir>/<name>.png`` (8-bit).
+    """
+    device = torch.device(device)
+    psnr = YPSNR(crop_border=dataset.scale, round_y=round_y).to(device)
+    ssim = YSSIM(crop_border=dataset.scale, round_y=round_y).to(device)
+    for index in range(len(dataset)):
+        item = dataset[index]
+        lr, hr = item["lr"][None].to(device), item["hr"][None].to(device)
+        sr = model(lr)
+        try:
+            psnr.update(sr, hr)
+            ssim.update(sr, hr)
+        except ValueError as exc:
+            raise ImageReadError(f"{dataset.files[index]}: {exc}") from None
+        if save_dir is not None:
+            write_image(Path(save_dir) / f"{item['name']}.png", sr[0])
+        if progress is not None:
+            progress.update(1)
+    return BenchmarkResult(
+        model=model_name,
+        dataset=dataset.name,
+        scale=dataset.scale,
+        psnr=float(psnr.compute()),
+        ssim=float(ssim.compute()),
+        images=len(dataset),
+    )
+
+
+def format_table(results: Sequence[BenchmarkResult]) -> str:
+    """Results as a Markdown table: one row per set, one ``PSNR / SSIM`` column per scale."""
+    scales = sorted({r.scale for r in results})
+    sets = list(dict.fromkeys(r.dataset for r in results))
+    cells = {(r.dataset, r.scale): r for r in results}
+    header = ["Set", "images"] + [f"x{s}" for s in scales]
+    rows = []
+    for name in sets:
+        counts = {cells[(name, s)].images for s in scales if (name, s) in cells}
+        row = [name, "/".join(str(c) for c in sorted(counts))]
+        for s in scales:
+            r = cells.get((name, s))
+            row.append(f"{r.psnr:.2f} / {r.ssim:.4f}" if r else "-")
+        rows.append(row)
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    line = lambda cols: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cols, widths)) + " |"  # noqa: E731
+    return "\n".join([line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)])

@@ -1,0 +1,142 @@
+"""PSNR and SSIM on the Y channel, scored the way the papers' tables were made.
+
+The convention (``../shared/reference/published-numbers.md``): SR rounded to 8 bits, ``crop_border``
+pixels removed from each side, a 3-channel image scored on the Y of MATLAB ``rgb2ycbcr`` and a
+1-channel image on its own channel, values in 0..255. PSNR (peak 255) and SSIM (11x11 Gaussian
+window, sigma 1.5, K1 = 0.01, K2 = 0.03, averaged over the valid region) are computed per image and
+then averaged over images, never pooled over pixels.
+
+Both are torchmetrics ``Metric``s: they accumulate a sum and a count, so they work in Lightning
+validation/test loops and add up correctly across DDP processes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from torchmetrics import Metric
+from torchmetrics.functional.image import peak_signal_noise_ratio
+
+from sr_zoo.ops.color import rgb_to_y
+from sr_zoo.ops.quantize import quantize
+
+__all__ = ["SSIM_WINDOW", "YPSNR", "YSSIM", "ssim_valid", "to_y_255", "y_psnr", "y_ssim"]
+
+SSIM_WINDOW = 11
+_SSIM_SIGMA = 1.5
+
+
+def _score_dtype(x: Tensor) -> torch.dtype:
+    return torch.float32 if x.device.type == "mps" else torch.float64
+
+
+def to_y_255(img: Tensor, crop_border: int = 0, round_y: bool = False) -> Tensor:
+    """8-bit-rounded image in [0, 1] (``(N, C, H, W)``, C = 1 or 3) to the scored channel in 0..255.
+
+    ``round_y`` reproduces MATLAB evaluation scripts that call ``rgb2ycbcr`` on a uint8 image and so
+    get a uint8 (rounded) Y; the default keeps Y in floating point.
+    """
+    if img.dim() != 4 or img.shape[1] not in (1, 3):
+        raise ValueError(f"expected images of shape (N, 1 or 3, H, W), got {tuple(img.shape)}")
+    img = quantize(img.to(_score_dtype(img)))
+    y = rgb_to_y(img) * 255.0 if img.shape[1] == 3 else img * 255.0
+    if round_y:
+        y = torch.floor(y + 0.5)
+    if crop_border > 0:
+        y = y[..., crop_border:-crop_border, crop_border:-crop_border]
+    return y
+
+
+def _check_pair(preds: Tensor, target: Tensor, crop_border: int, min_size: int) -> None:
+    if preds.shape != target.shape:
+        raise ValueError(f"SR and HR shapes differ: {tuple(preds.shape)} vs {tuple(target.shape)}")
+    h, w = preds.shape[-2] - 2 * crop_border, preds.shape[-1] - 2 * crop_border
+    if min(h, w) < min_size:
+        raise ValueError(
+            f"image of {preds.shape[-2]}x{preds.shape[-1]} is too small to score with crop_border={crop_border}: "
+            f"{h}x{w} remain, at least {min_size}x{min_size} needed"
+        )
+
+
+def y_psnr(preds: Tensor, target: Tensor, crop_border: int = 0, round_y: bool = False) -> Tensor:
+    """Per-image PSNR (dB, peak 255) on the scored channel; returns a ``(N,)`` float64 tensor."""
+    _check_pair(preds, target, crop_border, 1)
+    p, t = to_y_255(preds, crop_border, round_y), to_y_255(target, crop_border, round_y)
+    return peak_signal_noise_ratio(p, t, data_range=255.0, reduction="none", dim=(1, 2, 3))
+
+
+def _gaussian_window(device: torch.device, dtype: torch.dtype) -> Tensor:
+    x = torch.arange(SSIM_WINDOW, device=device, dtype=dtype) - SSIM_WINDOW // 2
+    g = torch.exp(-(x**2) / (2 * _SSIM_SIGMA**2))
+    return g / g.sum()
+
+
+def ssim_valid(x: Tensor, y: Tensor, data_range: float = 255.0) -> Tensor:
+    """Per-image SSIM of ``(N, 1, H, W)`` tensors, averaged over windows inside the image; ``(N,)``.
+
+    Written out instead of calling torchmetrics' SSIM: that one reflect-pads and averages the
+    whole map (MATLAB's ``ssim_index`` filters 'valid'), and in float64 it runs a 2-D 11x11
+    convolution that is 8x slower on CPU than the separable Gaussian used here. The tests check
+    both against each other on the valid region.
+    """
+    g = _gaussian_window(x.device, x.dtype)
+    stack = torch.cat([x, y, x * x, y * y, x * y])
+    mu_x, mu_y, xx, yy, xy = F.conv2d(F.conv2d(stack, g.view(1, 1, 1, -1)), g.view(1, 1, -1, 1)).split(x.shape[0])
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    var_x, var_y, cov = xx - mu_x * mu_x, yy - mu_y * mu_y, xy - mu_x * mu_y
+    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2))
+    return ssim_map.mean(dim=(1, 2, 3))
+
+
+def y_ssim(preds: Tensor, target: Tensor, crop_border: int = 0, round_y: bool = False) -> Tensor:
+    """Per-image SSIM on the scored channel over the valid region of the 11x11 window; ``(N,)``."""
+    _check_pair(preds, target, crop_border, SSIM_WINDOW)
+    return ssim_valid(to_y_255(preds, crop_border, round_y), to_y_255(target, crop_border, round_y))
+
+
+class _PerImageMean(Metric):
+    """Mean over images of a per-image score; states are a float64 sum and a count (DDP: summed)."""
+
+    is_differentiable = False
+    higher_is_better = True
+    full_state_update = False
+    total: Tensor
+    count: Tensor
+
+    def __init__(self, crop_border: int = 0, round_y: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        if crop_border < 0:
+            raise ValueError(f"crop_border must be >= 0, got {crop_border}")
+        self.crop_border = crop_border
+        self.round_y = round_y
+        self.add_state("total", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("count", default=torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
+
+    def _per_image(self, preds: Tensor, target: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        """Add a batch: SR and HR images in [0, 1], ``(N, C, H, W)`` with C = 1 or 3."""
+        scores = self._per_image(preds, target)
+        self.total += scores.sum().to(self.total.dtype)
+        self.count += scores.numel()
+
+    def compute(self) -> Tensor:
+        return self.total / self.count
+
+
+class YPSNR(_PerImageMean):
+    """PSNR on MATLAB's Y channel (8-bit SR, ``crop_border`` removed), averaged per image."""
+
+    def _per_image(self, preds: Tensor, target: Tensor) -> Tensor:
+        return y_psnr(preds, target, self.crop_border, self.round_y)
+
+
+class YSSIM(_PerImageMean):
+    """SSIM on MATLAB's Y channel (11x11 Gaussian window, valid region), averaged per image."""
+
+    def _per_image(self, preds: Tensor, target: Tensor) -> Tensor:
+        return y_ssim(preds, target, self.crop_border, self.round_y)
