@@ -56,11 +56,19 @@ def _contributions(in_length: int, out_length: int, scale: float, antialias: boo
     return indices[:, used].contiguous(), weights[:, used].contiguous()
 
 
-def _resize_last_dim(x: Tensor, out_length: int, scale: float, antialias: bool) -> Tensor:
-    indices, weights = _contributions(x.shape[-1], out_length, scale, antialias)
-    indices = indices.to(x.device)
-    weights = weights.to(device=x.device, dtype=x.dtype)
-    return (x[..., indices] * weights).sum(dim=-1)  # (..., out, taps) -> (..., out)
+@lru_cache(maxsize=512)
+def _weight_matrix(in_length: int, out_length: int, scale: float, antialias: bool) -> Tensor:
+    """Dense ``(out_length, in_length)`` float64 matrix of the contributions (mirrored taps summed).
+
+    A matrix product with it is 3-12x faster on CPU than gathering the taps, for patches and 2K images.
+    """
+    indices, weights = _contributions(in_length, out_length, scale, antialias)
+    matrix = torch.zeros(out_length, in_length, dtype=torch.float64)
+    return matrix.scatter_add_(1, indices, weights)
+
+
+def _matrix(in_length: int, out_length: int, scale: float, antialias: bool, like: Tensor) -> Tensor:
+    return _weight_matrix(in_length, out_length, scale, antialias).to(device=like.device, dtype=like.dtype)
 
 
 def _pair(value: float | Sequence[float] | None, name: str) -> tuple | None:
@@ -111,7 +119,7 @@ def imresize(
     # MATLAB resizes the dimension with the smallest scale first; sorted() is stable, so H wins ties.
     for dim in sorted((0, 1), key=lambda d: scales[d]):
         if dim == 0:
-            x = _resize_last_dim(x.transpose(-1, -2), sizes[0], float(scales[0]), antialias).transpose(-1, -2)
+            x = _matrix(x.shape[-2], sizes[0], float(scales[0]), antialias, x) @ x
         else:
-            x = _resize_last_dim(x, sizes[1], float(scales[1]), antialias)
+            x = x @ _matrix(x.shape[-1], sizes[1], float(scales[1]), antialias, x).T
     return x.contiguous().to(out_dtype)
