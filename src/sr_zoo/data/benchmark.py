@@ -37,11 +37,11 @@ class BenchmarkDataset(Dataset):
     the dataset is built, so a bad file fails at once, naming the file.
     """
 
-    def __init__(self, root: str | os.PathLike, scale: int, quantize_lr: bool = True) -> None:
+    def __init__(self, root: str | os.PathLike, scale: int, quantize_lr: bool = True, name: str | None = None) -> None:
         if int(scale) != scale or scale < 1:
             raise ValueError(f"scale must be a positive integer, got {scale}")
         self.root = Path(root)
-        self.name = self.root.name
+        self.name = name or self.root.name
         self.scale = int(scale)
         self.quantize_lr = quantize_lr
         self.files = list_images(self.root)

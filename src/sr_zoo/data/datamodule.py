@@ -1,0 +1,202 @@
+"""``SRDataModule``: one LightningDataModule serving every paper's training patches and benchmark sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import torch
+from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
+from torch.utils.data import DataLoader
+
+from sr_zoo.data.benchmark import BenchmarkDataset
+from sr_zoo.data.patches import PatchDataset, collate_patches
+from sr_zoo.data.recipes import get_recipe
+from sr_zoo.data.sources import Record, data_root, resolve_benchmark, resolve_source
+from sr_zoo.errors import DatasetError
+
+__all__ = ["SRDataModule"]
+
+_DOWNLOADABLE = {"div2k": "div2k", "coco-stuff": "coco-stuff"}
+
+
+class SRDataModule(L.LightningDataModule):
+    """Training patches from named sources, and benchmark sets for validation and testing.
+
+    Args:
+        train: training sources, combined: ``t91``, ``general100``, ``div2k``, ``coco-stuff``, ``demo``,
+            ``name:PATH`` (a named layout at PATH), ``folder:PATH`` or a plain folder path. Default: the
+            recipe's sources, or ``demo`` (photos bundled with scikit-image) when there is no recipe.
+        val: benchmark sets for validation (``set5``, ``set14``, ``bsd100``, ``urban100``, ``manga109``,
+            ``demo`` or folder paths); named sets missing under ``root`` are skipped with a warning, and
+            ``demo`` is used when none is left.
+        test: benchmark sets for testing; default: the same as ``val``.
+        scale: upscaling factor.
+        patch_size: HR patch side (a multiple of ``scale``); default: the recipe's, else ``24 * scale``
+            (a 24x24 LR patch).
+        batch_size: patches per batch (a multiple of ``crops_per_image``).
+        recipe: a paper's data preset: ``none``, ``emtcm``, ``csrcnn``, ``msfmgan`` or ``srseg``
+            (``sr_zoo.data.recipes``).
+        degradation: ``bicubic`` (MATLAB) or ``gaussian-bicubic``; default: the recipe's.
+        blur_sigma: Gaussian standard deviation for ``gaussian-bicubic``; default: the recipe's.
+        augment: random flips and 90-degree rotations online; default: the recipe's.
+        crops_per_image: patches cut from each decoded image per item (cheaper decoding for big images).
+        samples_per_epoch: items per epoch; default: one per image version.
+        boundary_radius: disk radius of the SRSEG boundary mask, in LR pixels (papers/srseg.txt 3.2).
+        num_workers: DataLoader worker processes (persistent, so each decodes its images once).
+        root: data root; default ``$SR_ZOO_DATA``, else ``~/.cache/sr_zoo``.
+        cache_mb: per-worker memory for decoded images.
+        download: fetch a missing named dataset (DIV2K, COCO-Stuff) from its official source.
+    """
+
+    def __init__(
+        self,
+        train: list[str] | None = None,
+        val: list[str] | None = None,
+        test: list[str] | None = None,
+        scale: int = 4,
+        patch_size: int | None = None,
+        batch_size: int = 16,
+        recipe: str = "none",
+        degradation: str | None = None,
+        blur_sigma: float | None = None,
+        augment: bool | None = None,
+        crops_per_image: int = 1,
+        samples_per_epoch: int | None = None,
+        boundary_radius: int = 2,
+        num_workers: int = 2,
+        root: str | None = None,
+        cache_mb: int = 1024,
+        download: bool = True,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        self.recipe = get_recipe(recipe)
+        if scale < 1 or int(scale) != scale:
+            raise DatasetError(f"scale must be a positive integer, got {scale}")
+        if batch_size % crops_per_image:
+            raise DatasetError(f"batch_size {batch_size} is not a multiple of crops_per_image {crops_per_image}")
+        self.scale = int(scale)
+        self.train_sources = list(train) if train else list(self.recipe.train)
+        self.val_sources = list(val) if val is not None else ["set5", "set14"]
+        self.test_sources = list(test) if test is not None else list(self.val_sources)
+        self.patch_size = patch_size or self.recipe.patch_size(self.scale) or 24 * self.scale
+        self.degradation = degradation or self.recipe.degradation
+        self.blur_sigma = blur_sigma if blur_sigma is not None else self.recipe.blur_sigma
+        self.augment = augment if augment is not None else self.recipe.online_augment
+        self.root = data_root(root)
+        self.train_set: PatchDataset | None = None
+        self.val_sets: list[BenchmarkDataset] = []
+        self.test_sets: list[BenchmarkDataset] = []
+
+    # ------------------------------------------------------------------ Lightning hooks
+    def prepare_data(self) -> None:
+        """Download missing named datasets (runs on one process per node)."""
+        from sr_zoo.data.download import ensure_dataset
+
+        for spec in self.train_sources:
+            name, _, path = spec.partition(":")
+            if name.lower() in _DOWNLOADABLE and not path and not _present(self.root, name.lower()):
+                ensure_dataset(_DOWNLOADABLE[name.lower()], self.root, download=self.hparams.download)
+
+    def setup(self, stage: str | None = None) -> None:
+        if stage in (None, "fit") and self.train_set is None:
+            self.train_set = self._train_dataset()
+        if stage in (None, "fit", "validate") and not self.val_sets:
+            self.val_sets = self._benchmarks(self.val_sources, "val")
+        if stage in (None, "test") and not self.test_sets:
+            self.test_sets = self._benchmarks(self.test_sources, "test")
+
+    def train_dataloader(self) -> DataLoader:
+        assert self.train_set is not None, "call setup('fit') first"
+        workers = self.hparams.num_workers
+        return DataLoader(
+            self.train_set,
+            batch_size=self.hparams.batch_size // self.hparams.crops_per_image,
+            shuffle=True,
+            num_workers=workers,
+            persistent_workers=workers > 0,
+            pin_memory=torch.cuda.is_available(),
+            collate_fn=collate_patches,
+            drop_last=len(self.train_set) * self.hparams.crops_per_image >= self.hparams.batch_size,
+        )
+
+    def val_dataloader(self) -> list[DataLoader]:
+        return [self._benchmark_loader(d) for d in self.val_sets]
+
+    def test_dataloader(self) -> list[DataLoader]:
+        return [self._benchmark_loader(d) for d in self.test_sets]
+
+    # ------------------------------------------------------------------ helpers
+    @property
+    def val_names(self) -> list[str]:
+        """Names of the validation sets, in dataloader order (for metric names such as ``val/Set5/psnr``)."""
+        return [d.name for d in self.val_sets]
+
+    @property
+    def test_names(self) -> list[str]:
+        return [d.name for d in self.test_sets]
+
+    def _train_dataset(self) -> PatchDataset:
+        if not self.hparams.train and self.train_sources == ["demo"]:
+            rank_zero_info(
+                "sr_zoo: no training data given: training on the demo photos bundled with scikit-image "
+                "(pass --data.train t91, div2k, a folder ...)"
+            )
+        records: list[Record] = []
+        for spec in self.train_sources:
+            name, found, unlabeled = resolve_source(spec, self.root, self.scale)
+            if unlabeled:
+                rank_zero_warn(f"{name}: skipped {len(unlabeled)} image(s) without a label map, e.g. {unlabeled[0]}")
+            records.extend(found)
+        if any(r.label is not None for r in records) and not all(r.label is not None for r in records):
+            raise DatasetError("cannot mix sources with and without label maps in one training set")
+        return PatchDataset(
+            records,
+            self.scale,
+            self.patch_size,
+            offline_scales=self.recipe.offline_scales,
+            offline_rotations=self.recipe.offline_rotations,
+            subimage=self.recipe.subimage,
+            subimage_stride=self.recipe.subimage_stride,
+            augment=self.augment,
+            degradation=self.degradation,
+            blur_sigma=self.blur_sigma,
+            boundary_radius=self.hparams.boundary_radius,
+            crops_per_image=self.hparams.crops_per_image,
+            samples_per_epoch=self.hparams.samples_per_epoch,
+            cache_mb=self.hparams.cache_mb,
+        )
+
+    def _benchmarks(self, specs: list[str], role: str) -> list[BenchmarkDataset]:
+        sets, missing = [], []
+        for spec in specs:
+            folder = resolve_benchmark(spec, self.root)
+            if folder is None:
+                missing.append(spec)
+            else:
+                sets.append(BenchmarkDataset(folder, self.scale, name="demo" if spec.lower() == "demo" else None))
+        if missing:
+            rank_zero_warn(f"{role}: benchmark set(s) {', '.join(missing)} not found under {self.root}; skipped")
+        if not sets and specs:
+            sets.append(BenchmarkDataset(resolve_benchmark("demo", self.root), self.scale, name="demo"))
+        return sets
+
+    def _benchmark_loader(self, dataset: BenchmarkDataset) -> DataLoader:
+        # One image per batch: benchmark images differ in size.
+        return DataLoader(dataset, batch_size=1, num_workers=0, collate_fn=_collate_one)
+
+
+def _collate_one(items: list[dict]) -> dict:
+    (item,) = items
+    return {"lr": item["lr"][None], "hr": item["hr"][None], "name": [item["name"]]}
+
+
+def _present(root: Path, name: str) -> bool:
+    """Whether a named dataset already looks present under ``root`` (any of its accepted layouts)."""
+    try:
+        resolve_source(name, root)
+    except DatasetError:
+        return False
+    return True
+

@@ -1,0 +1,253 @@
+"""Aligned LR/HR training patches cut from (offline-augmented) images, decoded once per worker."""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Sequence
+
+import albumentations as A
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from sr_zoo.data.degradation import degrade
+from sr_zoo.data.io import probe_image, read_image
+from sr_zoo.data.sources import Record
+from sr_zoo.errors import DatasetError, ImageReadError
+from sr_zoo.ops import imresize, quantize
+
+__all__ = ["PatchDataset", "View", "collate_patches"]
+
+
+@dataclass(frozen=True)
+class View:
+    """One offline-augmented version of a record: a scale factor, quarter turns and a region."""
+
+    record: int
+    scale_index: int
+    rotation: int
+    top: int
+    left: int
+    height: int
+    width: int
+
+
+def _tiles(length: int, size: int | None, stride: int | None) -> list[int]:
+    """Start offsets of tiles of ``size`` at ``stride`` covering ``length`` (last tile flush with the end)."""
+    if size is None or length <= size:
+        return [0]
+    starts = list(range(0, length - size + 1, stride or size))
+    if starts[-1] != length - size:
+        starts.append(length - size)
+    return starts
+
+
+class PatchDataset(Dataset):
+    """Random aligned patches: item ``i`` is ``crops_per_image`` patches from view ``i % len(views)``.
+
+    Each item is a dict of stacked tensors: ``hr`` ``(k, 3, P, P)`` and ``lr`` ``(k, 3, P/s, P/s)`` in
+    [0, 1]; with labels also ``label`` ``(k, P/s, P/s)`` (SRSEG class at LR resolution, int64),
+    ``label_hr`` ``(k, P, P)`` and ``boundary_mask`` ``(k, P/s, P/s)`` (True where the segmentation
+    loss counts). Crops are chosen on the LR grid and the HR crop is ``scale`` times that offset, so
+    the pair is aligned exactly; the LR is made from the HR crop (or cut from an official LR file).
+
+    Decoded images (and their offline-scaled versions) are kept in a per-worker cache of at most
+    ``cache_mb``; unreadable files are skipped with one warning, never a crash mid-epoch.
+    """
+
+    def __init__(
+        self,
+        records: Sequence[Record],
+        scale: int,
+        patch_size: int,
+        offline_scales: Sequence[float] = (1.0,),
+        offline_rotations: Sequence[int] = (0,),
+        subimage: int | None = None,
+        subimage_stride: int | None = None,
+        augment: bool = True,
+        degradation: str = "bicubic",
+        blur_sigma: float = 1.0,
+        boundary_radius: int = 2,
+        crops_per_image: int = 1,
+        samples_per_epoch: int | None = None,
+        cache_mb: int = 1024,
+        quantize_lr: bool = True,
+    ) -> None:
+        if patch_size % scale:
+            raise DatasetError(f"patch_size {patch_size} is not a multiple of the scale {scale}")
+        self.records = list(records)
+        self.scale, self.patch_size = scale, patch_size
+        self.offline_scales, self.offline_rotations = tuple(offline_scales), tuple(offline_rotations)
+        self.augment, self.degradation, self.blur_sigma = augment, degradation, blur_sigma
+        self.boundary_radius, self.crops_per_image = boundary_radius, crops_per_image
+        self.cache_bytes, self.quantize_lr = cache_mb * 2**20, quantize_lr
+        self.with_labels = any(r.label is not None for r in self.records)
+        self.skipped: dict[str, str] = {}
+        self.views = self._make_views(subimage, subimage_stride)
+        self.samples_per_epoch = samples_per_epoch or len(self.views)
+        self._cache: OrderedDict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] = OrderedDict()
+        self._cached = 0
+        self._transform: A.Compose | None = None
+
+    # ------------------------------------------------------------------ set-up
+    def _make_views(self, subimage: int | None, stride: int | None) -> list[View]:
+        views, too_small = [], 0
+        records = tqdm(self.records, desc="checking images", unit="img", disable=None if len(self.records) > 2000 else True)
+        for index, record in enumerate(records):
+            try:
+                height, width, _ = probe_image(record.hr)
+            except ImageReadError as exc:
+                self.skipped[str(record.hr)] = str(exc)
+                continue
+            for si, factor in enumerate(self.offline_scales):
+                h, w = math.ceil(height * factor), math.ceil(width * factor)  # MATLAB imresize's size
+                for turns in self.offline_rotations:
+                    rh, rw = (w, h) if turns % 2 else (h, w)
+                    for top in _tiles(rh, subimage, stride):
+                        for left in _tiles(rw, subimage, stride):
+                            vh, vw = min(rh, subimage or rh), min(rw, subimage or rw)
+                            if min(vh, vw) < self.patch_size:
+                                too_small += 1
+                                continue
+                            views.append(View(index, si, turns, top, left, vh, vw))
+        if self.skipped:
+            first = next(iter(self.skipped.values()))
+            warnings.warn(f"skipped {len(self.skipped)} unreadable training image(s); first: {first}", stacklevel=3)
+        if too_small:
+            warnings.warn(
+                f"skipped {too_small} image version(s) smaller than the {self.patch_size}x{self.patch_size} patch",
+                stacklevel=3,
+            )
+        if not views:
+            where = self.records[0].hr.parent if self.records else "the training sources"
+            raise DatasetError(f"{where}: no training image is at least {self.patch_size}x{self.patch_size} pixels")
+        return views
+
+    # ------------------------------------------------------------------ loading
+    def _decode(self, record: Record, factor: float) -> tuple[np.ndarray, np.ndarray | None]:
+        image = read_image(record.hr)
+        if image.shape[0] == 1:
+            image = image.expand(3, -1, -1)
+        label = self._read_label(record) if record.label is not None else None
+        if label is not None and label.shape != image.shape[1:]:
+            raise ImageReadError(f"{record.label}: label map is {label.shape[1]}x{label.shape[0]}, image is "
+                                 f"{image.shape[2]}x{image.shape[1]}")
+        if factor != 1.0:
+            # Offline augmentation: a MATLAB-downscaled copy stored as 8 bits, as the papers made them.
+            image = quantize(imresize(image, scale=factor))
+            if label is not None:
+                label = cv2.resize(label, (image.shape[2], image.shape[1]), interpolation=cv2.INTER_NEAREST)
+        array = (image.permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
+        return array, label
+
+    @staticmethod
+    def _read_label(record: Record) -> np.ndarray:
+        from sr_zoo.data.coco_stuff import map_coco_stuff_labels
+
+        raw = cv2.imread(str(record.label), cv2.IMREAD_UNCHANGED)
+        if raw is None or raw.ndim != 2:
+            raise ImageReadError(f"{record.label}: not a single-channel label map")
+        return map_coco_stuff_labels(raw)
+
+    def _load(self, view: View) -> tuple[np.ndarray, np.ndarray | None]:
+        key = (view.record, view.scale_index)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        entry = self._decode(self.records[view.record], self.offline_scales[view.scale_index])
+        size = entry[0].nbytes + (entry[1].nbytes if entry[1] is not None else 0)
+        while self._cache and self._cached + size > self.cache_bytes:
+            _, (old, old_label) = self._cache.popitem(last=False)
+            self._cached -= old.nbytes + (old_label.nbytes if old_label is not None else 0)
+        self._cache[key] = entry
+        self._cached += size
+        return entry
+
+    def _official_lr(self, view: View) -> np.ndarray | None:
+        record = self.records[view.record]
+        if record.lr is None or self.offline_scales[view.scale_index] != 1.0 or self.degradation != "bicubic":
+            return None
+        return (read_image(record.lr).permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
+
+    # ------------------------------------------------------------------ items
+    def __len__(self) -> int:
+        return self.samples_per_epoch
+
+    def _augmenter(self) -> A.Compose:
+        if self._transform is None:  # built in the worker, seeded from the worker's torch seed
+            self._transform = A.Compose(
+                [A.D4(p=1.0)], additional_targets={"lr": "image"}, is_check_shapes=False,
+                seed=torch.initial_seed() % 2**32,
+            )
+        return self._transform
+
+    def __getitem__(self, index: int) -> dict[str, Tensor]:
+        for attempt in range(len(self.views)):
+            view = self.views[(index + attempt) % len(self.views)]
+            path = self.records[view.record].hr
+            if str(path) in self.skipped:
+                continue
+            try:
+                return self._patches(view)
+            except ImageReadError as exc:
+                self.skipped[str(path)] = str(exc)
+                warnings.warn(f"skipping unreadable training image: {exc}", stacklevel=2)
+        raise DatasetError("every training image failed to load; see the warnings above")
+
+    def _patches(self, view: View) -> dict[str, Tensor]:
+        image, label = self._load(view)
+        image = np.rot90(image, view.rotation)[view.top : view.top + view.height, view.left : view.left + view.width]
+        if label is not None:
+            label = np.rot90(label, view.rotation)[view.top : view.top + view.height, view.left : view.left + view.width]
+        official = self._official_lr(view)
+        s, p = self.scale, self.patch_size
+        lr_h, lr_w = view.height // s, view.width // s
+        hrs, lrs, labels = [], [], []
+        for _ in range(self.crops_per_image):
+            y = int(torch.randint(0, lr_h - p // s + 1, ()))
+            x = int(torch.randint(0, lr_w - p // s + 1, ()))
+            hr = image[y * s : y * s + p, x * s : x * s + p]
+            lr = official[y : y + p // s, x : x + p // s] if official is not None else None
+            lab = label[y * s : y * s + p, x * s : x * s + p] if label is not None else None
+            if self.augment:
+                hr, lr, lab = self._augment(hr, lr, lab)
+            hrs.append(np.ascontiguousarray(hr))
+            lrs.append(np.ascontiguousarray(lr) if lr is not None else None)
+            labels.append(lab)
+        hr_t = torch.from_numpy(np.stack(hrs)).permute(0, 3, 1, 2).float().div_(255.0)
+        if lrs[0] is not None:
+            lr_t = torch.from_numpy(np.stack(lrs)).permute(0, 3, 1, 2).float().div_(255.0)
+        else:
+            lr_t = degrade(hr_t, s, self.degradation, self.blur_sigma, self.quantize_lr)
+        item = {"hr": hr_t, "lr": lr_t}
+        if label is not None:
+            item.update(self._label_targets(np.stack(labels)))
+        return item
+
+    def _augment(self, hr: np.ndarray, lr: np.ndarray | None, label: np.ndarray | None) -> tuple:
+        inputs = {"image": hr}
+        if lr is not None:
+            inputs["lr"] = lr
+        if label is not None:
+            inputs["mask"] = label
+        out = self._augmenter()(**inputs)
+        return out["image"], out.get("lr"), out.get("mask")
+
+    def _label_targets(self, labels_hr: np.ndarray) -> dict[str, Tensor]:
+        from sr_zoo.data.coco_stuff import boundary_mask
+
+        s = self.scale
+        label_hr = torch.from_numpy(np.ascontiguousarray(labels_hr)).long()
+        label = label_hr[:, s // 2 :: s, s // 2 :: s].contiguous()  # the HR pixel at each LR pixel's centre
+        return {"label": label, "label_hr": label_hr, "boundary_mask": boundary_mask(label, self.boundary_radius)}
+
+
+def collate_patches(items: list[dict[str, Tensor]]) -> dict[str, Tensor]:
+    """Concatenate items of ``k`` stacked patches into one batch of ``len(items) * k`` patches."""
+    return {key: torch.cat([item[key] for item in items]) for key in items[0]}

@@ -1,0 +1,195 @@
+"""Where training and benchmark images live: named sources resolved to files on disk.
+
+A source is a name (``t91``, ``general100``, ``div2k``, ``coco-stuff``, ``demo``, or a benchmark set
+such as ``set5``), ``name:PATH`` for a named layout at an explicit path, ``folder:PATH``, or a plain
+path to a folder of images. Named sources are looked up under the data root: the ``root`` argument,
+else ``$SR_ZOO_DATA``, else ``~/.cache/sr_zoo``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from sr_zoo.data.io import IMAGE_EXTENSIONS, list_images
+from sr_zoo.errors import DatasetError
+
+__all__ = ["Record", "data_root", "resolve_benchmark", "resolve_source", "SOURCE_NAMES"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Record:
+    """One training image: its HR file, and where they exist its label map and official LR file."""
+
+    hr: Path
+    label: Path | None = None
+    lr: Path | None = None
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The data root: ``root``, else ``$SR_ZOO_DATA``, else ``$XDG_CACHE_HOME/sr_zoo`` (``~/.cache/sr_zoo``)."""
+    if root is not None:
+        return Path(root).expanduser()
+    if os.environ.get("SR_ZOO_DATA"):
+        return Path(os.environ["SR_ZOO_DATA"]).expanduser()
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")).expanduser() / "sr_zoo"
+
+
+def _first_dir(base: Path, names: tuple[str, ...]) -> Path | None:
+    return next((base / n for n in names if (base / n).is_dir()), None)
+
+
+def _missing(name: str, where: Path, layout: str) -> DatasetError:
+    return DatasetError(f"{where}: dataset '{name}' not found; expected {layout}")
+
+
+def _folder(path: Path) -> list[Record]:
+    return [Record(p) for p in list_images(path)]
+
+
+# Folder names accepted for the small sets: the distributed names and those in ../shared/data.
+_T91_DIRS = ("T91", "t91", "91-image", "91-images", "91image", "Train")
+_G100_DIRS = ("General100", "General-100", "general100", "general-100")
+
+
+def _t91(base: Path) -> list[Record]:
+    folder = _first_dir(base, _T91_DIRS) or (base if _looks_like_images(base) else None)
+    if folder is None:
+        raise _missing("t91", base, f"one of {'/, '.join(_T91_DIRS)}/ holding t1.bmp ... t91.bmp (or PNGs)")
+    return _folder(folder)
+
+
+def _general100(base: Path) -> list[Record]:
+    folder = _first_dir(base, _G100_DIRS) or (base if _looks_like_images(base) else None)
+    if folder is None:
+        raise _missing("general100", base, f"one of {'/, '.join(_G100_DIRS)}/ holding im_1.bmp ... (or im_001.png ...)")
+    return _folder(folder)
+
+
+def _looks_like_images(folder: Path) -> bool:
+    return folder.is_dir() and any(p.suffix.lower() in IMAGE_EXTENSIONS for p in folder.iterdir())
+
+
+def div2k_records(base: Path, scale: int | None, split: str = "train") -> list[Record]:
+    """DIV2K HR images (``DIV2K_<split>_HR/0001.png``) with the official bicubic LR when present
+    (``DIV2K_<split>_LR_bicubic/X<s>/0001x<s>.png``)."""
+    root = base / "DIV2K" if (base / "DIV2K").is_dir() else base
+    hr_dir = root / f"DIV2K_{split}_HR"
+    if not hr_dir.is_dir():
+        raise _missing("div2k", root, f"DIV2K_{split}_HR/0001.png ... (and optionally DIV2K_{split}_LR_bicubic/X2/0001x2.png ...)")
+    lr_dir = root / f"DIV2K_{split}_LR_bicubic" / f"X{scale}" if scale else None
+    records = []
+    for hr in list_images(hr_dir):
+        lr = lr_dir / f"{hr.stem}x{scale}{hr.suffix}" if lr_dir is not None else None
+        records.append(Record(hr, lr=lr if lr is not None and lr.is_file() else None))
+    return records
+
+
+def coco_stuff_records(base: Path, split: str = "train") -> tuple[list[Record], list[Path]]:
+    """COCO 2017 images (``<split>2017/*.jpg``) paired with COCO-Stuff label maps
+    (``stuffthingmaps_trainval2017/<split>2017/*.png``); returns the pairs and the images without a label."""
+    root = base / "coco-stuff" if (base / "coco-stuff").is_dir() else base
+    images = _first_dir(root, (f"{split}2017", f"images/{split}2017"))
+    labels = _first_dir(root, (f"stuffthingmaps_trainval2017/{split}2017", f"stuffthingmaps/{split}2017"))
+    if images is None or labels is None:
+        raise _missing(
+            "coco-stuff", root, f"{split}2017/000000000009.jpg ... and stuffthingmaps_trainval2017/{split}2017/000000000009.png ..."
+        )
+    records, unlabeled = [], []
+    for image in list_images(images):
+        label = labels / f"{image.stem}.png"
+        if label.is_file():
+            records.append(Record(image, label=label))
+        else:
+            unlabeled.append(image)
+    return records, unlabeled
+
+
+# Photographs bundled with scikit-image: training works on a fresh machine with no dataset and no network.
+DEMO_TRAIN = ("astronaut", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "brick", "grass", "gravel", "moon", "coins")
+DEMO_VAL = ("chelsea", "camera")
+
+
+def demo_folder(root: Path, split: str = "train") -> Path:
+    """Write scikit-image's bundled photos once as PNGs under ``root/demo/<split>`` and return the folder."""
+    folder = root / "demo" / split
+    names = DEMO_TRAIN if split == "train" else DEMO_VAL
+    if folder.is_dir() and all((folder / f"{n}.png").is_file() for n in names):
+        return folder
+    from skimage import data as skdata  # imported here: only the demo source needs it
+
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{split}-", dir=folder.parent))
+    for name in names:
+        image = getattr(skdata, name)()
+        image = image if image.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2BGR)
+        cv2.imwrite(str(tmp / f"{name}.png"), image)
+    if folder.exists():
+        import shutil
+
+        shutil.rmtree(folder)
+    os.replace(tmp, folder)  # atomic: a half-written demo folder is never seen
+    return folder
+
+
+SOURCE_NAMES = ("t91", "general100", "div2k", "coco-stuff", "demo", "folder")
+
+
+def resolve_source(spec: str, root: Path, scale: int | None = None) -> tuple[str, list[Record], list[Path]]:
+    """A training source spec to ``(name, records, skipped)``; ``skipped`` lists unusable files found."""
+    name, _, path = spec.partition(":") if ":" in spec and spec.split(":", 1)[0].lower() in SOURCE_NAMES else ("", "", spec)
+    name = name.lower()
+    if not name:
+        if spec.lower() in SOURCE_NAMES:
+            name, path = spec.lower(), ""
+        else:
+            return Path(spec).name, _folder(Path(spec).expanduser()), []
+    base = Path(path).expanduser() if path else root
+    if name == "folder":
+        if not path:
+            raise DatasetError("source 'folder' needs a path: folder:/path/to/images")
+        return base.name, _folder(base), []
+    if name == "t91":
+        return "t91", _t91(base), []
+    if name == "general100":
+        return "general100", _general100(base), []
+    if name == "div2k":
+        return "div2k", div2k_records(base, scale), []
+    if name == "coco-stuff":
+        records, unlabeled = coco_stuff_records(base)
+        return "coco-stuff", records, unlabeled
+    return "demo", _folder(demo_folder(base)), []
+
+
+# Benchmark sets by name, with the folder names people use for them.
+_BENCHMARK_DIRS = {
+    "set5": ("Set5", "set5"),
+    "set14": ("Set14", "set14"),
+    "bsd100": ("BSD100", "B100", "bsd100"),
+    "urban100": ("Urban100", "urban100"),
+    "manga109": ("Manga109", "manga109"),
+}
+
+
+def resolve_benchmark(spec: str, root: Path) -> Path | None:
+    """A benchmark spec (``set5``, ``demo``, or a path) to its folder; ``None`` for a named set not found."""
+    key = spec.lower()
+    if key == "demo":
+        return demo_folder(root, "val")
+    if key in _BENCHMARK_DIRS:
+        found = _first_dir(root, _BENCHMARK_DIRS[key])
+        if found is None:
+            found = _first_dir(root / "benchmark", _BENCHMARK_DIRS[key])
+        return found
+    path = Path(spec).expanduser()
+    if not path.is_dir():
+        raise DatasetError(f"{path}: benchmark folder not found")
+    return path
