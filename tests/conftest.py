@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("WANDB_MODE", "disabled")
+os.environ.setdefault("SR_ZOO_OFFLINE", "1")  # no test may download; the download tests serve 127.0.0.1
 os.environ.setdefault("TORCH_HOME", tempfile.mkdtemp(prefix="sr_zoo_torch_home_"))
 
 REPO = Path(__file__).resolve().parents[1]

@@ -67,7 +67,7 @@ def test_offline_rotations_and_scales_make_views(tmp_path: Path) -> None:
     assert len(ds.views) == 8
     rotated = [v for v in ds.views if v.rotation == 1 and v.scale_index == 0]
     assert (rotated[0].height, rotated[0].width) == (60, 100)
-    ys, xs = source_coordinates(ds._patches(rotated[0])["hr"][0])
+    ys, xs = source_coordinates(ds._crops(rotated[0])["hr"][0])
     assert (np.diff(xs, axis=0) == -1).all() and (np.diff(ys, axis=1) == 1).all()  # np.rot90: counter-clockwise
 
 

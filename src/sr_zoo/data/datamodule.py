@@ -41,7 +41,8 @@ class SRDataModule(L.LightningDataModule):
         blur_sigma: Gaussian standard deviation for ``gaussian-bicubic``; default: the recipe's.
         augment: random flips and 90-degree rotations online; default: the recipe's.
         crops_per_image: patches cut from each decoded image per item (cheaper decoding for big images).
-        samples_per_epoch: items per epoch; default: one per image version.
+        samples_per_epoch: items per epoch; default: one per image version, and at least 64 batches
+            (so that a small source such as ``demo`` still makes a useful epoch).
         boundary_radius: disk radius of the SRSEG boundary mask, in LR pixels (papers/srseg.txt 3.2).
         num_workers: DataLoader worker processes (persistent, so each decodes its images once).
         root: data root; default ``$SR_ZOO_DATA``, else ``~/.cache/sr_zoo``.
@@ -165,6 +166,7 @@ class SRDataModule(L.LightningDataModule):
             boundary_radius=self.hparams.boundary_radius,
             crops_per_image=self.hparams.crops_per_image,
             samples_per_epoch=self.hparams.samples_per_epoch,
+            min_samples_per_epoch=64 * self.hparams.batch_size // self.hparams.crops_per_image,
             cache_mb=self.hparams.cache_mb,
         )
 

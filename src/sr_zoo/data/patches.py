@@ -8,11 +8,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Sequence
 
-import albumentations as A
 import cv2
 import numpy as np
 import torch
 from torch import Tensor
+from albumentations.augmentations.geometric.functional import d4
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
@@ -23,6 +23,8 @@ from sr_zoo.errors import DatasetError, ImageReadError
 from sr_zoo.ops import imresize, quantize
 
 __all__ = ["PatchDataset", "View", "collate_patches"]
+
+_D4_MEMBERS = ("e", "r90", "r180", "r270", "v", "hvt", "h", "t")
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class PatchDataset(Dataset):
         boundary_radius: int = 2,
         crops_per_image: int = 1,
         samples_per_epoch: int | None = None,
+        min_samples_per_epoch: int = 0,
         cache_mb: int = 1024,
         quantize_lr: bool = True,
     ) -> None:
@@ -90,10 +93,9 @@ class PatchDataset(Dataset):
         self.with_labels = any(r.label is not None for r in self.records)
         self.skipped: dict[str, str] = {}
         self.views = self._make_views(subimage, subimage_stride)
-        self.samples_per_epoch = samples_per_epoch or len(self.views)
+        self.samples_per_epoch = samples_per_epoch or max(len(self.views), min_samples_per_epoch)
         self._cache: OrderedDict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] = OrderedDict()
         self._cached = 0
-        self._transform: A.Compose | None = None
 
     # ------------------------------------------------------------------ set-up
     def _make_views(self, subimage: int | None, stride: int | None) -> list[View]:
@@ -179,28 +181,39 @@ class PatchDataset(Dataset):
     def __len__(self) -> int:
         return self.samples_per_epoch
 
-    def _augmenter(self) -> A.Compose:
-        if self._transform is None:  # built in the worker, seeded from the worker's torch seed
-            self._transform = A.Compose(
-                [A.D4(p=1.0)], additional_targets={"lr": "image"}, is_check_shapes=False,
-                seed=torch.initial_seed() % 2**32,
-            )
-        return self._transform
-
     def __getitem__(self, index: int) -> dict[str, Tensor]:
+        return self.__getitems__([index])[0]
+
+    def __getitems__(self, indices: list[int]) -> list[dict[str, Tensor]]:
+        """A batch of items; the LR of every crop in it is made in one batched resize (DataLoader hook)."""
+        crops = [self._crops_skipping_bad_files(index) for index in indices]
+        need_lr = [i for i, c in enumerate(crops) if "lr" not in c]
+        if need_lr:
+            hr = torch.cat([crops[i]["hr"] for i in need_lr])
+            lr = degrade(hr, self.scale, self.degradation, self.blur_sigma, self.quantize_lr)
+            for i, part in zip(need_lr, lr.split(self.crops_per_image)):
+                crops[i]["lr"] = part
+        if self.with_labels:
+            label_hr = torch.cat([c["label_hr"] for c in crops])
+            for crop, targets in zip(crops, self._label_targets(label_hr)):
+                crop.update(targets)
+        return crops
+
+    def _crops_skipping_bad_files(self, index: int) -> dict[str, Tensor]:
         for attempt in range(len(self.views)):
             view = self.views[(index + attempt) % len(self.views)]
             path = self.records[view.record].hr
             if str(path) in self.skipped:
                 continue
             try:
-                return self._patches(view)
+                return self._crops(view)
             except ImageReadError as exc:
                 self.skipped[str(path)] = str(exc)
                 warnings.warn(f"skipping unreadable training image: {exc}", stacklevel=2)
         raise DatasetError("every training image failed to load; see the warnings above")
 
-    def _patches(self, view: View) -> dict[str, Tensor]:
+    def _crops(self, view: View) -> dict[str, Tensor]:
+        """``crops_per_image`` aligned HR crops of a view (and official LR crops and labels where they exist)."""
         image, label = self._load(view)
         image = np.rot90(image, view.rotation)[view.top : view.top + view.height, view.left : view.left + view.width]
         if label is not None:
@@ -218,34 +231,39 @@ class PatchDataset(Dataset):
             if self.augment:
                 hr, lr, lab = self._augment(hr, lr, lab)
             hrs.append(np.ascontiguousarray(hr))
-            lrs.append(np.ascontiguousarray(lr) if lr is not None else None)
+            lrs.append(lr)
             labels.append(lab)
-        hr_t = torch.from_numpy(np.stack(hrs)).permute(0, 3, 1, 2).float().div_(255.0)
-        if lrs[0] is not None:
-            lr_t = torch.from_numpy(np.stack(lrs)).permute(0, 3, 1, 2).float().div_(255.0)
-        else:
-            lr_t = degrade(hr_t, s, self.degradation, self.blur_sigma, self.quantize_lr)
-        item = {"hr": hr_t, "lr": lr_t}
+        item = {"hr": _to_tensor(hrs)}
+        if official is not None:
+            item["lr"] = _to_tensor(lrs)
         if label is not None:
-            item.update(self._label_targets(np.stack(labels)))
+            item["label_hr"] = torch.from_numpy(np.stack(labels)).long()
         return item
 
-    def _augment(self, hr: np.ndarray, lr: np.ndarray | None, label: np.ndarray | None) -> tuple:
-        inputs = {"image": hr}
-        if lr is not None:
-            inputs["lr"] = lr
-        if label is not None:
-            inputs["mask"] = label
-        out = self._augmenter()(**inputs)
-        return out["image"], out.get("lr"), out.get("mask")
+    @staticmethod
+    def _augment(hr: np.ndarray, lr: np.ndarray | None, label: np.ndarray | None) -> tuple:
+        """One random symmetry of the square (rotations by 90 degrees and flips) applied to every target.
 
-    def _label_targets(self, labels_hr: np.ndarray) -> dict[str, Tensor]:
+        albumentations' functional ``d4`` applies it; the element is drawn from torch's generator, which
+        DataLoader seeds per worker (and Lightning per rank). ``A.D4`` itself would cost 100+ us a call.
+        """
+        member = _D4_MEMBERS[int(torch.randint(0, 8, ()))]
+        return tuple(None if x is None else d4(x, member) for x in (hr, lr, label))
+
+    def _label_targets(self, label_hr: Tensor) -> list[dict[str, Tensor]]:
+        """LR labels and boundary masks for a batch of HR label crops, split back per item."""
         from sr_zoo.data.coco_stuff import boundary_mask
 
         s = self.scale
-        label_hr = torch.from_numpy(np.ascontiguousarray(labels_hr)).long()
         label = label_hr[:, s // 2 :: s, s // 2 :: s].contiguous()  # the HR pixel at each LR pixel's centre
-        return {"label": label, "label_hr": label_hr, "boundary_mask": boundary_mask(label, self.boundary_radius)}
+        mask = boundary_mask(label, self.boundary_radius)
+        k = self.crops_per_image
+        return [{"label": a, "boundary_mask": b} for a, b in zip(label.split(k), mask.split(k))]
+
+
+def _to_tensor(patches: list[np.ndarray]) -> Tensor:
+    """HWC uint8 patches to one ``(k, 3, H, W)`` float tensor in [0, 1]."""
+    return torch.from_numpy(np.stack(patches)).permute(0, 3, 1, 2).float().div_(255.0)
 
 
 def collate_patches(items: list[dict[str, Tensor]]) -> dict[str, Tensor]:

@@ -81,11 +81,16 @@ def _looks_like_images(folder: Path) -> bool:
 def div2k_records(base: Path, scale: int | None, split: str = "train") -> list[Record]:
     """DIV2K HR images (``DIV2K_<split>_HR/0001.png``) with the official bicubic LR when present
     (``DIV2K_<split>_LR_bicubic/X<s>/0001x<s>.png``)."""
-    root = base / "DIV2K" if (base / "DIV2K").is_dir() else base
+    root = _first_dir(base, ("div2k", "DIV2K")) or base
     hr_dir = root / f"DIV2K_{split}_HR"
     if not hr_dir.is_dir():
         raise _missing("div2k", root, f"DIV2K_{split}_HR/0001.png ... (and optionally DIV2K_{split}_LR_bicubic/X2/0001x2.png ...)")
-    lr_dir = root / f"DIV2K_{split}_LR_bicubic" / f"X{scale}" if scale else None
+    # Official LR next to the HR folder, or where sr_zoo.data.download puts it (root/div2k-lr-x<s>/).
+    lr_dir = None
+    if scale:
+        candidates = (root / f"DIV2K_{split}_LR_bicubic" / f"X{scale}",
+                      root.parent / f"div2k-lr-x{scale}" / f"DIV2K_{split}_LR_bicubic" / f"X{scale}")
+        lr_dir = next((c for c in candidates if c.is_dir()), None)
     records = []
     for hr in list_images(hr_dir):
         lr = lr_dir / f"{hr.stem}x{scale}{hr.suffix}" if lr_dir is not None else None

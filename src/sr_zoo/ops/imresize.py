@@ -23,7 +23,7 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["imresize", "cubic_kernel"]
+__all__ = ["cubic_kernel", "imresize", "resize_matrix"]
 
 _KERNEL_WIDTH = 4.0
 
@@ -57,7 +57,7 @@ def _contributions(in_length: int, out_length: int, scale: float, antialias: boo
 
 
 @lru_cache(maxsize=512)
-def _weight_matrix(in_length: int, out_length: int, scale: float, antialias: bool) -> Tensor:
+def resize_matrix(in_length: int, out_length: int, scale: float, antialias: bool) -> Tensor:
     """Dense ``(out_length, in_length)`` float64 matrix of the contributions (mirrored taps summed).
 
     A matrix product with it is 3-12x faster on CPU than gathering the taps, for patches and 2K images.
@@ -68,7 +68,7 @@ def _weight_matrix(in_length: int, out_length: int, scale: float, antialias: boo
 
 
 def _matrix(in_length: int, out_length: int, scale: float, antialias: bool, like: Tensor) -> Tensor:
-    return _weight_matrix(in_length, out_length, scale, antialias).to(device=like.device, dtype=like.dtype)
+    return resize_matrix(in_length, out_length, scale, antialias).to(device=like.device, dtype=like.dtype)
 
 
 def _pair(value: float | Sequence[float] | None, name: str) -> tuple | None:

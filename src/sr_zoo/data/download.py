@@ -1,0 +1,556 @@
+"""Download the named training datasets from their official sources, verified and unpacked safely.
+
+``ensure_dataset("div2k", root)`` returns ``root/div2k`` once it holds the whole dataset. A dataset
+folder counts as complete only when every path of its ``layout`` exists *and* the marker file
+``.sr_zoo_complete`` is in it. The marker is written into a temporary folder inside ``root`` after
+the archives were downloaded, checked and unpacked there, and that folder is then renamed into place
+with :func:`os.replace`; so an interrupted download or extraction never leaves a folder that is
+later taken for a complete dataset.
+
+Downloads go to ``root/.downloads/<filename>.part``, are streamed in chunks with a progress bar,
+checked against the expected size and SHA-256, and only then renamed to ``<filename>``. Archives are
+unpacked with member paths checked first (no absolute paths, no ``..``, no links out of the folder).
+
+Set ``SR_ZOO_OFFLINE=1`` to make :func:`ensure_dataset` never touch the network: a missing dataset
+is then reported with a one-line :class:`~sr_zoo.errors.DatasetError` naming the folder and the
+layout that was expected, as it is when ``download=False`` or when the network fails.
+
+Tests (and mirrors) pass a :class:`DatasetSpec` of their own instead of a name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import http.client
+import json
+import os
+import shutil
+import sys
+import tarfile
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from tqdm import tqdm
+
+from sr_zoo.errors import DatasetError
+
+try:  # POSIX only; elsewhere concurrent calls for the same dataset are not serialised.
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "DATASETS",
+    "MARKER",
+    "OFFLINE_ENV",
+    "DatasetSpec",
+    "RemoteFile",
+    "ensure_dataset",
+    "get_spec",
+    "is_complete",
+]
+
+MARKER = ".sr_zoo_complete"
+"""Name of the file that marks a dataset folder as completely downloaded and unpacked."""
+
+OFFLINE_ENV = "SR_ZOO_OFFLINE"
+"""Environment variable: when set to 1/true/yes/on, :func:`ensure_dataset` never downloads."""
+
+DOWNLOADS = ".downloads"
+"""Folder under the data root where archives are downloaded to."""
+
+CHUNK_SIZE = 1 << 20
+TIMEOUT_S = 60.0
+USER_AGENT = "sr_zoo-dataset-downloader (Python urllib)"
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One archive of a dataset.
+
+    ``sha256`` and ``size`` (bytes) are checked after the download when known; with ``sha256=None``
+    only the size is checked (when known) and a warning says that the file could not be verified.
+    The archive is unpacked into ``extract_to``, a folder relative to the dataset folder ("" = the
+    dataset folder itself).
+    """
+
+    url: str
+    sha256: str | None
+    filename: str
+    size: int | None = None
+    extract_to: str = ""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A named dataset: its archives, the paths that must exist once they are unpacked, and a
+    human description of that layout for error messages."""
+
+    name: str
+    files: tuple[RemoteFile, ...]
+    layout: tuple[str, ...]
+    description: str
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return tuple(f.url for f in self.files)
+
+
+# --------------------------------------------------------------------------------------------------
+# The datasets.
+#
+# Checksums: every sha256/size below was copied from the TensorFlow Datasets checksum files, which
+# list "URL size sha256" for each file they download:
+#   DIV2K: tensorflow/datasets, tensorflow_datasets/datasets/div2k/checksums.tsv
+#          (the same values are in tensorflow_datasets/url_checksums/div2k.txt)
+#   COCO:  tensorflow/datasets, tensorflow_datasets/url_checksums/coco2017.txt (and coco.txt)
+# No published checksum or exact size was found for stuffthingmaps_trainval2017.zip (the COCO-Stuff
+# README, github.com/nightrome/cocostuff, gives only "659 MB"), so it is downloaded unverified.
+#
+# Not here: T91 and General-100. T91 (Yang et al. 2010) is officially distributed only inside the
+# ScSR MATLAB code archive (ScSR.rar, a RAR file, images under Data/Training), and General-100
+# (Dong et al. 2016) only through a file-sharing link on the FSRCNN project page; neither is an
+# official zip/tar with a stable URL, so both are read from local folders (see sr_zoo.data.sources).
+# --------------------------------------------------------------------------------------------------
+
+_DIV2K_URL = "https://data.vision.ee.ethz.ch/cvl/DIV2K/"
+
+_DIV2K_HR = DatasetSpec(
+    name="div2k",
+    files=(
+        RemoteFile(
+            _DIV2K_URL + "DIV2K_train_HR.zip",
+            "9d0b9c463f6e35b6c62cc6a930ee2224f670b34c1df841a57670f9acf0f6c335",
+            "DIV2K_train_HR.zip",
+            3530603713,
+        ),
+        RemoteFile(
+            _DIV2K_URL + "DIV2K_valid_HR.zip",
+            "20dd31fd84d777bc1cf5d6b7654a3f569c0aec74458ae094122ad1d0489900fc",
+            "DIV2K_valid_HR.zip",
+            448993893,
+        ),
+    ),
+    layout=(
+        "DIV2K_train_HR/0001.png",
+        "DIV2K_train_HR/0800.png",
+        "DIV2K_valid_HR/0801.png",
+        "DIV2K_valid_HR/0900.png",
+    ),
+    description="DIV2K_train_HR/0001.png ... 0800.png and DIV2K_valid_HR/0801.png ... 0900.png",
+)
+
+# (scale, train sha256, train size, valid sha256, valid size)
+_DIV2K_BICUBIC = (
+    (
+        2,
+        "a53a424317575838dadce4bcd97cf7b744d6855f43740ed5f0245af3cf4bd850",
+        925390592,
+        "60eed9875c697df51204aa579e2a699e1d5215095788a097ff54dd17e2664d57",
+        117763600,
+    ),
+    (
+        3,
+        "ad5c8e5507e2765823d3c2c5bd0934842efcd487c5370604c224090898b3163a",
+        427847282,
+        "04b9a2ed3b4a0715d3924d3ae8514830c3328fac8d30512ce716d6f419e052a3",
+        54513392,
+    ),
+    (
+        4,
+        "f006b837f4eb52b82909aa01478e6d6d199eefce932179491d0c9dbb706dde3a",
+        246914039,
+        "a50a5d1c4b88de4e8d300d8fb2b904c52fe93b2b298a4899697760d7cbb6d553",
+        31505881,
+    ),
+)
+
+
+def _div2k_bicubic(scale: int, train_sha: str, train_size: int, valid_sha: str, valid_size: int) -> DatasetSpec:
+    """The official bicubic LR images of DIV2K for one scale (``DIV2K_<split>_LR_bicubic/X<s>/``)."""
+    s = scale
+    train, valid = f"DIV2K_train_LR_bicubic_X{s}.zip", f"DIV2K_valid_LR_bicubic_X{s}.zip"
+    return DatasetSpec(
+        name=f"div2k-lr-x{s}",
+        files=(
+            RemoteFile(_DIV2K_URL + train, train_sha, train, train_size),
+            RemoteFile(_DIV2K_URL + valid, valid_sha, valid, valid_size),
+        ),
+        layout=(
+            f"DIV2K_train_LR_bicubic/X{s}/0001x{s}.png",
+            f"DIV2K_train_LR_bicubic/X{s}/0800x{s}.png",
+            f"DIV2K_valid_LR_bicubic/X{s}/0801x{s}.png",
+            f"DIV2K_valid_LR_bicubic/X{s}/0900x{s}.png",
+        ),
+        description=(
+            f"DIV2K_train_LR_bicubic/X{s}/0001x{s}.png ... 0800x{s}.png and "
+            f"DIV2K_valid_LR_bicubic/X{s}/0801x{s}.png ... 0900x{s}.png"
+        ),
+    )
+
+
+_COCO_STUFF = DatasetSpec(
+    name="coco-stuff",
+    files=(
+        RemoteFile(
+            "http://images.cocodataset.org/zips/train2017.zip",
+            "69a8bb58ea5f8f99d24875f21416de2e9ded3178e903f1f7603e283b9e06d929",
+            "train2017.zip",
+            19336861798,
+        ),
+        RemoteFile(
+            "http://images.cocodataset.org/zips/val2017.zip",
+            "4f7e2ccb2866ec5041993c9cf2a952bbed69647b115d0f74da7ce8f4bef82f05",
+            "val2017.zip",
+            815585330,
+        ),
+        # The COCO-Stuff authors' download (github.com/nightrome/cocostuff#downloads). The zip holds
+        # train2017/ and val2017/ folders of label PNGs; they go under stuffthingmaps_trainval2017/.
+        RemoteFile(
+            "http://calvin.inf.ed.ac.uk/wp-content/uploads/data/cocostuffdataset/stuffthingmaps_trainval2017.zip",
+            None,
+            "stuffthingmaps_trainval2017.zip",
+            None,
+            extract_to="stuffthingmaps_trainval2017",
+        ),
+    ),
+    layout=(
+        "train2017",
+        "val2017",
+        "stuffthingmaps_trainval2017/train2017",
+        "stuffthingmaps_trainval2017/val2017",
+    ),
+    description=(
+        "train2017/000000000009.jpg ..., val2017/000000000139.jpg ... and "
+        "stuffthingmaps_trainval2017/{train2017,val2017}/<same names>.png"
+    ),
+)
+
+DATASETS: dict[str, DatasetSpec] = {
+    spec.name: spec for spec in (_DIV2K_HR, *(_div2k_bicubic(*row) for row in _DIV2K_BICUBIC), _COCO_STUFF)
+}
+"""The datasets :func:`ensure_dataset` can download by name."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------------
+
+
+def get_spec(name_or_spec: str | DatasetSpec) -> DatasetSpec:
+    """The :class:`DatasetSpec` for a name of :data:`DATASETS` (case-insensitive), or the spec itself."""
+    if isinstance(name_or_spec, DatasetSpec):
+        return name_or_spec
+    spec = DATASETS.get(str(name_or_spec).lower())
+    if spec is None:
+        known = ", ".join(sorted(DATASETS))
+        raise DatasetError(f"unknown dataset '{name_or_spec}': the downloadable datasets are {known}")
+    return spec
+
+
+def is_complete(spec: DatasetSpec, folder: Path) -> bool:
+    """Whether ``folder`` holds a completely unpacked ``spec``: the marker and every layout path."""
+    return (folder / MARKER).is_file() and all((folder / rel).exists() for rel in spec.layout)
+
+
+def ensure_dataset(
+    name_or_spec: str | DatasetSpec,
+    root: str | os.PathLike[str],
+    download: bool = True,
+    progress: bool = True,
+    *,
+    keep_archives: bool = False,
+) -> Path:
+    """Return ``root/<name>`` holding the complete dataset, downloading and unpacking it if needed.
+
+    Args:
+        name_or_spec: a key of :data:`DATASETS` (e.g. ``"div2k"``) or a :class:`DatasetSpec`.
+        root: the data root; the dataset goes to ``root/<name>``, archives to ``root/.downloads``.
+        download: when False, a missing dataset is an error instead of being downloaded.
+        progress: show a byte progress bar per file (only on a terminal).
+        keep_archives: keep the verified archives in ``root/.downloads`` after unpacking.
+
+    Raises:
+        DatasetError: one line naming the folder and the expected layout when the dataset is absent
+            and may not (``download=False``, ``SR_ZOO_OFFLINE=1``) or could not (network error) be
+            downloaded; naming the URL on a checksum mismatch or a truncated download; naming the
+            archive when it is unsafe or unpacks without the expected layout.
+    """
+    spec = get_spec(name_or_spec)
+    root = Path(root).expanduser()
+    target = root / spec.name
+    if is_complete(spec, target):
+        return target
+
+    if not download:
+        raise _missing(spec, target, "downloading is turned off")
+    if _offline():
+        raise _missing(spec, target, f"{OFFLINE_ENV} is set")
+
+    root.mkdir(parents=True, exist_ok=True)
+    downloads = root / DOWNLOADS
+    downloads.mkdir(exist_ok=True)
+    with _lock(downloads / f"{spec.name}.lock"):
+        if is_complete(spec, target):  # another process finished it while we waited
+            return target
+        _remove_leftovers(root, spec.name)
+        archives = [_fetch(f, downloads, spec, target, progress) for f in spec.files]
+        _install(spec, archives, root, target)
+        if not keep_archives:
+            for archive in archives:
+                archive.unlink(missing_ok=True)
+    return target
+
+
+# --------------------------------------------------------------------------------------------------
+# Messages
+# --------------------------------------------------------------------------------------------------
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def _missing(spec: DatasetSpec, target: Path, reason: str) -> DatasetError:
+    """The one-line error for a dataset that is not there and was not downloaded."""
+    if target.exists() and not (target / MARKER).is_file():
+        reason = f"{reason}; the folder exists but has no {MARKER} marker, so it is incomplete"
+    urls = " ".join(spec.urls)
+    return DatasetError(
+        _one_line(
+            f"{target}: dataset '{spec.name}' not found and could not be downloaded ({reason}); "
+            f"expected {spec.description} (download {urls}, unpack there, then create an empty "
+            f"{MARKER} file in it)"
+        )
+    )
+
+
+def _offline() -> bool:
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _warn(message: str) -> None:
+    print(f"sr_zoo: warning: {_one_line(message)}", file=sys.stderr)
+
+
+# --------------------------------------------------------------------------------------------------
+# Downloading
+# --------------------------------------------------------------------------------------------------
+
+
+def _fetch(remote: RemoteFile, downloads: Path, spec: DatasetSpec, target: Path, progress: bool) -> Path:
+    """The verified archive ``downloads/<filename>``, reusing one from an earlier run if it checks out."""
+    dest = downloads / remote.filename
+    if dest.is_file():
+        if _archive_ok(remote, dest):
+            return dest
+        dest.unlink()
+    try:
+        _download(remote, dest, progress)
+    except (OSError, http.client.HTTPException) as exc:  # URLError, HTTPError, timeouts, resets
+        raise _missing(spec, target, f"{remote.url}: {_network_reason(exc)}") from exc
+    return dest
+
+
+def _archive_ok(remote: RemoteFile, path: Path) -> bool:
+    """Whether an archive already on disk matches the expected size and SHA-256 (where known)."""
+    if remote.size is not None and path.stat().st_size != remote.size:
+        return False
+    if remote.sha256 is not None:
+        return _sha256(path) == remote.sha256.lower()
+    return True
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(CHUNK_SIZE), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _network_reason(exc: BaseException) -> str:
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code} {exc.reason}"
+    if isinstance(exc, urllib.error.URLError):
+        return _one_line(exc.reason)
+    return _one_line(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
+
+
+def _chunks(response: http.client.HTTPResponse) -> Iterator[bytes]:
+    """The body of ``response`` in chunks, ending early (not raising) when the server closes the
+    connection before the announced Content-Length; the caller compares the byte count."""
+    while True:
+        try:
+            chunk = response.read(CHUNK_SIZE)
+        except http.client.IncompleteRead as exc:
+            if exc.partial:
+                yield exc.partial
+            return
+        if not chunk:
+            return
+        yield chunk
+
+
+def _download(remote: RemoteFile, dest: Path, progress: bool) -> None:
+    """Stream ``remote.url`` to ``dest.part``, check size and SHA-256, then rename it to ``dest``.
+
+    Network errors propagate (the caller turns them into the "could not be downloaded" message);
+    a truncated or corrupt file raises :class:`DatasetError`. The ``.part`` file never survives a
+    failure.
+    """
+    part = dest.with_name(dest.name + ".part")
+    part.unlink(missing_ok=True)
+    request = urllib.request.Request(remote.url, headers={"User-Agent": USER_AGENT})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+            header = response.headers.get("Content-Length")
+            announced = int(header) if header and header.strip().isdigit() else None
+            if announced is not None and remote.size is not None and announced != remote.size:
+                raise DatasetError(
+                    f"{remote.url}: the server sends {announced} bytes but {remote.filename} should have "
+                    f"{remote.size}; the file changed upstream or this is the wrong URL"
+                )
+            expected = announced if announced is not None else remote.size
+            digest = hashlib.sha256()
+            received = 0
+            bar = tqdm(
+                total=expected,
+                desc=remote.filename,
+                unit="B",
+                unit_scale=True,
+                unit_divisor=1024,
+                disable=None if progress else True,
+                leave=False,
+            )
+            with bar, part.open("wb") as out:
+                for chunk in _chunks(response):
+                    out.write(chunk)
+                    digest.update(chunk)
+                    received += len(chunk)
+                    bar.update(len(chunk))
+        if expected is not None and received != expected:
+            raise DatasetError(
+                f"{remote.url}: download truncated: received {received} of {expected} bytes "
+                f"(removed {part.name}); try again"
+            )
+        actual = digest.hexdigest()
+        if remote.sha256 is not None and actual != remote.sha256.lower():
+            raise DatasetError(
+                f"{remote.url}: sha256 mismatch: expected {remote.sha256.lower()}, got {actual} "
+                f"(removed {part.name}); the download is corrupt or the file changed upstream"
+            )
+        if remote.sha256 is None:
+            checked = "nothing was checked"
+            if remote.size is not None:
+                checked = f"only its size ({received} bytes) was checked"
+            _warn(f"{remote.filename} could not be verified: no known sha256 ({checked}); its sha256 is {actual}")
+        os.replace(part, dest)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+
+
+# --------------------------------------------------------------------------------------------------
+# Unpacking
+# --------------------------------------------------------------------------------------------------
+
+
+def _install(spec: DatasetSpec, archives: list[Path], root: Path, target: Path) -> None:
+    """Unpack ``archives`` into a fresh temporary folder in ``root``, check the layout, write the
+    marker and move the folder to ``target`` in one rename."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{spec.name}.tmp-", dir=root))
+    try:
+        for remote, archive in zip(spec.files, archives):
+            dest = tmp / remote.extract_to if remote.extract_to else tmp
+            dest.mkdir(parents=True, exist_ok=True)
+            _extract(archive, dest)
+        missing = [rel for rel in spec.layout if not (tmp / rel).exists()]
+        if missing:
+            names = ", ".join(a.name for a in archives)
+            raise DatasetError(
+                f"{target}: the archives of dataset '{spec.name}' ({names}) unpacked without "
+                f"{', '.join(missing)}; expected {spec.description}"
+            )
+        marker = {
+            "name": spec.name,
+            "files": [{"url": f.url, "sha256": f.sha256} for f in spec.files],
+            "completed": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        (tmp / MARKER).write_text(json.dumps(marker, indent=1) + "\n")
+        if target.exists() or target.is_symlink():
+            # A folder without the marker (from an interrupted or manual attempt): move it aside
+            # first so the target is always either the old folder or the complete new one.
+            old = Path(tempfile.mkdtemp(prefix=f".{spec.name}.old-", dir=root))
+            os.replace(target, old / spec.name)
+            _warn(f"{target} had no {MARKER} marker and was replaced by a fresh download")
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _unsafe_member(name: str) -> bool:
+    """Whether an archive member name is absolute or climbs out of the folder with ``..``."""
+    normalized = name.replace("\\", "/")
+    if normalized.startswith("/") or (len(normalized) > 1 and normalized[1] == ":"):
+        return True
+    return ".." in PurePosixPath(normalized).parts
+
+
+def _extract(archive: Path, dest: Path) -> None:
+    """Unpack a zip or tar archive into ``dest``, refusing members that would land outside it."""
+    if zipfile.is_zipfile(archive):
+        with zipfile.ZipFile(archive) as zf:
+            for info in zf.infolist():
+                if _unsafe_member(info.filename):
+                    raise DatasetError(f"{archive}: unsafe path in zip archive: {info.filename!r}; not unpacked")
+            zf.extractall(dest)
+    elif tarfile.is_tarfile(archive):
+        with tarfile.open(archive, "r:*") as tf:
+            members = tf.getmembers()
+            for member in members:
+                bad_link = (member.issym() or member.islnk()) and _unsafe_member(member.linkname)
+                if _unsafe_member(member.name) or bad_link or member.isdev():
+                    raise DatasetError(f"{archive}: unsafe member in tar archive: {member.name!r}; not unpacked")
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4 / 3.12: a second line of defence
+                tf.extractall(dest, members=members, filter="data")
+            else:  # pragma: no cover - old Pythons
+                tf.extractall(dest, members=members)
+    else:
+        raise DatasetError(f"{archive}: not a zip or tar archive; delete it and try again")
+
+
+# --------------------------------------------------------------------------------------------------
+# Housekeeping
+# --------------------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` so that two processes never fetch the same dataset at once."""
+    with path.open("a") as fh:
+        if fcntl is not None:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _remove_leftovers(root: Path, name: str) -> None:
+    """Delete temporary folders of earlier attempts at ``name`` that were killed (we hold the lock)."""
+    for pattern in (f".{name}.tmp-*", f".{name}.old-*"):
+        for leftover in root.glob(pattern):
+            shutil.rmtree(leftover, ignore_errors=True)
