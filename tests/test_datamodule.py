@@ -251,3 +251,49 @@ def test_coco_stuff_real_layout_with_jpegs(tmp_path: Path) -> None:
     ds = PatchDataset(records, 4, 84, augment=False)
     item = ds[0]
     assert 1 < len(item["label_hr"].unique()) and set(item["label_hr"].unique().tolist()) <= set(range(6))
+
+
+@pytest.mark.parametrize(
+    "recipe,scale,batch,hr,degradation",
+    [
+        ("none", 4, 8, 96, "bicubic"),
+        ("emtcm", 3, 8, 48, "bicubic"),
+        ("csrcnn", 2, 8, 64, "bicubic"),
+        ("msfmgan", 4, 8, 128, "gaussian-bicubic"),
+    ],
+)
+def test_every_recipe_serves_documented_batches(
+    tmp_path: Path, recipe: str, scale: int, batch: int, hr: int, degradation: str
+) -> None:
+    rng = np.random.default_rng(1)
+    for stem in ("0001", "0002"):
+        write_rgb(tmp_path / "div2k" / "DIV2K_train_HR" / f"{stem}.png", rng.integers(0, 256, (300, 420, 3), dtype=np.uint8))
+    dm = SRDataModule(train=["div2k"], val=[], recipe=recipe, scale=scale, batch_size=batch, num_workers=0, root=str(tmp_path))
+    dm.setup("fit")
+    assert dm.patch_size == hr and dm.degradation == degradation
+    b = next(iter(dm.train_dataloader()))
+    assert set(b) == {"hr", "lr"}
+    assert b["hr"].shape == (batch, 3, hr, hr) and b["lr"].shape == (batch, 3, hr // scale, hr // scale)
+    assert b["hr"].dtype == b["lr"].dtype == torch.float32
+    assert 0 <= b["lr"].min() and b["lr"].max() <= 1
+    expected = degrade(b["hr"], scale, degradation, dm.blur_sigma)
+    assert torch.allclose(b["lr"], expected, atol=1e-6)  # LR is the recipe's degradation of the same crop
+
+
+def test_configurable_from_lightning_cli(tmp_path: Path) -> None:
+    import lightning as L
+    from lightning.pytorch.cli import LightningCLI
+
+    class Tiny(L.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+
+    cli = LightningCLI(
+        Tiny, SRDataModule, run=False,
+        args=["--data.train=[t91, folder:/x]", "--data.scale=3", "--data.recipe=emtcm", f"--data.root={tmp_path}",
+              "--data.batch_size=32", "--data.augment=false", "--data.degradation=gaussian-bicubic"],
+    )
+    dm = cli.datamodule
+    assert dm.train_sources == ["t91", "folder:/x"] and dm.scale == 3 and dm.recipe.name == "emtcm"
+    assert dm.hparams.batch_size == 32 and dm.augment is False and dm.degradation == "gaussian-bicubic"
+    assert dm.patch_size == 48  # the EMTCM recipe's 16x16 LR patch at x3
