@@ -1,4 +1,5 @@
-"""The ``sr-zoo`` command: ``benchmark`` (and, as models land, the LightningCLI subcommands)."""
+"""The ``sr-zoo`` command: LightningCLI's ``fit``/``validate``/``test``/``predict``, plus ``benchmark``
+and ``models``."""
 
 from __future__ import annotations
 
@@ -12,18 +13,30 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    from sr_zoo.cli import benchmark
+    from sr_zoo.cli import benchmark, models
 
-    parser = argparse.ArgumentParser(prog="sr-zoo", description="Super-resolution model zoo.")
+    parser = argparse.ArgumentParser(
+        prog="sr-zoo",
+        description="Super-resolution model zoo. Training and evaluation: sr-zoo {fit,validate,test,predict} "
+        "--model NAME --scale S [--config RECIPE.yaml] (LightningCLI; add --help to any of them).",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in ("fit", "validate", "test", "predict"):
+        sub.add_parser(name, help=f"LightningCLI {name} (see sr-zoo {name} --help)", add_help=False)
     benchmark.add_parser(sub)
+    models.add_parser(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; user errors become one ``sr-zoo: error: ...`` line and exit status 2."""
-    args = _parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
+        if argv and argv[0] in ("fit", "validate", "test", "predict"):
+            from sr_zoo.cli.lightning import run_lightning_cli
+
+            return run_lightning_cli(argv)
+        args = _parser().parse_args(argv)
         return args.run(args)
     except SRZooError as exc:
         print(f"sr-zoo: error: {exc}", file=sys.stderr)

@@ -13,7 +13,7 @@ from sr_zoo.data.io import list_images, probe_image, read_image
 from sr_zoo.errors import ImageReadError
 from sr_zoo.ops import imresize, quantize
 
-__all__ = ["BenchmarkDataset", "modcrop", "make_lr"]
+__all__ = ["BenchmarkDataset", "LRFolder", "make_lr", "modcrop"]
 
 
 def modcrop(img: Tensor, scale: int) -> Tensor:
@@ -59,3 +59,17 @@ class BenchmarkDataset(Dataset):
         with torch.no_grad():
             lr = make_lr(hr, self.scale, self.quantize_lr)
         return {"lr": lr, "hr": hr, "name": path.stem}
+
+
+class LRFolder(Dataset):
+    """LR images of a folder to upscale (``predict``): items ``{"lr": (C, h, w), "name": str}``."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        self.files = list_images(self.root)
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> dict[str, Tensor | str]:
+        return {"lr": read_image(self.files[index]), "name": self.files[index].stem}

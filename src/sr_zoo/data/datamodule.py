@@ -9,7 +9,7 @@ import torch
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader
 
-from sr_zoo.data.benchmark import BenchmarkDataset
+from sr_zoo.data.benchmark import BenchmarkDataset, LRFolder
 from sr_zoo.data.patches import PatchDataset, collate_patches
 from sr_zoo.data.recipes import get_recipe
 from sr_zoo.data.sources import Record, data_root, resolve_benchmark, resolve_source
@@ -31,6 +31,7 @@ class SRDataModule(L.LightningDataModule):
             ``demo`` or folder paths); named sets missing under ``root`` are skipped with a warning, and
             ``demo`` is used when none is left.
         test: benchmark sets for testing; default: the same as ``val``.
+        predict: folders of LR images to upscale with ``predict``.
         scale: upscaling factor.
         patch_size: HR patch side (a multiple of ``scale``); default: the recipe's, else ``24 * scale``
             (a 24x24 LR patch).
@@ -55,6 +56,7 @@ class SRDataModule(L.LightningDataModule):
         train: list[str] | None = None,
         val: list[str] | None = None,
         test: list[str] | None = None,
+        predict: list[str] | None = None,
         scale: int = 4,
         patch_size: int | None = None,
         batch_size: int = 16,
@@ -89,6 +91,7 @@ class SRDataModule(L.LightningDataModule):
         self.train_set: PatchDataset | None = None
         self.val_sets: list[BenchmarkDataset] = []
         self.test_sets: list[BenchmarkDataset] = []
+        self.predict_sets: list[LRFolder] = []
 
     # ------------------------------------------------------------------ Lightning hooks
     def prepare_data(self) -> None:
@@ -107,6 +110,15 @@ class SRDataModule(L.LightningDataModule):
             self.val_sets = self._benchmarks(self.val_sources, "val")
         if stage in (None, "test") and not self.test_sets:
             self.test_sets = self._benchmarks(self.test_sources, "test")
+        if stage == "predict":
+            if not self.hparams.predict:
+                raise DatasetError("predict needs folders of LR images: --data.predict [DIR, ...]")
+            self.predict_sets = [LRFolder(folder) for folder in self.hparams.predict]
+
+    def set_train_sources(self, sources: list[str]) -> None:
+        """Train on ``sources`` from now on (the next train dataloader is built from them)."""
+        self.train_sources = list(sources)
+        self.train_set = self._train_dataset()
 
     def train_dataloader(self) -> DataLoader:
         assert self.train_set is not None, "call setup('fit') first"
@@ -127,6 +139,9 @@ class SRDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> list[DataLoader]:
         return [self._benchmark_loader(d) for d in self.test_sets]
+
+    def predict_dataloader(self) -> list[DataLoader]:
+        return [DataLoader(d, batch_size=1, collate_fn=_collate_one) for d in self.predict_sets]
 
     # ------------------------------------------------------------------ helpers
     @property
@@ -191,7 +206,7 @@ class SRDataModule(L.LightningDataModule):
 
 def _collate_one(items: list[dict]) -> dict:
     (item,) = items
-    return {"lr": item["lr"][None], "hr": item["hr"][None], "name": [item["name"]]}
+    return {key: [value] if isinstance(value, str) else value[None] for key, value in item.items()}
 
 
 def _present(root: Path, name: str) -> bool:

@@ -1,7 +1,22 @@
-"""The model zoo: ``create_model(name, scale=...)`` and ``list_models()``."""
+"""The model zoo: ``create_model(name, scale=...)``, ``list_models()``, one file per paper's network."""
 
-from sr_zoo.models import bicubic as _bicubic  # noqa: F401  (registers the model)
-from sr_zoo.models._registry import ModelInfo, check_scale, create_model, list_models, load_weights, model_info
+from sr_zoo.models._registry import ModelInfo, check_scale, create_model, list_models, model_info, read_checkpoint
+from sr_zoo.models.base import SRModule
 from sr_zoo.models.bicubic import Bicubic
+from sr_zoo.models.emtcm import EMTCM
+from sr_zoo.models.fsrcnn import FSRCNN
+from sr_zoo.models.srcnn import SRCNN
 
-__all__ = ["Bicubic", "ModelInfo", "check_scale", "create_model", "list_models", "load_weights", "model_info"]
+__all__ = [
+    "EMTCM",
+    "FSRCNN",
+    "SRCNN",
+    "Bicubic",
+    "ModelInfo",
+    "SRModule",
+    "check_scale",
+    "create_model",
+    "list_models",
+    "model_info",
+    "read_checkpoint",
+]

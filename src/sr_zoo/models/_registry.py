@@ -12,7 +12,7 @@ from torch import nn
 
 from sr_zoo.errors import SRZooError
 
-__all__ = ["ModelInfo", "create_model", "list_models", "model_info", "register_model"]
+__all__ = ["ModelInfo", "check_scale", "create_model", "list_models", "model_info", "read_checkpoint", "register_model"]
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class ModelInfo:
     """What the zoo knows about a model before building it."""
 
     name: str
-    builder: Callable[..., nn.Module]
+    builder: Callable[..., nn.Module]  # the model class
     paper: str
     scales: tuple[int, ...] | None  # None: any integer scale >= 1
 
@@ -29,7 +29,7 @@ _REGISTRY: dict[str, ModelInfo] = {}
 
 
 def register_model(name: str, *, paper: str, scales: Sequence[int] | None = None) -> Callable:
-    """Decorator adding ``builder(scale=..., **kwargs) -> nn.Module`` to the zoo under ``name``."""
+    """Class decorator adding a model (built as ``cls(scale=..., **kwargs)``) to the zoo under ``name``."""
 
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in _REGISTRY:
@@ -63,27 +63,37 @@ def check_scale(name: str, scale: int) -> None:
 
 
 def create_model(name: str, scale: int, checkpoint: str | os.PathLike | None = None, **kwargs: Any) -> nn.Module:
-    """Build model ``name`` for ``scale``; with ``checkpoint``, load its weights (``weights_only=True``)."""
+    """Build model ``name`` for ``scale``; with ``checkpoint`` (a zoo checkpoint), rebuild it from the
+    hyper-parameters saved there and load its weights (``weights_only=True``)."""
     check_scale(name, scale)
-    model = model_info(name).builder(scale=int(scale), **kwargs)
-    if checkpoint is not None:
-        load_weights(model, checkpoint)
+    info = model_info(name)
+    if checkpoint is None:
+        return info.builder(scale=int(scale), **kwargs)
+    saved = read_checkpoint(checkpoint)
+    meta = saved.get("sr_zoo", {})
+    if meta.get("model") != info.name:
+        raise SRZooError(f"{checkpoint}: a checkpoint of {meta.get('model') or 'an unknown model'!r}, not of {info.name!r}")
+    if meta.get("scale") != int(scale):
+        raise SRZooError(f"{checkpoint}: trained for scale {meta.get('scale')}, not {scale}")
+    hparams = {**saved.get("hyper_parameters", {}), **kwargs, "scale": int(scale)}
+    hparams.pop("init_from", None)  # the checkpoint holds the weights already
+    model = info.builder(**hparams)
+    try:
+        model.load_state_dict(saved["state_dict"])
+    except RuntimeError as exc:
+        raise SRZooError(f"{checkpoint}: weights do not fit {info.name} ({str(exc).splitlines()[0]})") from None
     return model
 
 
-def load_weights(model: nn.Module, checkpoint: str | os.PathLike) -> None:
-    """Load a state dict, or a Lightning checkpoint's ``state_dict``, into ``model`` safely."""
-    path = Path(checkpoint)
+def read_checkpoint(path: str | os.PathLike) -> dict:
+    """A Lightning checkpoint as a dict, read safely (``weights_only=True``); one-line errors."""
+    path = Path(path)
     if not path.is_file():
         raise SRZooError(f"{path}: checkpoint not found")
-    if not any(True for _ in model.parameters()):
-        raise SRZooError(f"{path}: {type(model).__name__} has no weights, so it takes no checkpoint")
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt file, pickle of arbitrary objects, wrong format
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # corrupt file, pickled objects, not a checkpoint at all
         raise SRZooError(f"{path}: not a loadable checkpoint ({str(exc).splitlines()[0]})") from None
-    state = state.get("state_dict", state) if isinstance(state, dict) else state
-    try:
-        model.load_state_dict(state)
-    except RuntimeError as exc:
-        raise SRZooError(f"{path}: weights do not fit {type(model).__name__} ({str(exc).splitlines()[0]})") from None
+    if not isinstance(saved, dict) or "state_dict" not in saved:
+        raise SRZooError(f"{path}: not a Lightning checkpoint (no state_dict)")
+    return saved

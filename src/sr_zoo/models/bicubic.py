@@ -5,12 +5,13 @@ from __future__ import annotations
 from torch import Tensor, nn
 
 from sr_zoo.models._registry import register_model
+from sr_zoo.models.base import SRModule
 from sr_zoo.ops import imresize
 
-__all__ = ["Bicubic"]
+__all__ = ["Bicubic", "BicubicUpsampler"]
 
 
-class Bicubic(nn.Module):
+class BicubicUpsampler(nn.Module):
     """Upscale by ``scale`` with MATLAB's bicubic kernel; no parameters."""
 
     def __init__(self, scale: int) -> None:
@@ -18,9 +19,22 @@ class Bicubic(nn.Module):
         self.scale = scale
 
     def forward(self, lr: Tensor) -> Tensor:
-        return imresize(lr, scale=self.scale).clamp(0.0, 1.0)
+        return imresize(lr, scale=self.scale)
 
 
-@register_model("bicubic", paper="MATLAB imresize (baseline in all four papers)")
-def bicubic(scale: int) -> Bicubic:
-    return Bicubic(scale)
+@register_model("bicubic", paper="MATLAB imresize, the baseline of all four papers")
+class Bicubic(SRModule):
+    """Bicubic upsampling as a zoo model: nothing to train, everything to compare against."""
+
+    model_name = "bicubic"
+
+    def __init__(self, scale: int = 4, sample_images: int = 1) -> None:
+        super().__init__(scale, sample_images)
+        self.save_hyperparameters()
+        self.net = BicubicUpsampler(scale)
+
+    def training_step(self, batch: dict, batch_idx: int) -> None:
+        return None  # no parameters: `fit` only runs validation
+
+    def configure_optimizers(self) -> None:
+        return None

@@ -1,0 +1,92 @@
+"""``sr-zoo fit|validate|test|predict``: LightningCLI over the zoo's models and ``SRDataModule``.
+
+Two conveniences on top of LightningCLI's own arguments: ``--model NAME`` takes the zoo's lowercase
+names (``--model emtcm``; class paths work too), and ``--scale S`` sets ``--data.scale``, which is
+linked to the model's scale, so one number reaches both.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Sequence
+
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningCLI
+
+from sr_zoo.data import SRDataModule
+from sr_zoo.errors import SRZooError
+from sr_zoo.models import SRModule, list_models, model_info
+
+__all__ = ["SUBCOMMANDS", "SRZooCLI", "run_lightning_cli", "translate_args"]
+
+SUBCOMMANDS = ("fit", "validate", "test", "predict")
+
+
+class SRZooCLI(LightningCLI):
+    """LightningCLI with ``data.scale`` linked to ``model.init_args.scale``."""
+
+    def add_arguments_to_parser(self, parser) -> None:  # noqa: ANN001 - jsonargparse parser
+        parser.link_arguments("data.scale", "model.init_args.scale")
+
+
+def _model_class_path(name: str) -> str:
+    if "." in name:  # a class path already
+        return name
+    info = model_info(name)  # unknown: one line listing the zoo
+    cls = info.builder
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def translate_args(argv: Sequence[str]) -> list[str]:
+    """``--model emtcm`` -> ``--model sr_zoo.models.emtcm.EMTCM``; ``--scale 3`` -> ``--data.scale 3``."""
+    out: list[str] = []
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        key, eq, value = arg.partition("=")
+        if key in ("--model", "--scale"):
+            if not eq:
+                if i + 1 >= len(args):
+                    raise SRZooError(f"{key} needs a value")
+                value = args[i + 1]
+                i += 1
+            if key == "--model":
+                out.append(f"--model={_model_class_path(value)}")
+            else:
+                out.append(f"--data.scale={value}")
+        else:
+            out.append(arg)
+        i += 1
+    return out
+
+
+def run_lightning_cli(argv: Sequence[str]) -> int:
+    """Run a LightningCLI subcommand; user errors surface as ``SRZooError`` for the caller to print."""
+    args = translate_args(argv)
+    scale = next((a.split("=", 1)[1] for a in args if a.startswith("--data.scale=")), None)
+    model = next((a.split("=", 1)[1] for a in args if a.startswith("--model=")), None)
+    if scale is not None and model is not None:
+        name = model.rsplit(".", 1)[-1].lower()
+        if name in list_models():
+            from sr_zoo.models import check_scale
+
+            try:
+                check_scale(name, int(scale))
+            except ValueError:
+                raise SRZooError(f"--scale: expected an integer, got {scale!r}") from None
+    SRZooCLI(
+        SRModule,
+        SRDataModule,
+        subclass_mode_model=True,
+        args=args,
+        trainer_defaults={"callbacks": [ModelCheckpoint(save_last=True)]},
+        save_config_kwargs={"overwrite": True},
+        auto_configure_optimizers=False,
+        parser_kwargs={"prog": f"sr-zoo {args[0] if args else ''}".strip()},
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_lightning_cli(sys.argv[1:]))

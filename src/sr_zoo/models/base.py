@@ -1,0 +1,110 @@
+"""``SRModule``: what every zoo model shares (forward on RGB, Y-channel metrics, prediction, checkpoints)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+from torchmetrics import MetricCollection
+from torchvision.utils import make_grid
+
+from sr_zoo.metrics import YPSNR, YSSIM
+from sr_zoo.models._registry import check_scale
+from sr_zoo.ops import imresize, rgb_to_ycbcr, ycbcr_to_rgb
+
+__all__ = ["SRModule"]
+
+
+class SRModule(L.LightningModule):
+    """Base of the zoo's LightningModules.
+
+    ``forward(lr)`` takes RGB (or 1-channel) images in [0, 1], ``(N, C, h, w)``, and returns them
+    ``scale`` times larger in [0, 1], whatever the network works on: a Y-channel network
+    (``y_channel = True``) gets MATLAB's Y and the colour comes from bicubic upsampling of CbCr, as in
+    the papers. The inference network alone is ``self.net``. Validation and testing score each
+    benchmark set of the datamodule with the Y-channel metrics (logged as ``val/<Set>/psnr``,
+    ``val/<Set>/ssim``; the first set is also logged as ``val/psnr`` for checkpointing). Subclasses
+    set ``model_name``, build ``self.net`` and write ``training_step`` and ``configure_optimizers``.
+    """
+
+    model_name: str = ""
+    y_channel: bool = False
+
+    def __init__(self, scale: int, sample_images: int = 1) -> None:
+        super().__init__()
+        check_scale(self.model_name, scale)
+        self.scale = int(scale)
+        self.sample_images = sample_images
+        self.net: nn.Module = nn.Identity()
+        self.metrics = nn.ModuleDict()
+
+    # ------------------------------------------------------------------ inference
+    def forward(self, lr: Tensor) -> Tensor:
+        gray = lr.shape[1] == 1
+        rgb = lr.expand(-1, 3, -1, -1) if gray else lr
+        if self.y_channel:
+            ycbcr = rgb_to_ycbcr(rgb)
+            y = self.net(ycbcr[:, :1])
+            cbcr = imresize(ycbcr[:, 1:], scale=self.scale)
+            sr = ycbcr_to_rgb(torch.cat([y, cbcr], dim=1))
+        else:
+            sr = self.net(rgb)
+        sr = sr.clamp(0.0, 1.0)
+        return sr.mean(dim=1, keepdim=True) if gray else sr
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> dict[str, Any]:
+        return {"sr": self(batch["lr"]), "name": batch["name"]}
+
+    # ------------------------------------------------------------------ evaluation
+    def _set_names(self, stage: str) -> list[str]:
+        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        names = getattr(datamodule, f"{stage}_names", None) if datamodule is not None else None
+        return list(names) if names else [stage]
+
+    def setup(self, stage: str) -> None:
+        for prefix in ("val", "test"):
+            if (prefix == "val" and stage in ("fit", "validate")) or (prefix == "test" and stage == "test"):
+                for name in self._set_names(prefix):
+                    key = f"{prefix}/{name}"
+                    if key not in self.metrics:
+                        self.metrics[key] = MetricCollection(
+                            {"psnr": YPSNR(crop_border=self.scale), "ssim": YSSIM(crop_border=self.scale)},
+                            prefix=f"{key}/",
+                        ).to(self.device)
+
+    def _evaluate(self, prefix: str, batch: dict[str, Any], batch_idx: int, dataloader_idx: int) -> None:
+        names = self._set_names(prefix)
+        key = f"{prefix}/{names[dataloader_idx] if dataloader_idx < len(names) else dataloader_idx}"
+        sr = self(batch["lr"])
+        metrics = self.metrics[key]
+        metrics.update(sr, batch["hr"])
+        self.log_dict(metrics, batch_size=sr.shape[0], add_dataloader_idx=False, sync_dist=False)
+        if dataloader_idx == 0:
+            self.log(f"{prefix}/psnr", metrics["psnr"], batch_size=sr.shape[0], add_dataloader_idx=False)
+        if prefix == "val" and dataloader_idx == 0 and batch_idx < self.sample_images:
+            self._log_sample(batch, sr, batch_idx)
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._evaluate("val", batch, batch_idx, dataloader_idx)
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._evaluate("test", batch, batch_idx, dataloader_idx)
+
+    def _log_sample(self, batch: dict[str, Any], sr: Tensor, index: int) -> None:
+        """Bicubic | SR | HR side by side, to loggers that take images (W&B, TensorBoard)."""
+        if self.logger is None or self.trainer.sanity_checking:
+            return
+        bicubic = imresize(batch["lr"][:1], scale=self.scale).clamp(0, 1)
+        grid = make_grid(torch.cat([bicubic, sr[:1], batch["hr"][:1]]).expand(-1, 3, -1, -1), nrow=3, padding=4)
+        name = batch.get("name", [f"sample{index}"])[0]
+        for logger in self.loggers:
+            if hasattr(logger, "log_image"):  # WandbLogger
+                logger.log_image(key=f"samples/{name}", images=[grid], caption=["bicubic | SR | HR"], step=self.global_step)
+            elif hasattr(getattr(logger, "experiment", None), "add_image"):  # TensorBoard
+                logger.experiment.add_image(f"samples/{name}", grid, self.global_step)
+
+    # ------------------------------------------------------------------ checkpoints
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint["sr_zoo"] = {"model": self.model_name, "scale": self.scale}
