@@ -3,8 +3,9 @@
 # x3 next to bicubic with `sr-zoo benchmark`. Needs the real T91/General-100/Set5 (SR_ZOO_DATA, default
 # ../shared/data). Usage: bash benchmarks/emtcm_cpu_15min.sh [OUTPUT_DIR]
 set -euo pipefail
-out="${1:-runs/emtcm_x3_cpu15}"
-export SR_ZOO_DATA="${SR_ZOO_DATA:-$(cd "$(dirname "$0")/../.." && pwd)/shared/data}"
+out="$(realpath -m "${1:-runs/emtcm_x3_cpu15}")"
+cd "$(dirname "$0")/.."
+export SR_ZOO_DATA="${SR_ZOO_DATA:-$(cd .. && pwd)/shared/data}"
 export WANDB_MODE="${WANDB_MODE:-offline}"
 sr-zoo fit --config experiments/emtcm_x3.yaml --trainer.max_time 00:00:15:00 \
     --trainer.default_root_dir "$out" --trainer.enable_progress_bar false --trainer.logger false \

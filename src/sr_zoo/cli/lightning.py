@@ -83,7 +83,7 @@ def run_lightning_cli(argv: Sequence[str]) -> int:
         trainer_defaults={"callbacks": [ModelCheckpoint(save_last=True)]},
         save_config_kwargs={"overwrite": True},
         auto_configure_optimizers=False,
-        parser_kwargs={"prog": f"sr-zoo {args[0] if args else ''}".strip()},
+        parser_kwargs={"prog": "sr-zoo"},
     )
     return 0
 

@@ -1,0 +1,100 @@
+"""``sr-zoo fit/validate/test/predict`` through LightningCLI, ``sr-zoo models``, and their errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from sr_zoo.cli import main
+from sr_zoo.cli.lightning import translate_args
+from sr_zoo.data import read_image
+from sr_zoo.ops import imresize
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _common(tmp_path: Path) -> list[str]:
+    return [f"--data.root={tmp_path / 'data'}", "--data.num_workers=0", f"--trainer.default_root_dir={tmp_path}",
+            "--trainer.logger=false", "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
+
+
+@pytest.mark.parametrize("name,scale", [("bicubic", 2), ("srcnn", 3), ("fsrcnn", 3), ("emtcm", 3)])
+def test_fast_dev_run_on_a_fresh_install(name: str, scale: int, tmp_path: Path) -> None:
+    argv = ["fit", "--model", name, "--scale", str(scale), "--trainer.fast_dev_run=true", *_common(tmp_path)]
+    assert main(argv) == 0
+
+
+def test_translate_args() -> None:
+    assert translate_args(["fit", "--model", "emtcm", "--scale=3", "--trainer.max_epochs=1"]) == [
+        "fit", "--model=sr_zoo.models.emtcm.EMTCM", "--data.scale=3", "--trainer.max_epochs=1"
+    ]
+
+
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["fit", "--model", "edsr"], "unknown model 'edsr'; available: bicubic, emtcm, fsrcnn, srcnn"),
+        (["fit", "--model", "emtcm", "--scale", "8"], "model 'emtcm' cannot do scale 8; allowed scales: 2, 3, 4"),
+        (["fit", "--model", "emtcm", "--scale", "x"], "--scale: expected an integer, got 'x'"),
+    ],
+)
+def test_bad_model_or_scale_is_one_line(argv: list[str], message: str, capsys: pytest.CaptureFixture) -> None:
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"sr-zoo: error: {message}"
+
+
+def test_print_config_of_a_recipe() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "sr_zoo", "fit", "--config", "experiments/emtcm_x3.yaml", "--scale", "2", "--print_config"],
+        capture_output=True, text=True, timeout=120, cwd=REPO,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout
+    assert "class_path: sr_zoo.models.EMTCM" in out or "class_path: sr_zoo.models.emtcm.EMTCM" in out
+    assert "scale: 2" in out and "recipe: emtcm" in out and "TwoStepDataSchedule" in out
+
+
+@pytest.mark.parametrize("recipe", sorted(p.name for p in (REPO / "experiments").glob("*.yaml")))
+def test_every_recipe_parses(recipe: str) -> None:
+    from sr_zoo.cli.lightning import SRZooCLI
+    from sr_zoo.data import SRDataModule
+    from sr_zoo.models import SRModule
+
+    cli = SRZooCLI(SRModule, SRDataModule, subclass_mode_model=True, run=False, auto_configure_optimizers=False,
+                   args=["--config", str(REPO / "experiments" / recipe), "--trainer.logger=false"])
+    assert cli.model.scale == cli.datamodule.scale
+
+
+def test_models_lists_every_model_with_counts(capsys: pytest.CaptureFixture) -> None:
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    for line in ("emtcm    2 3 4   x2: 19,409, x3: 19,409, x4: 19,409", "fsrcnn   2 3 4   x2: 12,809",
+                 "srcnn    2 3 4   x2: 8,129", "bicubic  any     x2: 0"):
+        assert line in out
+
+
+def test_predict_writes_upscaled_images(tmp_path: Path) -> None:
+    lr_dir = tmp_path / "lr"
+    lr_dir.mkdir()
+    cv2.imwrite(str(lr_dir / "a.png"), np.random.default_rng(0).integers(0, 256, (10, 12, 3), dtype=np.uint8))
+    out = tmp_path / "sr"
+    argv = ["predict", "--model", "bicubic", "--scale", "2", f"--data.predict=[{lr_dir}]", *_common(tmp_path),
+            "--trainer.callbacks+=sr_zoo.callbacks.SRPredictionWriter", f"--trainer.callbacks.output_dir={out}"]
+    assert main(argv) == 0
+    sr = read_image(out / "a.png")
+    expected = imresize(read_image(lr_dir / "a.png")[None], scale=2)[0].clamp(0, 1)
+    assert sr.shape == (3, 20, 24)
+    assert (sr - expected).abs().max() <= 0.5 / 255 + 1e-6
+
+
+def test_validate_logs_per_set_metrics(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    argv = ["validate", "--model", "bicubic", "--scale", "2", "--data.val=[demo]", *_common(tmp_path)]
+    assert main(argv) == 0
+    assert "val/demo/psnr" in capsys.readouterr().out

@@ -1,0 +1,54 @@
+"""EMTCM's losses (papers/emtcm.txt eq. 6-8) against values computed by hand on tiny tensors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from sr_zoo.losses import DistributionCrossEntropy, MultiTaskLoss, SSIMLoss
+
+
+def _image(*values: float) -> torch.Tensor:
+    return torch.tensor(values, dtype=torch.float64).view(1, 1, 1, -1)
+
+
+def test_cross_entropy_hand_computed() -> None:
+    ce = DistributionCrossEntropy(eps=0.0)
+    # HR intensities (1, 3) -> p = (1/4, 3/4); SR (2, 2) -> q = (1/2, 1/2): CE = ln 2.
+    assert ce(_image(2, 2), _image(1, 3)).item() == pytest.approx(math.log(2), abs=1e-12)
+    # SR equal to HR: CE is the entropy of p, its minimum.
+    entropy = -(0.25 * math.log(0.25) + 0.75 * math.log(0.75))
+    assert ce(_image(1, 3), _image(1, 3)).item() == pytest.approx(entropy, abs=1e-12)
+    # Scaling the SR image does not change its distribution.
+    assert ce(_image(10, 30), _image(1, 3)).item() == pytest.approx(entropy, abs=1e-12)
+    # The batch sums (eq. 7 sums over n).
+    batch_sr, batch_hr = torch.cat([_image(2, 2), _image(1, 3)]), torch.cat([_image(1, 3), _image(1, 3)])
+    assert ce(batch_sr, batch_hr).item() == pytest.approx(math.log(2) + entropy, abs=1e-12)
+    assert DistributionCrossEntropy(eps=0.0, reduction="mean")(batch_sr, batch_hr).item() == pytest.approx(
+        (math.log(2) + entropy) / 2, abs=1e-12
+    )
+
+
+def test_ssim_loss_hand_computed_on_constant_images() -> None:
+    # Constant 11x11 images a and b: one valid window, variances 0, SSIM = (2ab + C1) / (a^2 + b^2 + C1).
+    a, b, c1 = 0.4, 0.6, 0.01**2
+    sr, hr = torch.full((1, 1, 11, 11), a, dtype=torch.float64), torch.full((1, 1, 11, 11), b, dtype=torch.float64)
+    expected = 1 - (2 * a * b + c1) / (a * a + b * b + c1)
+    # kornia adds eps = 1e-12 to the denominator: a relative 1e-9 against C2 = 9e-4.
+    assert SSIMLoss()(sr, hr).item() == pytest.approx(expected, abs=1e-8)
+    assert SSIMLoss()(hr, hr).item() == pytest.approx(0.0, abs=1e-8)
+    assert SSIMLoss()(torch.cat([sr, hr]), torch.cat([hr, hr])).item() == pytest.approx(expected, abs=1e-8)  # sum
+
+
+def test_multitask_loss_combines_with_beta_and_is_differentiable() -> None:
+    torch.manual_seed(0)
+    hr = torch.rand(2, 1, 16, 16, dtype=torch.float64)
+    sr = (hr + 0.1 * torch.randn_like(hr)).clamp(0.01, 1).requires_grad_()
+    loss = MultiTaskLoss(beta=1e-4)(sr, hr)
+    expected = SSIMLoss()(sr, hr) + 1e-4 * DistributionCrossEntropy()(sr, hr)
+    assert loss.item() == pytest.approx(expected.item(), abs=1e-12)
+    loss.backward()
+    assert torch.isfinite(sr.grad).all() and sr.grad.abs().sum() > 0
+    assert MultiTaskLoss(beta=1.0)(sr, hr).item() > loss.item()  # the CE term is there, weighted by beta

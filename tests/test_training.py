@@ -1,0 +1,134 @@
+"""Training with the Trainer: checkpoints rebuild models, cross-scale fine-tuning, the two-step schedule."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import cv2
+import lightning as L
+import numpy as np
+import pytest
+import torch
+
+from sr_zoo.callbacks import TwoStepDataSchedule
+from sr_zoo.data import SRDataModule
+from sr_zoo.errors import SRZooError
+from sr_zoo.models import EMTCM, create_model, read_checkpoint
+
+
+def _folder(path: Path, n: int, seed: int) -> Path:
+    rng = np.random.default_rng(seed)
+    path.mkdir(parents=True)
+    for i in range(n):
+        image = cv2.GaussianBlur(rng.integers(0, 256, (60, 60, 3), dtype=np.uint8), (0, 0), 2)
+        cv2.imwrite(str(path / f"{i}.png"), image)
+    return path
+
+
+def _data(tmp_path: Path, scale: int, **kwargs) -> SRDataModule:
+    train = kwargs.pop("train", [str(_folder(tmp_path / "train", 3, 0))])
+    val = kwargs.pop("val", [str(_folder(tmp_path / "val", 1, 1))])
+    return SRDataModule(train=train, val=val, scale=scale, patch_size=8 * scale, batch_size=4,
+                        samples_per_epoch=8, num_workers=0, root=str(tmp_path / "root"), **kwargs)
+
+
+def _trainer(tmp_path: Path, epochs: int, **kwargs) -> L.Trainer:
+    return L.Trainer(accelerator="cpu", max_epochs=epochs, logger=False, enable_progress_bar=False,
+                     enable_model_summary=False, default_root_dir=tmp_path, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _quiet() -> None:
+    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
+
+
+def test_checkpoint_rebuilds_the_model_for_benchmark(tmp_path: Path) -> None:
+    model = EMTCM(scale=3)
+    trainer = _trainer(tmp_path, 1)
+    trainer.fit(model, datamodule=_data(tmp_path, 3))
+    path = tmp_path / "emtcm.ckpt"
+    trainer.save_checkpoint(path)
+    saved = read_checkpoint(path)  # weights_only=True
+    assert saved["sr_zoo"] == {"model": "emtcm", "scale": 3}
+    rebuilt = create_model("emtcm", 3, checkpoint=path).eval()
+    lr = torch.rand(1, 3, 10, 10)
+    with torch.no_grad():
+        assert torch.equal(rebuilt(lr), model.eval()(lr))
+    with pytest.raises(SRZooError, match="trained for scale 3, not 2"):
+        create_model("emtcm", 2, checkpoint=path)
+    with pytest.raises(SRZooError, match="a checkpoint of 'emtcm', not of 'fsrcnn'"):
+        create_model("fsrcnn", 3, checkpoint=path)
+    (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
+    with pytest.raises(SRZooError, match="junk.ckpt: not a loadable checkpoint"):
+        create_model("emtcm", 3, checkpoint=tmp_path / "junk.ckpt")
+
+
+def test_cross_scale_finetuning_changes_only_the_deconvolution(tmp_path: Path) -> None:
+    x3 = EMTCM(scale=3)
+    trainer = _trainer(tmp_path / "x3", 1)
+    trainer.fit(x3, datamodule=_data(tmp_path / "d3", 3))
+    x3_path = tmp_path / "x3.ckpt"
+    trainer.save_checkpoint(x3_path)
+    start = {k: v.clone() for k, v in x3.net.state_dict().items()}
+
+    x2 = EMTCM(scale=2, init_from=str(x3_path), finetune="deconv")
+    assert [n for n, p in x2.named_parameters() if p.requires_grad] == ["net.deconv.weight", "net.deconv.bias"]
+    trainer = _trainer(tmp_path / "x2", 2)
+    data = _data(tmp_path / "d2", 2)
+    trainer.fit(x2, datamodule=data)
+    after = x2.net.state_dict()
+    for name, value in after.items():
+        if name.startswith("deconv."):
+            assert not torch.equal(value, start[name]), f"{name} was not trained"
+        else:
+            assert torch.equal(value, start[name]), f"{name} changed"
+    # Resume: the frozen part stays frozen (and init_from is not re-read).
+    resumed = EMTCM(scale=2, init_from=str(tmp_path / "gone.ckpt"), finetune="deconv")
+    trainer = _trainer(tmp_path / "x2", 3)
+    trainer.fit(resumed, datamodule=_data(tmp_path / "d2b", 2), ckpt_path=str(tmp_path / "x2" / "checkpoints" / "epoch=1-step=4.ckpt"))
+    for name, value in resumed.net.state_dict().items():
+        if not name.startswith("deconv."):
+            assert torch.equal(value, start[name]), f"{name} changed after resume"
+
+
+class _Recorder(L.Callback):
+    def __init__(self) -> None:
+        self.epochs: dict[int, tuple[list[float], list[str], int]] = {}
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        rates = [g["lr"] for g in trainer.optimizers[0].param_groups]
+        dataset = trainer.train_dataloader.dataset
+        self.epochs[trainer.current_epoch] = (rates, list(trainer.datamodule.train_sources), len(dataset.records))
+
+
+def test_two_step_schedule_switches_data_and_halves_rates_and_survives_resume(tmp_path: Path) -> None:
+    first = str(_folder(tmp_path / "t91", 2, 0))
+    extra = str(_folder(tmp_path / "general100", 3, 5))
+    recorder = _Recorder()
+    schedule = TwoStepDataSchedule(switch_epoch=2, add_sources=[extra])
+    trainer = _trainer(tmp_path / "run", 3, callbacks=[schedule, recorder])
+    trainer.fit(EMTCM(scale=2), datamodule=_data(tmp_path / "d", 2, train=[first]))
+    assert recorder.epochs[0] == ([1e-3, 1e-4], [first], 2)
+    assert recorder.epochs[1] == ([1e-3, 1e-4], [first], 2)
+    assert recorder.epochs[2] == ([5e-4, 5e-5], [first, extra], 5)
+
+    # Resume from the checkpoint written after the switch (end of epoch 2): extended data, rates stay halved.
+    ckpt = next((tmp_path / "run" / "checkpoints").glob("epoch=2-*.ckpt"))
+    recorder = _Recorder()
+    trainer = _trainer(tmp_path / "run", 4, callbacks=[TwoStepDataSchedule(switch_epoch=2, add_sources=[extra]), recorder])
+    trainer.fit(EMTCM(scale=2), datamodule=_data(tmp_path / "d2", 2, train=[first]), ckpt_path=str(ckpt))
+    assert recorder.epochs == {3: ([5e-4, 5e-5], [first, extra], 5)}
+
+    # Resume from before the switch (end of epoch 0): the switch still happens, once.
+    ckpt = tmp_path / "early.ckpt"
+    recorder = _Recorder()
+    early = _trainer(tmp_path / "early", 1, callbacks=[TwoStepDataSchedule(switch_epoch=2, add_sources=[extra])])
+    early.fit(EMTCM(scale=2), datamodule=_data(tmp_path / "d3", 2, train=[first]))
+    early.save_checkpoint(ckpt)
+    trainer = _trainer(tmp_path / "late", 4, callbacks=[TwoStepDataSchedule(switch_epoch=2, add_sources=[extra]), recorder])
+    trainer.fit(EMTCM(scale=2), datamodule=_data(tmp_path / "d4", 2, train=[first]), ckpt_path=str(ckpt))
+    assert recorder.epochs[1] == ([1e-3, 1e-4], [first], 2)
+    assert recorder.epochs[2] == ([5e-4, 5e-5], [first, extra], 5)
+    assert recorder.epochs[3] == ([5e-4, 5e-5], [first, extra], 5)
