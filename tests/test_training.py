@@ -132,3 +132,23 @@ def test_two_step_schedule_switches_data_and_halves_rates_and_survives_resume(tm
     assert recorder.epochs[1] == ([1e-3, 1e-4], [first], 2)
     assert recorder.epochs[2] == ([5e-4, 5e-5], [first, extra], 5)
     assert recorder.epochs[3] == ([5e-4, 5e-5], [first, extra], 5)
+
+
+def test_validation_logs_sample_images_and_per_set_metrics(tmp_path: Path) -> None:
+    from lightning.pytorch.loggers import CSVLogger
+
+    class ImageLogger(CSVLogger):  # the image method of WandbLogger, recorded
+        images: list = []
+
+        def log_image(self, key: str, images: list, caption: list, step: int) -> None:
+            self.images.append((key, images[0].shape, caption))
+
+    logger = ImageLogger(tmp_path)
+    trainer = L.Trainer(accelerator="cpu", logger=logger, enable_progress_bar=False, enable_model_summary=False)
+    data = _data(tmp_path, 2, val=[str(_folder(tmp_path / "Set5", 2, 3)), str(_folder(tmp_path / "Set14", 1, 4))])
+    per_loader = trainer.validate(EMTCM(scale=2), datamodule=data, verbose=False)
+    metrics = {k: v for d in per_loader for k, v in d.items()}
+    assert {"val/Set5/psnr", "val/Set5/ssim", "val/Set14/psnr", "val/Set14/ssim", "val/psnr"} <= set(metrics)
+    assert metrics["val/psnr"] == metrics["val/Set5/psnr"]
+    # One sample (the first image of the first set): bicubic | SR | HR, 60x60 each with 4-pixel padding.
+    assert logger.images == [("samples/0", torch.Size([3, 68, 196]), ["bicubic | SR | HR"])]

@@ -75,9 +75,14 @@ def create_model(name: str, scale: int, checkpoint: str | os.PathLike | None = N
         raise SRZooError(f"{checkpoint}: a checkpoint of {meta.get('model') or 'an unknown model'!r}, not of {info.name!r}")
     if meta.get("scale") != int(scale):
         raise SRZooError(f"{checkpoint}: trained for scale {meta.get('scale')}, not {scale}")
-    hparams = {**saved.get("hyper_parameters", {}), **kwargs, "scale": int(scale)}
-    hparams.pop("init_from", None)  # the checkpoint holds the weights already
-    model = info.builder(**hparams)
+    # LightningCLI adds private keys (_class_path, _instantiator); init_from is spent: the weights are here.
+    saved_hparams = {k: v for k, v in saved.get("hyper_parameters", {}).items() if not k.startswith("_")}
+    hparams = {**saved_hparams, **kwargs, "scale": int(scale)}
+    hparams.pop("init_from", None)
+    try:
+        model = info.builder(**hparams)
+    except TypeError as exc:
+        raise SRZooError(f"{checkpoint}: its hyper-parameters do not fit {info.name} ({exc})") from None
     try:
         model.load_state_dict(saved["state_dict"])
     except RuntimeError as exc:
