@@ -80,6 +80,7 @@ class SRDataModule(L.LightningDataModule):
         if batch_size % crops_per_image:
             raise DatasetError(f"batch_size {batch_size} is not a multiple of crops_per_image {crops_per_image}")
         self.scale = int(scale)
+        self.eval_scale = self.scale
         self.train_sources = list(train) if train else list(self.recipe.train)
         self.val_sources = list(val) if val is not None else ["set5", "set14"]
         self.test_sources = list(test) if test is not None else list(self.val_sources)
@@ -114,6 +115,13 @@ class SRDataModule(L.LightningDataModule):
             if not self.hparams.predict:
                 raise DatasetError("predict needs folders of LR images: --data.predict [DIR, ...]")
             self.predict_sets = [LRFolder(folder) for folder in self.hparams.predict]
+
+    def set_eval_scale(self, scale: int) -> None:
+        """Validate and test at ``scale`` (a curriculum stage below the training scale)."""
+        if scale != self.eval_scale:
+            self.eval_scale = scale
+            self.val_sets = self._benchmarks(self.val_sources, "val")
+            self.test_sets = []
 
     def set_train_sources(self, sources: list[str]) -> None:
         """Train on ``sources`` from now on (the next train dataloader is built from them)."""
@@ -192,11 +200,11 @@ class SRDataModule(L.LightningDataModule):
             if folder is None:
                 missing.append(spec)
             else:
-                sets.append(BenchmarkDataset(folder, self.scale, name="demo" if spec.lower() == "demo" else None))
+                sets.append(BenchmarkDataset(folder, self.eval_scale, name="demo" if spec.lower() == "demo" else None))
         if missing:
             rank_zero_warn(f"{role}: benchmark set(s) {', '.join(missing)} not found under {self.root}; skipped")
         if not sets and specs:
-            sets.append(BenchmarkDataset(resolve_benchmark("demo", self.root), self.scale, name="demo"))
+            sets.append(BenchmarkDataset(resolve_benchmark("demo", self.root), self.eval_scale, name="demo"))
         return sets
 
     def _benchmark_loader(self, dataset: BenchmarkDataset) -> DataLoader:

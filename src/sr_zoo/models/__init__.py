@@ -3,11 +3,13 @@
 from sr_zoo.models._registry import ModelInfo, check_scale, create_model, list_models, model_info, read_checkpoint
 from sr_zoo.models.base import SRModule
 from sr_zoo.models.bicubic import Bicubic
+from sr_zoo.models.csrcnn import CSRCNN
 from sr_zoo.models.emtcm import EMTCM
 from sr_zoo.models.fsrcnn import FSRCNN
 from sr_zoo.models.srcnn import SRCNN
 
 __all__ = [
+    "CSRCNN",
     "EMTCM",
     "FSRCNN",
     "SRCNN",

@@ -58,6 +58,18 @@ class SRModule(L.LightningModule):
         return {"sr": self(batch["lr"]), "name": batch["name"]}
 
     # ------------------------------------------------------------------ evaluation
+    @property
+    def eval_scale(self) -> int:
+        """The factor ``forward`` upscales by now (a curriculum stage may be below ``scale``)."""
+        return self.scale
+
+    def on_validation_epoch_start(self) -> None:
+        for collection in self.metrics.values():  # the border cropped is the factor being scored
+            for metric in collection.values():
+                metric.crop_border = self.eval_scale
+
+    on_test_epoch_start = on_validation_epoch_start
+
     def _set_names(self, stage: str) -> list[str]:
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
         names = getattr(datamodule, f"{stage}_names", None) if datamodule is not None else None
@@ -96,7 +108,7 @@ class SRModule(L.LightningModule):
         """Bicubic | SR | HR side by side, to loggers that take images (W&B, TensorBoard)."""
         if self.logger is None or self.trainer.sanity_checking:
             return
-        bicubic = imresize(batch["lr"][:1], scale=self.scale).clamp(0, 1)
+        bicubic = imresize(batch["lr"][:1], scale=self.eval_scale).clamp(0, 1)
         grid = make_grid(torch.cat([bicubic, sr[:1], batch["hr"][:1]]).expand(-1, 3, -1, -1), nrow=3, padding=4)
         name = batch.get("name", [f"sample{index}"])[0]
         for logger in self.loggers:

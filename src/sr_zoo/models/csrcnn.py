@@ -1,0 +1,246 @@
+"""CSRCNN (Zhang et al., IEEE TMM): a cascade of x2 levels built from back-projection U-net blocks.
+
+Follows papers/csrcnn.txt III-A (network), III-B (curriculum), III-C (losses) and IV-B (training).
+Each level: a densely connected group of BP-U blocks in LR space (with a residual skip over the
+group), a stride-2 transposed convolution, a refined block in HR space (with its own residual skip),
+and a 3x3 convolution to RGB. 64 filters of 3x3 throughout, He initialisation, ReLU (the paper names no
+other activation). Readings where the text is silent (the spec and its arithmetic: README, "CSRCNN"):
+
+* BP-U block, eq. (1)-(5): ``F0 = 1x1(x)``, ``F1 = down(F0)``, ``F2 = down(F1)``,
+  ``F3 = [conv(F2), F2]``, ``F4 = up(F3) - F1``, ``F5 = up(F4) + F0``; down = 3x3 stride-2 conv, up =
+  3x3 stride-2 transposed conv (the only size that fits Table IV's per-block increments).
+  ``plain_u=True`` is Table III's plain U block: no concatenation, no subtraction.
+* Dense group: block k sees the concatenation of the group input and the k-1 earlier outputs
+  (64k channels), which its 1x1 convolution brings back to 64; no fusion layer after the group.
+* Level upsampler: 4x4 transposed convolution, stride 2, padding 1. The first level starts with
+  conv(3, 64) and conv(64, 64); later levels take the previous level's 64 HR feature maps.
+* The HR image comes from the top level's RGB convolution, not from adding a residual image (III-A).
+* Depth: 6/4/2 BP-U blocks at levels 1/2/3 (III-A), ``blocks_per_level`` to change it (4/4/4 is the
+  symmetric variant). Table VI's parameter counts fit 4/4/4 with two more HR convolutions per level
+  (``extra_hr_convs=2``); see the README for the arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from lightning.pytorch.callbacks import Callback
+
+from sr_zoo.callbacks import Curriculum, LossSchedule
+from sr_zoo.models._registry import register_model
+from sr_zoo.models.base import SRModule
+from sr_zoo.ops import imresize
+
+__all__ = ["BPUBlock", "CSRCNN", "CSRCNNNet", "DenseBPUGroup", "RefinedBlock"]
+
+ASYMMETRIC_BLOCKS = (6, 4, 2)
+
+
+def _conv(in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1) -> nn.Conv2d:
+    conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding=kernel_size // 2)
+    nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")  # He et al. 2015 (IV-B)
+    nn.init.zeros_(conv.bias)
+    return conv
+
+
+def _deconv(in_channels: int, out_channels: int, kernel_size: int, padding: int, output_padding: int) -> nn.ConvTranspose2d:
+    deconv = nn.ConvTranspose2d(in_channels, out_channels, kernel_size, 2, padding, output_padding)
+    nn.init.kaiming_normal_(deconv.weight, nonlinearity="relu")
+    nn.init.zeros_(deconv.bias)
+    return deconv
+
+
+class BPUBlock(nn.Module):
+    """Back-projection U-net block, eq. (1)-(5); input ``in_channels`` maps, output ``n`` maps, same size.
+
+    Height and width must be multiples of 4 (two stride-2 steps down and back up).
+    """
+
+    def __init__(self, in_channels: int, n: int = 64, plain_u: bool = False) -> None:
+        super().__init__()
+        self.plain_u = plain_u
+        self.regulate = _conv(in_channels, n, 1)  # F0
+        self.down1 = _conv(n, n, 3, 2)  # (1)
+        self.down2 = _conv(n, n, 3, 2)  # (2)
+        self.conv = _conv(n, n, 3)  # (3)
+        self.up1 = _deconv(n if plain_u else 2 * n, n, 3, 1, 1)  # (4)
+        self.up2 = _deconv(n, n, 3, 1, 1)  # (5)
+
+    def forward(self, x: Tensor) -> Tensor:
+        f0 = F.relu(self.regulate(x))
+        f1 = F.relu(self.down1(f0))
+        f2 = F.relu(self.down2(f1))
+        f3 = F.relu(self.conv(f2))
+        if self.plain_u:
+            f4 = F.relu(self.up1(f3))
+        else:
+            f4 = F.relu(self.up1(torch.cat([f3, f2], dim=1))) - f1  # back-projection of the error
+        return F.relu(self.up2(f4)) + f0
+
+
+class DenseBPUGroup(nn.Module):
+    """``blocks`` BP-U blocks, densely connected, with a residual skip from the group input."""
+
+    def __init__(self, blocks: int, n: int = 64, plain_u: bool = False) -> None:
+        super().__init__()
+        self.blocks = nn.ModuleList(BPUBlock(n * (k + 1), n, plain_u) for k in range(blocks))
+
+    def forward(self, x: Tensor) -> Tensor:
+        features = [x]
+        for block in self.blocks:
+            features.append(block(torch.cat(features, dim=1)))
+        return features[-1] + x
+
+
+class _ResidualBlock(nn.Module):
+    """Conv-ReLU-Conv with an identity skip, no batch normalisation."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.conv1, self.conv2 = _conv(n, n), _conv(n, n)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.conv2(F.relu(self.conv1(x)))
+
+
+class RefinedBlock(nn.Sequential):
+    """Four residual blocks, then four Conv+ReLU layers (III-A), in HR space."""
+
+    def __init__(self, n: int = 64, residual_blocks: int = 4, convs: int = 4) -> None:
+        layers: list[nn.Module] = [_ResidualBlock(n) for _ in range(residual_blocks)]
+        for _ in range(convs):
+            layers += [_conv(n, n), nn.ReLU()]
+        super().__init__(*layers)
+
+
+class _Level(nn.Module):
+    def __init__(self, blocks: int, n: int, plain_u: bool, extra_hr_convs: int, refined_blocks: int) -> None:
+        super().__init__()
+        self.group = DenseBPUGroup(blocks, n, plain_u)
+        self.upsample = _deconv(n, n, 4, 1, 0)
+        self.refine = nn.Sequential(*[RefinedBlock(n, convs=4 + extra_hr_convs) for _ in range(refined_blocks)])
+        self.to_rgb = _conv(n, 3)
+
+    def forward(self, x: Tensor) -> Tensor:
+        hr = F.relu(self.upsample(self.group(x)))
+        return hr + self.refine(hr) if len(self.refine) else hr  # residual learning in HR space, apart from LR
+
+
+class CSRCNNNet(nn.Module):
+    """``log2(scale)`` cascaded x2 levels. ``active_levels`` and ``blend`` serve the curriculum: the
+    output is the active top level's RGB, blended with the bilinearly doubled RGB of the level below
+    while ``blend < 1`` (ProSR's fade-in, which III-B cites)."""
+
+    def __init__(self, scale: int, blocks_per_level: Sequence[int] | None = None, n: int = 64,
+                 plain_u: bool = False, extra_hr_convs: int = 0, refined_blocks: int = 1) -> None:
+        super().__init__()
+        levels = int(math.log2(scale))
+        blocks = list(blocks_per_level) if blocks_per_level is not None else list(ASYMMETRIC_BLOCKS[:levels])
+        if len(blocks) != levels:
+            raise ValueError(f"blocks_per_level needs {levels} entries for scale {scale}, got {blocks}")
+        self.head = nn.Sequential(_conv(3, n), nn.ReLU(), _conv(n, n), nn.ReLU())
+        self.levels = nn.ModuleList(_Level(b, n, plain_u, extra_hr_convs, refined_blocks) for b in blocks)
+        self.active_levels = levels
+        self.blend = 1.0
+
+    def forward(self, lr: Tensor) -> Tensor:
+        # BP-U blocks halve twice: pad the LR image to a multiple of 4 (replicated edge), crop the output.
+        h, w = lr.shape[-2:]
+        pad_h, pad_w = -h % 4, -w % 4
+        if pad_h or pad_w:
+            lr = F.pad(lr, (0, pad_w, 0, pad_h), mode="replicate")
+        out = self._levels(lr)
+        factor = 2**self.active_levels
+        return out[..., : h * factor, : w * factor]
+
+    def _levels(self, lr: Tensor) -> Tensor:
+        x = self.head(lr)
+        previous = None
+        for index in range(self.active_levels):
+            x = self.levels[index](x)
+            if index == self.active_levels - 2 and self.blend < 1:
+                previous = self.levels[index].to_rgb(x)
+        out = self.levels[self.active_levels - 1].to_rgb(x)
+        if previous is not None:
+            doubled = F.interpolate(previous, scale_factor=2, mode="bilinear", align_corners=False)
+            out = self.blend * out + (1 - self.blend) * doubled
+        return out
+
+
+@register_model("csrcnn", paper="Zhang et al., CSRCNN (papers/csrcnn.txt)", scales=(2, 4, 8))
+class CSRCNN(SRModule):
+    """CSRCNN on RGB with the curriculum and loss schedule of III-B/III-C (driven by callbacks).
+
+    Training (IV-B): SGD, momentum 0.9, weight decay 1e-4 (the paper gives no learning rate: ``lr``
+    is ours); ``optimizer="adam"`` for short runs. The loss is on the final output of the active
+    stage only, L1 or L2 as ``loss_kind`` says (``sr_zoo.callbacks.LossSchedule`` alternates it); the
+    target of a stage at factor f is the HR patch reduced (MATLAB bicubic) to f times the LR size.
+
+    Args:
+        scale: 2, 4 or 8 (1, 2 or 3 levels).
+        blocks_per_level: BP-U blocks per level; default 6, 4, 2 (asymmetric); e.g. [4, 4, 4].
+        plain_u: plain U blocks instead of BP-U (Table III's ablation).
+        extra_hr_convs: HR convolutions added to each refined block (2 reproduces Table VI's counts).
+        refined_blocks: refined blocks per level (1; Table IV's R0 and R2 variants: 0 and 2).
+        optimizer: ``sgd`` (the paper's) or ``adam``.
+        lr: learning rate.
+        stage_epochs: epochs of the curriculum's stages below the full scale (x2, then x4, ...).
+        blend_epochs: epochs over which each new level is blended in.
+        l1_epochs: epochs of L1 before the L2/L1 alternation.
+        loss_period: epochs per loss in the alternation.
+    """
+
+    model_name = "csrcnn"
+
+    def __init__(
+        self,
+        scale: int = 4,
+        blocks_per_level: list[int] | None = None,
+        plain_u: bool = False,
+        extra_hr_convs: int = 0,
+        refined_blocks: int = 1,
+        optimizer: Literal["sgd", "adam"] = "sgd",
+        lr: float = 1e-3,
+        stage_epochs: list[int] | None = None,
+        blend_epochs: float = 1.0,
+        l1_epochs: int = 20,
+        loss_period: int = 2,
+        sample_images: int = 1,
+    ) -> None:
+        super().__init__(scale, sample_images)
+        self.save_hyperparameters()
+        self.net = CSRCNNNet(scale, blocks_per_level, plain_u=plain_u, extra_hr_convs=extra_hr_convs,
+                             refined_blocks=refined_blocks)
+        self.loss_kind: Literal["l1", "l2"] = "l1"
+
+    @property
+    def eval_scale(self) -> int:
+        return 2**self.net.active_levels
+
+    def configure_callbacks(self) -> list[Callback]:
+        """The curriculum and the loss schedule come with the model (a config may override them)."""
+        stage_epochs = self.hparams.stage_epochs if self.hparams.stage_epochs is not None else [5, 5]
+        return [
+            Curriculum(stage_epochs=stage_epochs, blend_epochs=self.hparams.blend_epochs),
+            LossSchedule(l1_epochs=self.hparams.l1_epochs, period=self.hparams.loss_period),
+        ]
+
+    def training_step(self, batch: dict, batch_idx: int) -> Tensor:
+        lr, hr = batch["lr"], batch["hr"]
+        factor = self.eval_scale
+        target = hr if factor == self.scale else imresize(hr, size=(lr.shape[-2] * factor, lr.shape[-1] * factor)).clamp(0, 1)
+        sr = self.net(lr)
+        loss = F.l1_loss(sr, target) if self.loss_kind == "l1" else F.mse_loss(sr, target)
+        self.log("train/loss", loss, prog_bar=True)
+        self.log("train/stage_scale", float(factor))
+        return loss
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        if self.hparams.optimizer == "adam":
+            return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+        return torch.optim.SGD(self.parameters(), lr=self.hparams.lr, momentum=0.9, weight_decay=1e-4)

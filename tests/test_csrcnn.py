@@ -1,0 +1,165 @@
+"""CSRCNN (papers/csrcnn.txt): shapes, the BP-U block by hand, curriculum, loss schedule, overfitting."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import cv2
+import lightning as L
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from sr_zoo.callbacks import Curriculum, LossSchedule
+from sr_zoo.data import SRDataModule
+from sr_zoo.models import CSRCNN, create_model
+from sr_zoo.models.csrcnn import BPUBlock, CSRCNNNet
+
+
+@pytest.mark.parametrize("scale,levels", [(2, 1), (4, 2), (8, 3)])
+def test_shapes_at_every_level(scale: int, levels: int) -> None:
+    net = CSRCNNNet(scale, blocks_per_level=[1] * levels)
+    assert len(net.levels) == levels
+    lr = torch.rand(2, 3, 10, 7)  # not a multiple of 4: padded inside, cropped back
+    with torch.no_grad():
+        for active in range(1, levels + 1):
+            net.active_levels = active
+            assert net(lr).shape == (2, 3, 10 * 2**active, 7 * 2**active)
+
+
+def test_default_depth_is_asymmetric_and_configurable() -> None:
+    assert [len(level.group.blocks) for level in CSRCNNNet(8).levels] == [6, 4, 2]
+    assert [len(level.group.blocks) for level in CSRCNNNet(4).levels] == [6, 4]
+    assert [len(level.group.blocks) for level in CSRCNNNet(8, blocks_per_level=[4, 4, 4]).levels] == [4, 4, 4]
+    with pytest.raises(ValueError, match="needs 3 entries"):
+        CSRCNNNet(8, blocks_per_level=[4, 4])
+
+
+def _bpu_by_hand(block: BPUBlock, x: torch.Tensor, plain: bool) -> torch.Tensor:
+    """Eq. (1)-(5) written with functional ops and the block's own weights."""
+    def conv(layer, inp, stride=1):
+        return F.relu(F.conv2d(inp, layer.weight, layer.bias, stride=stride, padding=layer.kernel_size[0] // 2))
+
+    def deconv(layer, inp):
+        return F.relu(F.conv_transpose2d(inp, layer.weight, layer.bias, stride=2, padding=1, output_padding=1))
+
+    f0 = conv(block.regulate, x)
+    f1 = conv(block.down1, f0, 2)                      # (1) F1 = (W1 * F0) down 2
+    f2 = conv(block.down2, f1, 2)                      # (2) F2 = (W2 * F1) down 2
+    f3 = conv(block.conv, f2)                          # (3) F3 = [W3 * F2, F2]
+    if plain:
+        f4 = deconv(block.up1, f3)                     # plain U: no concatenation, no subtraction
+    else:
+        f4 = deconv(block.up1, torch.cat([f3, f2], 1)) - f1   # (4) F4 = (W4 * F3) up 2 - F1
+    return deconv(block.up2, f4) + f0                  # (5) F5 = (W5 * F4) up 2 + F0
+
+
+@pytest.mark.parametrize("plain", [False, True])
+def test_bpu_block_matches_the_equations(plain: bool) -> None:
+    torch.manual_seed(0)
+    block = BPUBlock(128, 64, plain_u=plain)
+    x = torch.randn(2, 128, 16, 12)
+    with torch.no_grad():
+        assert torch.allclose(block(x), _bpu_by_hand(block, x, plain), atol=1e-5)
+    assert block.up1.in_channels == (64 if plain else 128)
+
+
+def test_loss_schedule_alternates_with_its_period() -> None:
+    schedule = LossSchedule(l1_epochs=3, period=2)
+    assert [schedule.loss_kind(e) for e in range(11)] == ["l1", "l1", "l1", "l2", "l2", "l1", "l1", "l2", "l2", "l1", "l1"]
+    assert [LossSchedule(0, 1).loss_kind(e) for e in range(4)] == ["l2", "l1", "l2", "l1"]
+
+
+def test_curriculum_stage_boundaries() -> None:
+    curriculum = Curriculum(stage_epochs=[2, 3])
+    assert [curriculum.stage(e, 3)[0] for e in range(8)] == [0, 0, 1, 1, 1, 2, 2, 2]
+    assert [curriculum.stage(e, 2)[0] for e in range(4)] == [0, 0, 1, 1]  # an x4 model has two stages
+    assert curriculum.stage(3, 3) == (1, 2)
+
+
+class _Recorder(L.Callback):
+    def __init__(self) -> None:
+        self.epochs: dict[int, dict] = {}
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # noqa: ANN001
+        record = self.epochs.setdefault(trainer.current_epoch, {"blend": []})
+        record["blend"].append(round(pl_module.net.blend, 3))
+        record.update(levels=pl_module.net.active_levels, loss=pl_module.loss_kind,
+                      trainable=all(p.requires_grad for p in pl_module.parameters()))
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:  # noqa: ANN001
+        if not trainer.sanity_checking:
+            self.epochs.setdefault(trainer.current_epoch, {})["val_scale"] = trainer.datamodule.val_sets[0].scale
+
+
+def _images(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for i in range(2):
+        cv2.imwrite(str(folder / f"{i}.png"), cv2.GaussianBlur(rng.integers(0, 256, (72, 72, 3), dtype=np.uint8), (0, 0), 2))
+    return folder
+
+
+def test_curriculum_and_loss_schedule_in_training_and_resume(tmp_path: Path) -> None:
+    warnings.filterwarnings("ignore")
+    train, val = str(_images(tmp_path / "train")), str(_images(tmp_path / "val"))
+
+    def data() -> SRDataModule:
+        return SRDataModule(train=[train], val=[val], scale=8, patch_size=32, batch_size=2, samples_per_epoch=4,
+                            num_workers=0, root=str(tmp_path / "root"))
+
+    def model() -> CSRCNN:
+        return CSRCNN(scale=8, blocks_per_level=[1, 1, 1], stage_epochs=[1, 2], blend_epochs=1, l1_epochs=2,
+                      loss_period=1, optimizer="adam", lr=1e-4)
+
+    recorder = _Recorder()
+    trainer = L.Trainer(accelerator="cpu", max_epochs=2, logger=False, enable_progress_bar=False,
+                        enable_model_summary=False, default_root_dir=tmp_path, callbacks=[recorder])
+    trainer.fit(model(), datamodule=data())
+    assert recorder.epochs[0] == {"blend": [1.0, 1.0], "levels": 1, "loss": "l1", "trainable": True, "val_scale": 2}
+    # Stage 2 starts at epoch 1: x4, the new level blended in linearly over its first epoch.
+    assert recorder.epochs[1] == {"blend": [0.0, 0.5], "levels": 2, "loss": "l1", "trainable": True, "val_scale": 4}
+
+    # Resume mid-stage (after epoch 1): epoch 2 is still the x4 stage, fully blended; L2 from epoch 2.
+    recorder = _Recorder()
+    resumed = L.Trainer(accelerator="cpu", max_epochs=4, logger=False, enable_progress_bar=False,
+                        enable_model_summary=False, default_root_dir=tmp_path, callbacks=[recorder])
+    ckpt = next((tmp_path / "checkpoints").glob("epoch=1-*.ckpt"))
+    resumed.fit(model(), datamodule=data(), ckpt_path=str(ckpt))
+    assert recorder.epochs[2] == {"blend": [1.0, 1.0], "levels": 2, "loss": "l2", "trainable": True, "val_scale": 4}
+    assert recorder.epochs[3] == {"blend": [0.0, 0.5], "levels": 3, "loss": "l1", "trainable": True, "val_scale": 8}
+
+
+def test_stage_target_is_the_hr_reduced_to_the_stage_factor() -> None:
+    from sr_zoo.ops import imresize
+
+    model = CSRCNN(scale=8, blocks_per_level=[1, 1, 1])
+    model.net.active_levels = 1
+    captured = {}
+    model.log = lambda *a, **k: None
+    model.net.forward = lambda lr: captured.setdefault("sr", torch.zeros(lr.shape[0], 3, lr.shape[-2] * 2, lr.shape[-1] * 2))
+    hr = torch.rand(1, 3, 64, 64)
+    loss = model.training_step({"lr": imresize(hr, scale=1 / 8), "hr": hr}, 0)
+    target = imresize(hr, size=(16, 16)).clamp(0, 1)
+    assert loss.item() == pytest.approx(target.abs().mean().item(), abs=1e-6)  # L1 against the x2 target
+
+
+def test_overfits_a_fixed_batch_at_x8() -> None:
+    torch.manual_seed(0)
+    from sr_zoo.ops import imresize
+
+    hr = imresize(torch.rand(2, 3, 5, 5), size=(32, 32)).clamp(0, 1)
+    batch = {"hr": hr, "lr": imresize(hr, scale=1 / 8)}
+    model = create_model("csrcnn", 8, optimizer="adam", lr=1e-3)
+    model.log = lambda *a, **k: None
+    optimizer = model.configure_optimizers()
+    losses = []
+    for _ in range(60):
+        optimizer.zero_grad()
+        loss = model.training_step(batch, 0)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0] / 4, (losses[0], losses[-1])
