@@ -14,8 +14,24 @@ def _image(*values: float) -> torch.Tensor:
     return torch.tensor(values, dtype=torch.float64).view(1, 1, 1, -1)
 
 
-def test_cross_entropy_hand_computed() -> None:
-    ce = DistributionCrossEntropy(eps=0.0)
+def test_pixel_cross_entropy_hand_computed() -> None:
+    ce = DistributionCrossEntropy("pixel", eps=1e-12)
+    # Pixels (0.25, 1.0) against SR (0.5, 0.75):
+    # -(0.25 ln 0.5 + 0.75 ln 0.5) - (1 ln 0.75 + 0 ln 0.25) = ln 2 - ln 0.75.
+    assert ce(_image(0.5, 0.75), _image(0.25, 1.0)).item() == pytest.approx(math.log(2) - math.log(0.75), abs=1e-9)
+    # SR equal to HR: the entropy of the pixels' Bernoulli distributions (0 for a pixel at 0 or 1).
+    entropy = -(0.25 * math.log(0.25) + 0.75 * math.log(0.75))
+    assert ce(_image(0.25, 1.0), _image(0.25, 1.0)).item() == pytest.approx(entropy, abs=1e-9)
+    # Unlike the image reading, a brightness change costs: it pins absolute intensities.
+    assert ce(_image(0.5, 0.5), _image(0.25, 0.25)).item() > ce(_image(0.25, 0.25), _image(0.25, 0.25)).item() + 0.1
+    # Sum over pixels and over the batch (eq. 7).
+    assert ce(torch.cat([_image(0.5, 0.75), _image(0.25, 1.0)]), torch.cat([_image(0.25, 1.0)] * 2)).item() == pytest.approx(
+        math.log(2) - math.log(0.75) + entropy, abs=1e-9
+    )
+
+
+def test_image_cross_entropy_hand_computed() -> None:
+    ce = DistributionCrossEntropy("image", eps=0.0)
     # HR intensities (1, 3) -> p = (1/4, 3/4); SR (2, 2) -> q = (1/2, 1/2): CE = ln 2.
     assert ce(_image(2, 2), _image(1, 3)).item() == pytest.approx(math.log(2), abs=1e-12)
     # SR equal to HR: CE is the entropy of p, its minimum.
@@ -26,7 +42,7 @@ def test_cross_entropy_hand_computed() -> None:
     # The batch sums (eq. 7 sums over n).
     batch_sr, batch_hr = torch.cat([_image(2, 2), _image(1, 3)]), torch.cat([_image(1, 3), _image(1, 3)])
     assert ce(batch_sr, batch_hr).item() == pytest.approx(math.log(2) + entropy, abs=1e-12)
-    assert DistributionCrossEntropy(eps=0.0, reduction="mean")(batch_sr, batch_hr).item() == pytest.approx(
+    assert DistributionCrossEntropy("image", eps=0.0, reduction="mean")(batch_sr, batch_hr).item() == pytest.approx(
         (math.log(2) + entropy) / 2, abs=1e-12
     )
 

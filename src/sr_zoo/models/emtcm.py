@@ -62,6 +62,8 @@ class EMTCM(SRModule):
         scale: upscaling factor (2, 3 or 4).
         mapping_kernel: kernel size of the nine mapping layers (3, or 1 for 4.2's literal "Conv(1,12,12)").
         beta: weight of the cross-entropy task (eq. 8).
+        ce_reading: what eq. 7's distribution is: ``pixel`` (Bernoulli per pixel) or ``image``
+            (intensities normalised over the image); see ``sr_zoo.losses.DistributionCrossEntropy``.
         lr: learning rate of the convolutions.
         deconv_lr: learning rate of the deconvolution.
         init_from: checkpoint of a trained EMTCM (the x3 one for the cross-scale strategy) whose weights
@@ -77,6 +79,7 @@ class EMTCM(SRModule):
         scale: int = 3,
         mapping_kernel: int = 3,
         beta: float = 1e-4,
+        ce_reading: Literal["pixel", "image"] = "pixel",
         lr: float = 1e-3,
         deconv_lr: float = 1e-4,
         init_from: str | None = None,
@@ -86,7 +89,7 @@ class EMTCM(SRModule):
         super().__init__(scale, sample_images)
         self.save_hyperparameters()
         self.net = EMTCMNet(scale, mapping_kernel=mapping_kernel)
-        self.loss = MultiTaskLoss(beta=beta)
+        self.loss = MultiTaskLoss(beta=beta, reading=ce_reading)
         if finetune == "deconv":
             for name, param in self.net.named_parameters():
                 param.requires_grad_(name.startswith("deconv."))
