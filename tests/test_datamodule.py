@@ -297,3 +297,20 @@ def test_configurable_from_lightning_cli(tmp_path: Path) -> None:
     assert dm.train_sources == ["t91", "folder:/x"] and dm.scale == 3 and dm.recipe.name == "emtcm"
     assert dm.hparams.batch_size == 32 and dm.augment is False and dm.degradation == "gaussian-bicubic"
     assert dm.patch_size == 48  # the EMTCM recipe's 16x16 LR patch at x3
+
+
+def test_official_lr_follows_offline_rotations(tmp_path: Path) -> None:
+    hr = position_image(48, 64)
+    write_rgb(tmp_path / "div2k" / "DIV2K_train_HR" / "0001.png", hr)
+    lr = quantize(imresize(torch.from_numpy(hr).permute(2, 0, 1).float()[None] / 255, scale=0.5))[0]
+    write_rgb(tmp_path / "div2k" / "DIV2K_train_LR_bicubic" / "X2" / "0001x2.png",
+              (lr.permute(1, 2, 0).numpy() * 255 + 0.5).astype(np.uint8))
+    records = resolve_source("div2k", tmp_path, scale=2)[1]
+    ds = PatchDataset(records, 2, 16, offline_rotations=(0, 1, 2, 3), augment=False, crops_per_image=4)
+    for view in ds.views:
+        item = ds._crops(view)
+        assert "lr" in item  # the official file is used under every rotation
+        for h, l in zip(item["hr"], item["lr"]):
+            # The official LR crop is the bicubic LR of the same HR crop (to the 8-bit rounding and borders).
+            inner = (slice(None), slice(2, -2), slice(2, -2))
+            assert (l - quantize(imresize(h[None], scale=0.5))[0])[inner].abs().max() < 0.02

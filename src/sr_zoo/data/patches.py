@@ -26,6 +26,19 @@ __all__ = ["PatchDataset", "View", "collate_patches"]
 
 _D4_MEMBERS = ("e", "r90", "r180", "r270", "v", "hvt", "h", "t")
 
+_Entry = tuple  # (HR uint8 HWC, label map or None, official LR uint8 HWC or None)
+
+
+def _rgb_uint8(image: Tensor) -> np.ndarray:
+    """``(C, H, W)`` float image in [0, 1] to an HWC uint8 RGB array (grayscale replicated)."""
+    if image.shape[0] == 1:
+        image = image.expand(3, -1, -1)
+    return (image.permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
+
+
+def _nbytes(entry: _Entry) -> int:
+    return sum(a.nbytes for a in entry if a is not None)
+
 
 @dataclass(frozen=True)
 class View:
@@ -94,7 +107,7 @@ class PatchDataset(Dataset):
         self.skipped: dict[str, str] = {}
         self.views = self._make_views(subimage, subimage_stride)
         self.samples_per_epoch = samples_per_epoch or max(len(self.views), min_samples_per_epoch)
-        self._cache: OrderedDict[tuple[int, int], tuple[np.ndarray, np.ndarray | None]] = OrderedDict()
+        self._cache: OrderedDict[tuple[int, int], _Entry] = OrderedDict()
         self._cached = 0
 
     # ------------------------------------------------------------------ set-up
@@ -132,21 +145,22 @@ class PatchDataset(Dataset):
         return views
 
     # ------------------------------------------------------------------ loading
-    def _decode(self, record: Record, factor: float) -> tuple[np.ndarray, np.ndarray | None]:
+    def _decode(self, record: Record, factor: float) -> _Entry:
+        """HR image (offline-scaled by ``factor``), its label map and its official LR, as uint8 arrays."""
         image = read_image(record.hr)
-        if image.shape[0] == 1:
-            image = image.expand(3, -1, -1)
         label = self._read_label(record) if record.label is not None else None
         if label is not None and label.shape != image.shape[1:]:
             raise ImageReadError(f"{record.label}: label map is {label.shape[1]}x{label.shape[0]}, image is "
                                  f"{image.shape[2]}x{image.shape[1]}")
+        official = None
         if factor != 1.0:
             # Offline augmentation: a MATLAB-downscaled copy stored as 8 bits, as the papers made them.
             image = quantize(imresize(image, scale=factor))
             if label is not None:
                 label = cv2.resize(label, (image.shape[2], image.shape[1]), interpolation=cv2.INTER_NEAREST)
-        array = (image.permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
-        return array, label
+        elif record.lr is not None and self.degradation == "bicubic":
+            official = _rgb_uint8(read_image(record.lr))
+        return _rgb_uint8(image), label, official
 
     @staticmethod
     def _read_label(record: Record) -> np.ndarray:
@@ -157,25 +171,18 @@ class PatchDataset(Dataset):
             raise ImageReadError(f"{record.label}: not a single-channel label map")
         return map_coco_stuff_labels(raw)
 
-    def _load(self, view: View) -> tuple[np.ndarray, np.ndarray | None]:
+    def _load(self, view: View) -> _Entry:
+        """The decoded arrays of a view's record and scale, from this worker's cache (LRU, ``cache_mb``)."""
         key = (view.record, view.scale_index)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
         entry = self._decode(self.records[view.record], self.offline_scales[view.scale_index])
-        size = entry[0].nbytes + (entry[1].nbytes if entry[1] is not None else 0)
-        while self._cache and self._cached + size > self.cache_bytes:
-            _, (old, old_label) = self._cache.popitem(last=False)
-            self._cached -= old.nbytes + (old_label.nbytes if old_label is not None else 0)
+        while self._cache and self._cached + _nbytes(entry) > self.cache_bytes:
+            self._cached -= _nbytes(self._cache.popitem(last=False)[1])
         self._cache[key] = entry
-        self._cached += size
+        self._cached += _nbytes(entry)
         return entry
-
-    def _official_lr(self, view: View) -> np.ndarray | None:
-        record = self.records[view.record]
-        if record.lr is None or self.offline_scales[view.scale_index] != 1.0 or self.degradation != "bicubic":
-            return None
-        return (read_image(record.lr).permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
 
     # ------------------------------------------------------------------ items
     def __len__(self) -> int:
@@ -214,12 +221,18 @@ class PatchDataset(Dataset):
 
     def _crops(self, view: View) -> dict[str, Tensor]:
         """``crops_per_image`` aligned HR crops of a view (and official LR crops and labels where they exist)."""
-        image, label = self._load(view)
-        image = np.rot90(image, view.rotation)[view.top : view.top + view.height, view.left : view.left + view.width]
-        if label is not None:
-            label = np.rot90(label, view.rotation)[view.top : view.top + view.height, view.left : view.left + view.width]
-        official = self._official_lr(view)
+        image, label, official = self._load(view)
         s, p = self.scale, self.patch_size
+        if official is not None:
+            # The official LR follows the same rotation and region on the LR grid; where it cannot (HR not
+            # exactly scale x LR under a rotation, or a region off the grid), the LR is made instead.
+            exact = image.shape[0] == official.shape[0] * s and image.shape[1] == official.shape[1] * s
+            aligned = (exact or view.rotation == 0) and view.top % s == 0 and view.left % s == 0
+            official = np.rot90(official, view.rotation)[view.top // s :, view.left // s :] if aligned else None
+        region = (slice(view.top, view.top + view.height), slice(view.left, view.left + view.width))
+        image = np.rot90(image, view.rotation)[region]
+        if label is not None:
+            label = np.rot90(label, view.rotation)[region]
         lr_h, lr_w = view.height // s, view.width // s
         hrs, lrs, labels = [], [], []
         for _ in range(self.crops_per_image):
