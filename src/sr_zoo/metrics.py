@@ -79,7 +79,7 @@ def ssim_valid(x: Tensor, y: Tensor, data_range: float = 255.0) -> Tensor:
 
     Written out instead of calling torchmetrics' SSIM: that one reflect-pads and averages the
     whole map (MATLAB's ``ssim_index`` filters 'valid'), and in float64 it runs a 2-D 11x11
-    convolution that is 8x slower on CPU than the separable Gaussian used here. The tests check
+    convolution, slower on CPU than the separable Gaussian used here. The tests check
     both against each other on the valid region.
     """
     g = _gaussian_window(x.device, x.dtype)

@@ -17,7 +17,7 @@ from sr_zoo.errors import DatasetError
 
 __all__ = ["SRDataModule"]
 
-_DOWNLOADABLE = {"div2k": "div2k", "coco-stuff": "coco-stuff"}
+_DOWNLOADABLE = ("div2k", "coco-stuff")  # named sources sr_zoo.data.download can fetch
 
 
 class SRDataModule(L.LightningDataModule):
@@ -102,7 +102,7 @@ class SRDataModule(L.LightningDataModule):
         for spec in self.train_sources:
             name, _, path = spec.partition(":")
             if name.lower() in _DOWNLOADABLE and not path and not _present(self.root, name.lower()):
-                ensure_dataset(_DOWNLOADABLE[name.lower()], self.root, download=self.hparams.download)
+                ensure_dataset(name.lower(), self.root, download=self.hparams.download)
 
     def setup(self, stage: str | None = None) -> None:
         if stage in (None, "fit") and self.train_set is None:

@@ -46,7 +46,7 @@ def degrade(
     ``bicubic``: MATLAB ``imresize(hr, 1/scale)``. ``gaussian-bicubic`` (papers/msfmgan.txt 4.1): a
     Gaussian blur of standard deviation ``blur_sigma`` with replicated borders before the bicubic
     resize. Both are separable linear maps, so each runs as one matrix product per axis (blur and
-    resize fused): 10x faster on CPU than a depthwise blur convolution followed by the resize. The
+    resize fused), cheaper on CPU than a depthwise blur convolution followed by the resize. The
     LR is rounded to 8 bits by default, as the papers stored it.
     """
     if kind not in DEGRADATIONS:
