@@ -111,6 +111,8 @@ def test_batches_have_documented_shapes_and_ranges(tmp_path: Path) -> None:
     dm.setup("fit")
     batch = next(iter(dm.train_dataloader()))
     assert batch["hr"].shape == (8, 3, 72, 72) and batch["lr"].shape == (8, 3, 24, 24)
+    # Where the batch sits in the data stream: epoch 0, items 0-7 of 64 batches x 8 (the 64-batch minimum).
+    assert batch.pop("position").tolist() == [0, 8, 512]
     for t in batch.values():
         assert t.dtype == torch.float32 and 0 <= t.min() and t.max() <= 1
     assert dm.val_names == ["demo"]
@@ -272,7 +274,7 @@ def test_every_recipe_serves_documented_batches(
     dm.setup("fit")
     assert dm.patch_size == hr and dm.degradation == degradation
     b = next(iter(dm.train_dataloader()))
-    assert set(b) == {"hr", "lr"}
+    assert set(b) == {"hr", "lr", "position"}
     assert b["hr"].shape == (batch, 3, hr, hr) and b["lr"].shape == (batch, 3, hr // scale, hr // scale)
     assert b["hr"].dtype == b["lr"].dtype == torch.float32
     assert 0 <= b["lr"].min() and b["lr"].max() <= 1

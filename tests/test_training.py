@@ -100,7 +100,7 @@ class _Recorder(L.Callback):
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         rates = [g["lr"] for g in trainer.optimizers[0].param_groups]
         dataset = trainer.train_dataloader.dataset
-        self.epochs[trainer.current_epoch] = (rates, list(trainer.datamodule.train_sources), len(dataset.records))
+        self.epochs[trainer.current_epoch] = (rates, trainer.datamodule.sources_for_epoch(trainer.current_epoch), len(dataset.records))
 
 
 def test_two_step_schedule_switches_data_and_halves_rates_and_survives_resume(tmp_path: Path) -> None:

@@ -7,21 +7,23 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import lightning as L
-from lightning.pytorch.callbacks import BasePredictionWriter, Callback
+from lightning.pytorch.callbacks import BasePredictionWriter
 from lightning.pytorch.utilities import rank_zero_info
 
 from sr_zoo.data.io import write_image
+from sr_zoo.progress import Position, ScheduleCallback
 
 __all__ = ["Curriculum", "LossSchedule", "SRPredictionWriter", "TwoStepDataSchedule"]
 
 
-class TwoStepDataSchedule(Callback):
+class TwoStepDataSchedule(ScheduleCallback):
     """EMTCM's two-step training (papers/emtcm.txt 4.2): the first sources until ``switch_epoch``, then
     ``add_sources`` as well, with every learning rate multiplied by ``lr_factor`` (halved).
 
-    The switch happens at the end of epoch ``switch_epoch - 1``, before that epoch's checkpoint is
-    written, so a checkpoint holds the halved rates; a run resumed after the switch trains on the
-    extended data again (the callback's state says so) and keeps the rates stored with the optimizer.
+    The data is a stage of the datamodule (``SRDataModule.add_train_stage``), chosen by the epoch of
+    the data stream, so a resumed run trains on the data of the epoch it resumes in. The rates are
+    multiplied once, before the first batch of epoch ``switch_epoch``; the callback's state and the
+    optimizer's saved rates say whether that happened.
     """
 
     def __init__(self, switch_epoch: int, add_sources: Sequence[str] = ("general100",), lr_factor: float = 0.5) -> None:
@@ -30,25 +32,26 @@ class TwoStepDataSchedule(Callback):
         self.lr_factor = lr_factor
         self.switched = False
 
-    def _extend_data(self, trainer: L.Trainer) -> None:
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         datamodule = trainer.datamodule
-        sources = datamodule.train_sources + [s for s in self.add_sources if s not in datamodule.train_sources]
-        datamodule.set_train_sources(sources)
-        trainer.fit_loop._combined_loader = None  # Lightning rebuilds the train loader at the next epoch start
-
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.switched:  # resumed after the switch
-            self._extend_data(trainer)
-
-    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.switched or trainer.current_epoch + 1 != self.switch_epoch:
+        if stage != "fit" or datamodule is None:
             return
-        self._extend_data(trainer)
+        if not hasattr(datamodule, "add_train_stage"):
+            raise TypeError("TwoStepDataSchedule needs a datamodule with add_train_stage (SRDataModule)")
+        base = datamodule.train_sources
+        datamodule.add_train_stage(self.switch_epoch, base + [s for s in self.add_sources if s not in base])
+        if not trainer.reload_dataloaders_every_n_epochs:
+            trainer.reload_dataloaders_every_n_epochs = 1  # asks for the loader each epoch; it changes once
+
+    def apply(self, trainer: L.Trainer, pl_module: L.LightningModule, position: Position) -> None:
+        if self.switched or position.epoch < self.switch_epoch:
+            return
         for optimizer in trainer.optimizers:
             for group in optimizer.param_groups:
                 group["lr"] *= self.lr_factor
         self.switched = True
-        rank_zero_info(f"sr_zoo: epoch {self.switch_epoch}: training on {', '.join(trainer.datamodule.train_sources)}, "
+        sources = trainer.datamodule.sources_for_epoch(position.epoch)
+        rank_zero_info(f"sr_zoo: epoch {self.switch_epoch}: training on {', '.join(sources)}, "
                        f"learning rates x{self.lr_factor}")
 
     def state_dict(self) -> dict[str, Any]:
@@ -71,15 +74,15 @@ class SRPredictionWriter(BasePredictionWriter):
             write_image(self.output_dir / f"{name}.png", sr)
 
 
-class Curriculum(Callback):
+class Curriculum(ScheduleCallback):
     """CSRCNN's curriculum (papers/csrcnn.txt III-B): train the x2 level first, then add each next level.
 
     ``stage_epochs[i]`` is the number of epochs of stage ``i`` (x2, x4, ...); the last stage runs to the
     end of training. A new level is blended in over ``blend_epochs``: its output is mixed with the
     doubled output of the level below, the weight rising linearly from 0 to 1 (ProSR's fade-in, which
-    III-B cites; the paper gives no schedule). Nothing is frozen. During a stage the model validates at
-    the stage's factor (the datamodule's benchmark sets are rebuilt at it). The stage follows from the
-    epoch alone, so a run resumed mid-curriculum continues the same stage.
+    III-B cites; the paper gives no schedule), batch by batch. Nothing is frozen. During a stage the
+    model validates at the stage's factor. Stage and blend are functions of the training position, so
+    a run resumed at any batch continues the same stage at the same blend.
     """
 
     def __init__(self, stage_epochs: Sequence[int] = (10, 10), blend_epochs: float = 1.0) -> None:
@@ -95,33 +98,31 @@ class Curriculum(Callback):
             start += length
         return levels - 1, start
 
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        net = pl_module.net
-        stage, _ = self.stage(trainer.current_epoch, len(net.levels))
-        if net.active_levels != stage + 1 or getattr(trainer.datamodule, "eval_scale", None) != 2 ** (stage + 1):
-            net.active_levels = stage + 1
-            datamodule = trainer.datamodule
-            if datamodule is not None and hasattr(datamodule, "set_eval_scale"):
-                datamodule.set_eval_scale(2 ** (stage + 1))
-                trainer.fit_loop.epoch_loop.val_loop._combined_loader = None  # rebuilt at the next validation
-            rank_zero_info(f"sr_zoo: curriculum stage {stage + 1}: x{2 ** (stage + 1)}")
-
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
-        net = pl_module.net
-        stage, start = self.stage(trainer.current_epoch, len(net.levels))
+    def blend(self, position: Position, levels: int) -> float:
+        """Weight of the newest level's own output at ``position`` (1 once blended in)."""
+        stage, start = self.stage(position.epoch, levels)
         if stage == 0 or self.blend_epochs <= 0:
-            net.blend = 1.0
-            return
-        progress = trainer.current_epoch - start + batch_idx / max(1, trainer.num_training_batches)
-        net.blend = min(1.0, progress / self.blend_epochs)
+            return 1.0
+        return min(1.0, (position.epochs - start) / self.blend_epochs)
+
+    def apply(self, trainer: L.Trainer, pl_module: L.LightningModule, position: Position) -> None:
+        net = pl_module.net
+        stage, _ = self.stage(position.epoch, len(net.levels))
+        net.blend = self.blend(position, len(net.levels))
+        if net.active_levels != stage + 1:
+            net.active_levels = stage + 1
+            rank_zero_info(f"sr_zoo: curriculum stage {stage + 1}: x{2 ** (stage + 1)}")
+        datamodule = trainer.datamodule
+        if datamodule is not None and hasattr(datamodule, "set_eval_scale"):
+            datamodule.set_eval_scale(2 ** (stage + 1))
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         pl_module.net.blend = 1.0
 
 
-class LossSchedule(Callback):
+class LossSchedule(ScheduleCallback):
     """CSRCNN's losses (papers/csrcnn.txt III-C): L1 for ``l1_epochs``, then fine-tuning that alternates
-    L2 and L1 every ``period`` epochs (starting with L2). Sets ``pl_module.loss_kind`` each epoch."""
+    L2 and L1 every ``period`` epochs (starting with L2). Sets ``pl_module.loss_kind`` for each batch."""
 
     def __init__(self, l1_epochs: int = 20, period: int = 2) -> None:
         if period < 1:
@@ -133,5 +134,5 @@ class LossSchedule(Callback):
             return "l1"
         return "l2" if ((epoch - self.l1_epochs) // self.period) % 2 == 0 else "l1"
 
-    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        pl_module.loss_kind = self.loss_kind(trainer.current_epoch)
+    def apply(self, trainer: L.Trainer, pl_module: L.LightningModule, position: Position) -> None:
+        pl_module.loss_kind = self.loss_kind(position.epoch)

@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from sr_zoo.errors import SRZooError
+from sr_zoo.errors import SRZooError, one_line
 
 __all__ = ["main"]
 
@@ -39,8 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(argv)
         return args.run(args)
     except SRZooError as exc:
-        print(f"sr-zoo: error: {exc}", file=sys.stderr)
-        return 2
+        code = getattr(exc, "exit_code", 2)
+        print(f"sr-zoo: {'error: ' if code == 2 else ''}{one_line(exc)}", file=sys.stderr)
+        return code
     except KeyboardInterrupt:
         print("sr-zoo: interrupted", file=sys.stderr)
         return 130

@@ -7,14 +7,17 @@ linked to the model's scale, so one number reaches both.
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from typing import Sequence
 
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 
+from sr_zoo.checkpointing import AtomicCheckpointIO, InterruptCheckpoint
 from sr_zoo.data import SRDataModule
-from sr_zoo.errors import SRZooError
+from sr_zoo.errors import SRZooError, TrainingInterrupted
 from sr_zoo.models import SRModule, list_models, model_info
 
 __all__ = ["SUBCOMMANDS", "SRZooCLI", "run_lightning_cli", "translate_args"]
@@ -61,8 +64,18 @@ def translate_args(argv: Sequence[str]) -> list[str]:
     return out
 
 
+def _interrupted(signum: int, frame: object) -> None:
+    raise TrainingInterrupted("SIGINT: stopped (outside training, nothing to save)", exit_code=130)
+
+
 def run_lightning_cli(argv: Sequence[str]) -> int:
-    """Run a LightningCLI subcommand; user errors surface as ``SRZooError`` for the caller to print."""
+    """Run a LightningCLI subcommand; user errors surface as ``SRZooError`` for the caller to print.
+
+    Ctrl+C outside training ends with one line and status 130 (Lightning would exit 1); during
+    training ``InterruptCheckpoint`` takes over and writes a checkpoint first.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _interrupted)
     args = translate_args(argv)
     scale = next((a.split("=", 1)[1] for a in args if a.startswith("--data.scale=")), None)
     model = next((a.split("=", 1)[1] for a in args if a.startswith("--model=")), None)
@@ -80,7 +93,10 @@ def run_lightning_cli(argv: Sequence[str]) -> int:
         SRDataModule,
         subclass_mode_model=True,
         args=args,
-        trainer_defaults={"callbacks": [ModelCheckpoint(save_last=True)]},
+        trainer_defaults={
+            "callbacks": [ModelCheckpoint(save_last=True), InterruptCheckpoint()],
+            "plugins": [AtomicCheckpointIO()],
+        },
         save_config_kwargs={"overwrite": True},
         auto_configure_optimizers=False,
         parser_kwargs={"prog": "sr-zoo"},

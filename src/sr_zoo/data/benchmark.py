@@ -45,10 +45,15 @@ class BenchmarkDataset(Dataset):
         self.scale = int(scale)
         self.quantize_lr = quantize_lr
         self.files = list_images(self.root)
-        for path in self.files:
-            height, width, _ = probe_image(path)
-            if min(height, width) < self.scale:
-                raise ImageReadError(f"{path}: image of {height}x{width} is smaller than the scale x{self.scale}")
+        self._sizes = {path: probe_image(path)[:2] for path in self.files}
+        self.set_scale(self.scale)
+
+    def set_scale(self, scale: int) -> None:
+        """Pair each HR image with its LR at ``scale`` from now on (LR images are made per item)."""
+        for path, (height, width) in self._sizes.items():
+            if min(height, width) < scale:
+                raise ImageReadError(f"{path}: image of {height}x{width} is smaller than the scale x{scale}")
+        self.scale = int(scale)
 
     def __len__(self) -> int:
         return len(self.files)

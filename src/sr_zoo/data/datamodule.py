@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import Any, Sequence
 
 import lightning as L
 import torch
@@ -12,6 +14,7 @@ from torch.utils.data import DataLoader
 from sr_zoo.data.benchmark import BenchmarkDataset, LRFolder
 from sr_zoo.data.patches import PatchDataset, collate_patches
 from sr_zoo.data.recipes import get_recipe
+from sr_zoo.data.sampling import ResumableSampler, TrainingProgress
 from sr_zoo.data.sources import Record, data_root, resolve_benchmark, resolve_source
 from sr_zoo.errors import DatasetError
 
@@ -49,6 +52,13 @@ class SRDataModule(L.LightningDataModule):
         root: data root; default ``$SR_ZOO_DATA``, else ``~/.cache/sr_zoo``.
         cache_mb: per-worker memory for decoded images.
         download: fetch a missing named dataset (DIV2K, COCO-Stuff) from its official source.
+        seed: seed of the training order and of every patch's crop and flips; default: the run's
+            ``seed_everything`` seed, else a random one (the same on every rank). Stored in checkpoints.
+
+    Training is resumable at any batch: the sampler's order and each item's randomness are functions of
+    ``(seed, epoch, index)`` (``sr_zoo.data.sampling``), each training batch reports its place in the
+    stream, and ``state_dict`` keeps that place (``progress``) in the checkpoint. Schedules read the
+    same place (``sr_zoo.progress``). Training sources can change at an epoch (``add_train_stage``).
     """
 
     def __init__(
@@ -71,6 +81,7 @@ class SRDataModule(L.LightningDataModule):
         root: str | None = None,
         cache_mb: int = 1024,
         download: bool = True,
+        seed: int | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -93,6 +104,10 @@ class SRDataModule(L.LightningDataModule):
         self.val_sets: list[BenchmarkDataset] = []
         self.test_sets: list[BenchmarkDataset] = []
         self.predict_sets: list[LRFolder] = []
+        self.progress = TrainingProgress()
+        self._train_stages: list[tuple[int, list[str]]] = []  # (first epoch, sources), from add_train_stage
+        self._train_set_sources: list[str] | None = None  # the sources self.train_set was built from
+        self._train_loader: DataLoader | None = None
 
     # ------------------------------------------------------------------ Lightning hooks
     def prepare_data(self) -> None:
@@ -106,7 +121,8 @@ class SRDataModule(L.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         if stage in (None, "fit") and self.train_set is None:
-            self.train_set = self._train_dataset()
+            self.progress.seed = self._resolve_seed()
+            self._build_train_set(self.sources_for_epoch(self.progress.next_start()[0]))
         if stage in (None, "fit", "validate") and not self.val_sets:
             self.val_sets = self._benchmarks(self.val_sources, "val")
         if stage in (None, "test") and not self.test_sets:
@@ -117,30 +133,105 @@ class SRDataModule(L.LightningDataModule):
             self.predict_sets = [LRFolder(folder) for folder in self.hparams.predict]
 
     def set_eval_scale(self, scale: int) -> None:
-        """Validate and test at ``scale`` (a curriculum stage below the training scale)."""
+        """Validate and test at ``scale`` (a curriculum stage below the training scale).
+
+        The benchmark datasets make their LR on the fly, so they change in place: loaders already
+        handed to Lightning score at the new factor without being rebuilt.
+        """
         if scale != self.eval_scale:
             self.eval_scale = scale
-            self.val_sets = self._benchmarks(self.val_sources, "val")
-            self.test_sets = []
+            for dataset in self.val_sets + self.test_sets:
+                dataset.set_scale(scale)
+
+    # ------------------------------------------------------------------ training data and its schedule
+    def add_train_stage(self, first_epoch: int, sources: Sequence[str]) -> None:
+        """Train on ``sources`` from epoch ``first_epoch`` on (a data schedule such as EMTCM's two steps).
+
+        The loader is rebuilt at that epoch (the caller sets ``Trainer.reload_dataloaders_every_n_epochs``;
+        ``train_dataloader`` hands back the same loader, workers and decode caches while nothing changes).
+        """
+        self._train_stages = sorted({e: list(s) for e, s in [*self._train_stages, (int(first_epoch), list(sources))]}.items())
+
+    def sources_for_epoch(self, epoch: int) -> list[str]:
+        """The training sources of ``epoch``."""
+        sources = self.train_sources
+        for first_epoch, stage_sources in self._train_stages:
+            if epoch >= first_epoch:
+                sources = stage_sources
+        return list(sources)
 
     def set_train_sources(self, sources: list[str]) -> None:
-        """Train on ``sources`` from now on (the next train dataloader is built from them)."""
+        """Train on ``sources`` (until a stage added by ``add_train_stage`` says otherwise)."""
         self.train_sources = list(sources)
-        self.train_set = self._train_dataset()
+        self._build_train_set(self.sources_for_epoch(self.progress.next_start()[0]))
+
+    def _build_train_set(self, sources: list[str]) -> None:
+        if sources != self._train_set_sources or self.train_set is None:
+            self.train_set = self._train_dataset(sources)
+            self._train_set_sources = list(sources)
+            self._train_loader = None
 
     def train_dataloader(self) -> DataLoader:
         assert self.train_set is not None, "call setup('fit') first"
+        self._build_train_set(self.sources_for_epoch(self.progress.next_start()[0]))
+        if self._train_loader is not None:  # same data: same loader, same persistent workers and caches
+            return self._train_loader
+        items_per_batch = self.items_per_batch
+        trainer = self._trainer_or_none()
+        world, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+        sampler = ResumableSampler(
+            len(self.train_set), self.progress, num_replicas=world, rank=rank, batch_size=items_per_batch,
+            drop_last=len(self.train_set) // world >= items_per_batch,
+        )
         workers = self.hparams.num_workers
-        return DataLoader(
+        self._train_loader = DataLoader(
             self.train_set,
-            batch_size=self.hparams.batch_size // self.hparams.crops_per_image,
-            shuffle=True,
+            batch_size=items_per_batch,
+            sampler=sampler,
             num_workers=workers,
             persistent_workers=workers > 0,
             pin_memory=torch.cuda.is_available(),
             collate_fn=collate_patches,
-            drop_last=len(self.train_set) * self.hparams.crops_per_image >= self.hparams.batch_size,
         )
+        return self._train_loader
+
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Note where a training batch sits in the data stream (``progress``); models never see it."""
+        if isinstance(batch, dict) and "position" in batch:
+            position = batch.pop("position")
+            trainer = self._trainer_or_none()
+            if trainer is not None and trainer.training:
+                self.progress.record(*position.tolist())
+        return batch
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"progress": self.progress.state_dict()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        if "progress" in state_dict:
+            self.progress.load_state_dict(state_dict["progress"])
+            if self.train_set is not None:
+                self._build_train_set(self.sources_for_epoch(self.progress.next_start()[0]))
+
+    def _trainer_or_none(self) -> L.Trainer | None:
+        return self.trainer
+
+    @property
+    def items_per_batch(self) -> int:
+        """Dataset items in a training batch (each item holds ``crops_per_image`` patches)."""
+        return self.hparams.batch_size // self.hparams.crops_per_image
+
+    def _resolve_seed(self) -> int:
+        """The data seed: the argument, else ``seed_everything``'s, else random; rank 0's on every rank."""
+        if self.hparams.seed is not None:
+            return int(self.hparams.seed)
+        if "PL_GLOBAL_SEED" in os.environ:
+            return int(os.environ["PL_GLOBAL_SEED"])
+        seed = int.from_bytes(os.urandom(4), "little") >> 1
+        trainer = self._trainer_or_none()
+        if trainer is not None and trainer.world_size > 1:
+            seed = int(trainer.strategy.broadcast(seed, src=0))
+        return seed
 
     def val_dataloader(self) -> list[DataLoader]:
         return [self._benchmark_loader(d) for d in self.val_sets]
@@ -161,14 +252,14 @@ class SRDataModule(L.LightningDataModule):
     def test_names(self) -> list[str]:
         return [d.name for d in self.test_sets]
 
-    def _train_dataset(self) -> PatchDataset:
-        if not self.hparams.train and self.train_sources == ["demo"]:
+    def _train_dataset(self, sources: list[str]) -> PatchDataset:
+        if not self.hparams.train and sources == ["demo"]:
             rank_zero_info(
                 "sr_zoo: no training data given: training on the demo photos bundled with scikit-image "
                 "(pass --data.train t91, div2k, a folder ...)"
             )
         records: list[Record] = []
-        for spec in self.train_sources:
+        for spec in sources:
             name, found, unlabeled = resolve_source(spec, self.root, self.scale)
             if unlabeled:
                 rank_zero_warn(f"{name}: skipped {len(unlabeled)} image(s) without a label map, e.g. {unlabeled[0]}")

@@ -18,6 +18,7 @@ from tqdm.auto import tqdm
 
 from sr_zoo.data.degradation import degrade
 from sr_zoo.data.io import probe_image, read_image
+from sr_zoo.data.sampling import SampleKey, item_rng
 from sr_zoo.data.sources import Record
 from sr_zoo.errors import DatasetError, ImageReadError
 from sr_zoo.ops import imresize, quantize
@@ -74,6 +75,10 @@ class PatchDataset(Dataset):
 
     Decoded images (and their offline-scaled versions) are kept in a per-worker cache of at most
     ``cache_mb``; unreadable files are skipped with one warning, never a crash mid-epoch.
+
+    Indices may be ``SampleKey``s (from ``ResumableSampler``): the item's crops and flips are then
+    drawn from ``(seed, epoch, index)`` alone, whichever worker makes it, so a resumed run sees the
+    same patches. A plain ``int`` index draws them from torch's global generator.
     """
 
     def __init__(
@@ -188,12 +193,21 @@ class PatchDataset(Dataset):
     def __len__(self) -> int:
         return self.samples_per_epoch
 
-    def __getitem__(self, index: int) -> dict[str, Tensor]:
+    def __getitem__(self, index: int | SampleKey) -> dict[str, Tensor]:
         return self.__getitems__([index])[0]
 
-    def __getitems__(self, indices: list[int]) -> list[dict[str, Tensor]]:
+    def __getitems__(self, indices: list[int | SampleKey]) -> list[dict[str, Tensor]]:
         """A batch of items; the LR of every crop in it is made in one batched resize (DataLoader hook)."""
-        crops = [self._crops_skipping_bad_files(index) for index in indices]
+        crops = []
+        for key in indices:
+            if isinstance(key, SampleKey):
+                rng, index = item_rng(key), key.index
+            else:
+                rng, index = _torch_seeded_rng(), int(key)
+            crop = self._crops_skipping_bad_files(index, rng)
+            if isinstance(key, SampleKey):  # where this item sits in the data stream (SRDataModule reads it)
+                crop["position"] = torch.tensor([[key.epoch, key.ordinal + 1, key.epoch_items]])
+            crops.append(crop)
         need_lr = [i for i, c in enumerate(crops) if "lr" not in c]
         if need_lr:
             hr = torch.cat([crops[i]["hr"] for i in need_lr])
@@ -206,21 +220,24 @@ class PatchDataset(Dataset):
                 crop.update(targets)
         return crops
 
-    def _crops_skipping_bad_files(self, index: int) -> dict[str, Tensor]:
+    def _crops_skipping_bad_files(self, index: int, rng: np.random.Generator) -> dict[str, Tensor]:
         for attempt in range(len(self.views)):
             view = self.views[(index + attempt) % len(self.views)]
             path = self.records[view.record].hr
             if str(path) in self.skipped:
                 continue
             try:
-                return self._crops(view)
+                return self._crops(view, rng)
             except ImageReadError as exc:
                 self.skipped[str(path)] = str(exc)
                 warnings.warn(f"skipping unreadable training image: {exc}", stacklevel=2)
-        raise DatasetError("every training image failed to load; see the warnings above")
+        folders = sorted({str(r.hr.parent) for r in self.records})
+        raise DatasetError(f"{', '.join(folders[:3])}: none of the {len(self.records)} training images could be "
+                           f"decoded (first: {next(iter(self.skipped.values()), 'unknown')})")
 
-    def _crops(self, view: View) -> dict[str, Tensor]:
+    def _crops(self, view: View, rng: np.random.Generator | None = None) -> dict[str, Tensor]:
         """``crops_per_image`` aligned HR crops of a view (and official LR crops and labels where they exist)."""
+        rng = rng if rng is not None else _torch_seeded_rng()
         image, label, official = self._load(view)
         s, p = self.scale, self.patch_size
         if official is not None:
@@ -236,13 +253,13 @@ class PatchDataset(Dataset):
         lr_h, lr_w = view.height // s, view.width // s
         hrs, lrs, labels = [], [], []
         for _ in range(self.crops_per_image):
-            y = int(torch.randint(0, lr_h - p // s + 1, ()))
-            x = int(torch.randint(0, lr_w - p // s + 1, ()))
+            y = int(rng.integers(0, lr_h - p // s + 1))
+            x = int(rng.integers(0, lr_w - p // s + 1))
             hr = image[y * s : y * s + p, x * s : x * s + p]
             lr = official[y : y + p // s, x : x + p // s] if official is not None else None
             lab = label[y * s : y * s + p, x * s : x * s + p] if label is not None else None
             if self.augment:
-                hr, lr, lab = self._augment(hr, lr, lab)
+                hr, lr, lab = self._augment(hr, lr, lab, rng)
             hrs.append(np.ascontiguousarray(hr))
             lrs.append(lr)
             labels.append(lab)
@@ -254,13 +271,13 @@ class PatchDataset(Dataset):
         return item
 
     @staticmethod
-    def _augment(hr: np.ndarray, lr: np.ndarray | None, label: np.ndarray | None) -> tuple:
+    def _augment(hr: np.ndarray, lr: np.ndarray | None, label: np.ndarray | None, rng: np.random.Generator) -> tuple:
         """One random symmetry of the square (rotations by 90 degrees and flips) applied to every target.
 
-        albumentations' functional ``d4`` applies it; the element is drawn from torch's generator, which
-        DataLoader seeds per worker (and Lightning per rank). ``A.D4`` itself would cost 100+ us a call.
+        albumentations' functional ``d4`` applies it; the element is drawn from the item's generator.
+        ``A.D4`` itself would cost 100+ us a call and draws from a generator of its own.
         """
-        member = _D4_MEMBERS[int(torch.randint(0, 8, ()))]
+        member = _D4_MEMBERS[int(rng.integers(0, 8))]
         return tuple(None if x is None else d4(x, member) for x in (hr, lr, label))
 
     def _label_targets(self, label_hr: Tensor) -> list[dict[str, Tensor]]:
@@ -274,11 +291,23 @@ class PatchDataset(Dataset):
         return [{"label": a, "boundary_mask": b} for a, b in zip(label.split(k), mask.split(k))]
 
 
+def _torch_seeded_rng() -> np.random.Generator:
+    """A generator seeded from torch's global one (seeded per worker by DataLoader, per rank by Lightning)."""
+    return np.random.default_rng(int(torch.randint(0, 2**62, ())))
+
+
 def _to_tensor(patches: list[np.ndarray]) -> Tensor:
     """HWC uint8 patches to one ``(k, 3, H, W)`` float tensor in [0, 1]."""
     return torch.from_numpy(np.stack(patches)).permute(0, 3, 1, 2).float().div_(255.0)
 
 
 def collate_patches(items: list[dict[str, Tensor]]) -> dict[str, Tensor]:
-    """Concatenate items of ``k`` stacked patches into one batch of ``len(items) * k`` patches."""
-    return {key: torch.cat([item[key] for item in items]) for key in items[0]}
+    """Concatenate items of ``k`` stacked patches into one batch of ``len(items) * k`` patches.
+
+    ``position`` (present with ``ResumableSampler``) becomes the batch's ``[epoch, items consumed,
+    items in the epoch]``: that of its last item.
+    """
+    batch = {key: torch.cat([item[key] for item in items]) for key in items[0] if key != "position"}
+    if "position" in items[0]:
+        batch["position"] = items[-1]["position"][0]
+    return batch

@@ -92,13 +92,9 @@ def create_model(name: str, scale: int, checkpoint: str | os.PathLike | None = N
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
     """A Lightning checkpoint as a dict, read safely (``weights_only=True``); one-line errors."""
-    path = Path(path)
-    if not path.is_file():
-        raise SRZooError(f"{path}: checkpoint not found")
-    try:
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # corrupt file, pickled objects, not a checkpoint at all
-        raise SRZooError(f"{path}: not a loadable checkpoint ({str(exc).splitlines()[0]})") from None
+    from sr_zoo.checkpointing import load_checkpoint_file
+
+    saved = load_checkpoint_file(path)
     if not isinstance(saved, dict) or "state_dict" not in saved:
         raise SRZooError(f"{path}: not a Lightning checkpoint (no state_dict)")
     return saved

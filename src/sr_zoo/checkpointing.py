@@ -1,0 +1,167 @@
+"""Checkpoints that survive failure: atomic writes, safe loads, and a checkpoint on interruption."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Callable
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+
+from sr_zoo.errors import CheckpointError, TrainingInterrupted
+
+__all__ = ["AtomicCheckpointIO", "InterruptCheckpoint", "atomic_torch_save"]
+
+_SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
+if hasattr(signal, "SIGUSR1"):
+    _SIGNAL_EXIT[signal.SIGUSR1] = 138  # SLURM's usual pre-emption warning (sbatch --signal=USR1@90)
+
+
+def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
+    """``torch.save`` to a temporary file beside ``path``, fsync, then rename over it.
+
+    A write that fails (full disk, killed process) leaves the previous file, or none, and never a
+    truncated one; Lightning's own writer opens the final path directly.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(obj, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a checkpoint gets the usual mode
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise CheckpointError(f"{path}: checkpoint not written: {exc.strerror or exc} "
+                                  "(an earlier file of that name is unchanged)") from None
+        raise
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's ``TorchCheckpointIO`` with atomic local writes and one-line load errors.
+
+    Loads use ``weights_only=True`` unless the caller asks otherwise.
+    """
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: str | os.PathLike,
+                        storage_options: Any | None = None) -> None:
+        if "://" in str(path):  # remote (fsspec): Lightning's writer
+            return super().save_checkpoint(checkpoint, path, storage_options)
+        atomic_torch_save(checkpoint, path)
+        return None
+
+    def load_checkpoint(self, path: str | os.PathLike, map_location: Any = lambda storage, loc: storage,
+                        weights_only: bool | None = None) -> dict[str, Any]:
+        return load_checkpoint_file(path, map_location, True if weights_only is None else weights_only,
+                                    loader=super().load_checkpoint)
+
+
+def load_checkpoint_file(path: str | os.PathLike, map_location: Any = "cpu", weights_only: bool = True,
+                         loader: Callable[..., Any] | None = None) -> dict[str, Any]:
+    """A checkpoint dict from ``path``; anything else is one ``CheckpointError`` line naming the file."""
+    try:
+        if loader is not None:
+            checkpoint = loader(path, map_location=map_location, weights_only=weights_only)
+        else:
+            checkpoint = torch.load(path, map_location=map_location, weights_only=weights_only)
+    except FileNotFoundError:
+        raise CheckpointError(f"{path}: checkpoint not found") from None
+    except IsADirectoryError:
+        raise CheckpointError(f"{path}: is a folder, not a checkpoint file") from None
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, zipfile.BadZipFile, AttributeError,
+            ModuleNotFoundError, TypeError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if "Weights only load failed" in reason or isinstance(exc, pickle.UnpicklingError):
+            reason = "it holds pickled objects beyond tensors and plain values, which are not loaded (weights_only)"
+        raise CheckpointError(f"{path}: not a loadable checkpoint: {reason}") from None
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(f"{path}: not a checkpoint (holds a {type(checkpoint).__name__}, not a dict)")
+    return checkpoint
+
+
+class InterruptCheckpoint(Callback):
+    """Stop cleanly on SIGINT, SIGTERM or SIGUSR1: finish the batch, write ``last.ckpt``, exit 128+signal.
+
+    The checkpoint is written at a batch boundary (the state a periodic checkpoint would hold), in the
+    first ``ModelCheckpoint``'s folder, so ``--ckpt_path last`` resumes it exactly. Under DDP the ranks
+    agree after every batch (one small all-reduce) so that all of them save and stop together. A
+    second Ctrl+C aborts at once without a checkpoint. The handlers exist only while training runs;
+    they replace Lightning's SIGTERM handler, which would stop without a checkpoint (exit 0).
+    """
+
+    def __init__(self, filename: str = "last.ckpt") -> None:
+        self.filename = filename
+        self.received: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    # ------------------------------------------------------------------ handlers
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.received is not None and signum == signal.SIGINT:
+            print("sr-zoo: interrupted again: stopping now, without a checkpoint", file=sys.stderr, flush=True)
+            os._exit(130)
+        self.received = signum
+        print(f"sr-zoo: {signal.Signals(signum).name} received: stopping after this batch and writing a "
+              "checkpoint (Ctrl+C again to stop at once)", file=sys.stderr, flush=True)
+
+    def _install(self) -> None:
+        import threading
+
+        if threading.current_thread() is not threading.main_thread() or self._previous:
+            return
+        for signum in _SIGNAL_EXIT:
+            self._previous[signum] = signal.getsignal(signum)
+            signal.signal(signum, self._handle)
+
+    def _restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        self._previous = {}
+
+    # ------------------------------------------------------------------ hooks
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.received = None
+        self._install()
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        stop = self.received is not None
+        if trainer.world_size > 1:
+            stop = trainer.strategy.reduce_boolean_decision(stop, all=False)
+        if not stop:
+            return
+        path = self.checkpoint_path(trainer)
+        trainer.save_checkpoint(path)
+        signum = self.received if self.received is not None else signal.SIGTERM
+        self._restore()
+        raise TrainingInterrupted(
+            f"{signal.Signals(signum).name}: stopped after {trainer.global_step} optimizer steps; resumable "
+            f"checkpoint: {path} (continue with --ckpt_path {path})",
+            exit_code=_SIGNAL_EXIT.get(signum, 128 + int(signum)),
+        )
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._restore()
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        self._restore()
+
+    def checkpoint_path(self, trainer: L.Trainer) -> Path:
+        """``<first ModelCheckpoint's folder>/last.ckpt``, else under ``default_root_dir/checkpoints``."""
+        for callback in trainer.checkpoint_callbacks:
+            if isinstance(callback, ModelCheckpoint) and callback.dirpath:
+                return Path(callback.dirpath) / self.filename
+        return Path(trainer.default_root_dir) / "checkpoints" / self.filename

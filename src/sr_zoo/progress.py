@@ -1,0 +1,80 @@
+"""Where training stands, for schedules: the one clock every staged schedule reads.
+
+A schedule (data steps, curriculum stages and blends, loss alternation, GAN stages) is a function of
+``Position``, evaluated before every training batch, so a run resumed at any batch continues the same
+stage at the same point. With ``SRDataModule`` the position is the data stream's own (the batch's
+epoch and index as the sampler made it, restored from the checkpoint); with other data it is
+Lightning's ``current_epoch`` and ``batch_idx``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import Callback
+
+__all__ = ["Position", "ScheduleCallback", "training_position"]
+
+
+@dataclass(frozen=True)
+class Position:
+    """A training batch's place: ``batch`` of ``batches_per_epoch`` in ``epoch``, ``step`` in the run
+    (batches, counted from 0; not optimizer steps, of which a GAN makes several per batch)."""
+
+    epoch: int
+    batch: int
+    batches_per_epoch: int
+    step: int
+
+    @property
+    def epochs(self) -> float:
+        """Epochs completed before this batch, with the fraction of the current one."""
+        return self.epoch + self.batch / max(1, self.batches_per_epoch)
+
+
+def training_position(trainer: L.Trainer, batch_idx: int | None = None) -> Position:
+    """The batch being trained (inside batch hooks: pass ``batch_idx``), else the next one to train."""
+    datamodule = getattr(trainer, "datamodule", None)
+    progress = getattr(datamodule, "progress", None)
+    # The data stream's position, once it has one (or at a fresh start); else Lightning's counters
+    # (other loaders, or a checkpoint written before sr_zoo recorded positions).
+    if progress is not None and (progress.batches > 0 or trainer.fit_loop.total_batch_idx < 0):
+        per_batch = datamodule.items_per_batch
+        if batch_idx is not None:  # the batch just recorded by the datamodule
+            return Position(progress.epoch, math.ceil(progress.consumed / per_batch) - 1,
+                            math.ceil(progress.epoch_items / per_batch), progress.batches - 1)
+        epoch, start = progress.next_start()
+        per_epoch = math.ceil(progress.epoch_items / per_batch) if epoch == progress.epoch and progress.epoch_items > 0 else 0
+        return Position(epoch, start // per_batch, per_epoch, progress.batches)
+    per_epoch = trainer.num_training_batches
+    per_epoch = int(per_epoch) if math.isfinite(per_epoch) else 0
+    if batch_idx is not None:
+        return Position(trainer.current_epoch, batch_idx, per_epoch, trainer.fit_loop.total_batch_idx)
+    return Position(trainer.current_epoch, 0, per_epoch, trainer.fit_loop.total_batch_idx + 1)
+
+
+class ScheduleCallback(Callback):
+    """A schedule: ``apply(trainer, pl_module, position)`` sets the state for the batch at ``position``.
+
+    It runs before every training batch, and before training, each epoch and the sanity check for
+    the batch to come (so validation and a resumed run see the right stage). ``apply`` must be a
+    function of the position (plus state saved with the callback), never of how often it ran.
+    """
+
+    def apply(self, trainer: L.Trainer, pl_module: L.LightningModule, position: Position) -> None:
+        raise NotImplementedError
+
+    def on_sanity_check_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.apply(trainer, pl_module, training_position(trainer))
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.apply(trainer, pl_module, training_position(trainer))
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.apply(trainer, pl_module, training_position(trainer))
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+        self.apply(trainer, pl_module, training_position(trainer, batch_idx))
