@@ -19,7 +19,7 @@ from sr_zoo.checkpointing import AtomicCheckpointIO, InterruptCheckpoint
 from sr_zoo.data import SRDataModule
 from sr_zoo.models import CSRCNN, EMTCM
 
-BATCHES_PER_EPOCH = 3  # 12 items per epoch, batches of 4
+BATCHES_PER_EPOCH = 3  # 12 items per epoch and process, batches of 4
 
 
 def images(folder: Path, n: int, seed: int, size: int = 64) -> Path:
@@ -77,12 +77,14 @@ def run(model_name: str, root: Path, epochs: int, ckpt: str | None = None, callb
         model = CSRCNN(scale=4, blocks_per_level=[1, 1], stage_epochs=[2], blend_epochs=1, l1_epochs=3,
                        loss_period=1, optimizer="adam", lr=1e-3)
         schedule, train = [], [str(first), str(extra)]
+    # CSRCNN's levels above the curriculum's stage take no part in the loss: DDP must be told so.
+    strategy = "ddp_find_unused_parameters_true" if model_name == "csrcnn" else "ddp"
     data = SRDataModule(train=train, val=[str(val)], scale=scale, patch_size=8 * scale, batch_size=4,
-                        samples_per_epoch=12, num_workers=workers, root=str(root / "cache"))
+                        samples_per_epoch=12 * devices, num_workers=workers, root=str(root / "cache"))
     saver = ModelCheckpoint(dirpath=root / "run" / "checkpoints", filename="{step}", save_top_k=-1,
                             every_n_train_steps=1 if every_step else None, save_last=True)
     trainer = L.Trainer(
-        accelerator="cpu", devices=devices, strategy="ddp" if devices > 1 else "auto", max_epochs=epochs,
+        accelerator="cpu", devices=devices, strategy=strategy if devices > 1 else "auto", max_epochs=epochs,
         deterministic=True, logger=False, enable_progress_bar=False, enable_model_summary=False,
         default_root_dir=root / "run", callbacks=[*schedule, *callbacks, trace := Trace(), saver, InterruptCheckpoint()],
         plugins=[AtomicCheckpointIO()],

@@ -15,6 +15,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.utilities import rank_zero_info
 
 from sr_zoo.errors import CheckpointError, TrainingInterrupted
 
@@ -45,10 +46,19 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
         os.replace(tmp, path)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise CheckpointError(f"{path}: checkpoint not written: {exc.strerror or exc} "
+        cause = _os_error(exc)  # torch's zip writer reports a full disk as a RuntimeError raised after it
+        if cause is not None:
+            raise CheckpointError(f"{path}: checkpoint not written: {cause.strerror or cause} "
                                   "(an earlier file of that name is unchanged)") from None
         raise
+
+
+def _os_error(exc: BaseException | None) -> OSError | None:
+    while exc is not None:
+        if isinstance(exc, OSError):
+            return exc
+        exc = exc.__cause__ or exc.__context__
+    return None
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
@@ -135,6 +145,8 @@ class InterruptCheckpoint(Callback):
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.received = None
         self._install()
+        rank_zero_info(f"sr_zoo: training; Ctrl+C or SIGTERM stops after the current batch and writes "
+                       f"{self.checkpoint_path(trainer)}")
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:

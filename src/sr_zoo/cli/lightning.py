@@ -64,6 +64,19 @@ def translate_args(argv: Sequence[str]) -> list[str]:
     return out
 
 
+def _check_ckpt_path(args: Sequence[str]) -> None:
+    """A ``--ckpt_path`` file that is not a checkpoint fails here in one line (LightningCLI reads it first
+    with a bare ``torch.load``, whose refusal is a page of traceback)."""
+    for i, arg in enumerate(args):
+        key, eq, value = arg.partition("=")
+        if key == "--ckpt_path":
+            value = value if eq else (args[i + 1] if i + 1 < len(args) else "")
+            if value and value not in ("last", "best", "hpc", "registry") and "://" not in value:
+                from sr_zoo.checkpointing import load_checkpoint_file
+
+                load_checkpoint_file(value)
+
+
 def _interrupted(signum: int, frame: object) -> None:
     raise TrainingInterrupted("SIGINT: stopped (outside training, nothing to save)", exit_code=130)
 
@@ -88,6 +101,7 @@ def run_lightning_cli(argv: Sequence[str]) -> int:
                 check_scale(name, int(scale))
             except ValueError:
                 raise SRZooError(f"--scale: expected an integer, got {scale!r}") from None
+    _check_ckpt_path(args)
     SRZooCLI(
         SRModule,
         SRDataModule,
