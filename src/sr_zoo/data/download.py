@@ -20,7 +20,6 @@ Tests (and mirrors) pass a :class:`DatasetSpec` of their own instead of a name.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import http.client
 import json
@@ -39,12 +38,8 @@ from pathlib import Path, PurePosixPath
 
 from tqdm import tqdm
 
+from sr_zoo.data.cache import file_lock, make_temp_dir
 from sr_zoo.errors import DatasetError
-
-try:  # POSIX only; elsewhere concurrent calls for the same dataset are not serialised.
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None  # type: ignore[assignment]
 
 __all__ = [
     "DATASETS",
@@ -297,7 +292,7 @@ def ensure_dataset(
     root.mkdir(parents=True, exist_ok=True)
     downloads = root / DOWNLOADS
     downloads.mkdir(exist_ok=True)
-    with _lock(downloads / f"{spec.name}.lock"):
+    with file_lock(downloads / f"{spec.name}.lock"):
         if is_complete(spec, target):  # another process finished it while we waited
             return target
         _remove_leftovers(root, spec.name)
@@ -466,7 +461,7 @@ def _download(remote: RemoteFile, dest: Path, progress: bool) -> None:
 def _install(spec: DatasetSpec, archives: list[Path], root: Path, target: Path) -> None:
     """Unpack ``archives`` into a fresh temporary folder in ``root``, check the layout, write the
     marker and move the folder to ``target`` in one rename."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{spec.name}.tmp-", dir=root))
+    tmp = make_temp_dir(root, f".{spec.name}.tmp-")
     try:
         for remote, archive in zip(spec.files, archives):
             dest = tmp / remote.extract_to if remote.extract_to else tmp
@@ -534,19 +529,6 @@ def _extract(archive: Path, dest: Path) -> None:
 # --------------------------------------------------------------------------------------------------
 # Housekeeping
 # --------------------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def _lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on ``path`` so that two processes never fetch the same dataset at once."""
-    with path.open("a") as fh:
-        if fcntl is not None:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            if fcntl is not None:
-                fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _remove_leftovers(root: Path, name: str) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from sr_zoo.data.cache import file_lock, make_temp_dir
 from sr_zoo.data.io import IMAGE_EXTENSIONS, list_images
 from sr_zoo.errors import DatasetError
 
@@ -124,24 +125,42 @@ DEMO_VAL = ("chelsea", "camera")
 
 
 def demo_folder(root: Path, split: str = "train") -> Path:
-    """Write scikit-image's bundled photos once as PNGs under ``root/demo/<split>`` and return the folder."""
+    """Write scikit-image's bundled photos once as PNGs under ``root/demo/<split>`` and return the folder.
+
+    Safe under concurrent first use: built in a temporary folder under a lock and renamed into place.
+    """
     folder = root / "demo" / split
     names = DEMO_TRAIN if split == "train" else DEMO_VAL
-    if folder.is_dir() and all((folder / f"{n}.png").is_file() for n in names):
+
+    def complete() -> bool:
+        return folder.is_dir() and all((folder / f"{n}.png").is_file() for n in names)
+
+    if complete():
         return folder
     from skimage import data as skdata  # imported here: only the demo source needs it
 
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{split}-", dir=folder.parent))
-    for name in names:
-        image = getattr(skdata, name)()
-        image = image if image.ndim == 2 else cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2BGR)
-        cv2.imwrite(str(tmp / f"{name}.png"), image)
-    if folder.exists():
-        import shutil
-
-        shutil.rmtree(folder)
-    os.replace(tmp, folder)  # atomic: a half-written demo folder is never seen
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with file_lock(folder.parent / ".lock"):
+            if complete():  # another process made it while we waited
+                return folder
+            tmp = make_temp_dir(folder.parent, f".{split}-")
+            try:
+                for name in names:
+                    image = getattr(skdata, name)()
+                    if image.ndim == 3:
+                        image = cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2BGR)
+                    if not cv2.imwrite(str(tmp / f"{name}.png"), image):
+                        raise OSError(f"cannot write {tmp / name}.png")
+                if folder.exists():  # an incomplete folder from before this lock existed
+                    shutil.rmtree(folder)
+                os.replace(tmp, folder)  # atomic: a half-written demo folder is never seen
+            except BaseException:
+                shutil.rmtree(tmp, ignore_errors=True)
+                raise
+    except OSError as exc:
+        raise DatasetError(f"{folder}: cannot create the demo data here: {exc.strerror or exc} "
+                           "(set --data.root or $SR_ZOO_DATA to a writable folder)") from None
     return folder
 
 

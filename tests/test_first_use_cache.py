@@ -1,0 +1,58 @@
+"""Acceptance: first uses of the demo cache at once all succeed, leave nothing behind, normal modes."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sr_zoo.data.sources import DEMO_TRAIN, DEMO_VAL, demo_folder
+from sr_zoo.errors import DatasetError
+
+_FIRST_USE = """
+import sys
+from pathlib import Path
+from sr_zoo.data import SRDataModule
+dm = SRDataModule(val=["demo"], scale=2, num_workers=0, root=sys.argv[1])
+dm.setup("fit")
+print(len(dm.train_set.records), len(dm.val_sets[0]))
+"""
+
+
+def test_four_processes_on_an_empty_root_all_succeed(tmp_path: Path) -> None:
+    root = tmp_path / "root"
+    procs = [subprocess.Popen([sys.executable, "-c", _FIRST_USE, str(root)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [(p.wait(timeout=300), p.stdout.read(), p.stderr.read()) for p in procs]
+    for code, out, err in results:
+        assert code == 0, err[-2000:]
+        assert out.split() == [str(len(DEMO_TRAIN)), str(len(DEMO_VAL))]
+    demo = root / "demo"
+    assert sorted(p.name for p in demo.iterdir()) == [".lock", "train", "val"]  # no .train-*/.val-* leftovers
+    umask = os.umask(0)
+    os.umask(umask)
+    for folder in (demo, demo / "train", demo / "val"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~umask
+    assert sorted(p.stem for p in (demo / "train").iterdir()) == sorted(DEMO_TRAIN)
+
+
+def test_an_incomplete_demo_folder_is_rebuilt(tmp_path: Path) -> None:
+    folder = tmp_path / "demo" / "val"
+    folder.mkdir(parents=True)
+    (folder / "chelsea.png").write_bytes(b"partial")
+    assert demo_folder(tmp_path, "val") == folder
+    assert sorted(p.stem for p in folder.iterdir()) == sorted(DEMO_VAL)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
+def test_an_unwritable_root_is_one_line(tmp_path: Path) -> None:
+    tmp_path.chmod(0o500)
+    try:
+        with pytest.raises(DatasetError, match="cannot create the demo data here"):
+            demo_folder(tmp_path / "sub", "val")
+    finally:
+        tmp_path.chmod(0o700)
