@@ -121,3 +121,32 @@ def test_too_small_or_mismatched_images_are_clear_errors() -> None:
         y_psnr(_gray(1, 20, 20), _gray(1, 20, 21))
     with pytest.raises(ValueError, match="1 or 3"):
         y_psnr(torch.rand(1, 4, 8, 8), torch.rand(1, 4, 8, 8))
+
+
+@pytest.mark.parametrize("band_pixels", [1, 37 * 20, 37 * 64])
+def test_scoring_in_bands_equals_one_pass(band_pixels: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bounded-memory scoring: any band height gives the one-pass PSNR (torchmetrics) and SSIM map mean."""
+    from torchmetrics.functional.image import peak_signal_noise_ratio
+
+    import sr_zoo.metrics as metrics
+
+    g = torch.Generator().manual_seed(3)
+    hr = torch.rand(2, 3, 61, 45, generator=g, dtype=torch.float64)
+    sr = (hr + 0.05 * torch.randn(hr.shape, generator=g, dtype=torch.float64)).clamp(0, 1)
+    y_sr, y_hr = to_y_255(sr, crop_border=4), to_y_255(hr, crop_border=4)
+    psnr_ref = peak_signal_noise_ratio(y_sr, y_hr, data_range=255.0, reduction="none", dim=(1, 2, 3)).double()
+    ssim_ref = ssim_valid(y_sr, y_hr)
+    monkeypatch.setattr(metrics, "BAND_PIXELS", band_pixels)
+    assert len(metrics._row_bands(53, 37, overlap=10)) > (1 if band_pixels < 37 * 64 else 0)
+    assert torch.allclose(y_psnr(sr, hr, crop_border=4), psnr_ref, atol=1e-5, rtol=0)
+    assert torch.allclose(y_ssim(sr, hr, crop_border=4), ssim_ref, atol=1e-12, rtol=0)
+
+
+def test_row_bands_cover_every_window_once() -> None:
+    import sr_zoo.metrics as metrics
+
+    for rows, width in [(11, 5), (12, 5), (100, 7), (1000, 3000)]:
+        windows = []
+        for start, stop in metrics._row_bands(rows, width, overlap=10):
+            windows += range(start, stop - 10)
+        assert windows == list(range(rows - 10))

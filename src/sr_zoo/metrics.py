@@ -8,6 +8,10 @@ then averaged over images, never pooled over pixels.
 
 Both are torchmetrics ``Metric``s: they accumulate a sum and a count, so they work in Lightning
 validation/test loops and add up correctly across DDP processes.
+
+Memory: each image is scored in bands of rows of at most ``BAND_PIXELS`` Y pixels (SSIM bands overlap
+by the window), the squared errors and SSIM values summed in float64, so scoring needs about
+``24 * 8 * BAND_PIXELS`` bytes (about 200 MB) beyond the two images, whatever their size.
 """
 
 from __future__ import annotations
@@ -15,18 +19,17 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 from torchmetrics import Metric
-from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from sr_zoo.ops.color import rgb_to_y
 from sr_zoo.ops.quantize import quantize
 
-__all__ = ["SSIM_WINDOW", "YPSNR", "YSSIM", "ssim_valid", "to_y_255", "y_psnr", "y_ssim"]
+__all__ = ["BAND_PIXELS", "SSIM_WINDOW", "YPSNR", "YSSIM", "ssim_valid", "to_y_255", "y_psnr", "y_ssim"]
 
 SSIM_WINDOW = 11
 _SSIM_SIGMA = 1.5
+BAND_PIXELS = 2**20  # Y pixels scored at a time: bounds the memory of scoring a large image
 
 
 def _score_dtype(x: Tensor) -> torch.dtype:
@@ -61,17 +64,64 @@ def _check_pair(preds: Tensor, target: Tensor, crop_border: int, min_size: int) 
         )
 
 
+def _row_bands(rows: int, width: int, overlap: int = 0) -> list[tuple[int, int]]:
+    """``(start, stop)`` input rows of bands of about ``BAND_PIXELS`` pixels; consecutive bands share
+    ``overlap`` rows, so every window of ``overlap + 1`` rows lies whole in exactly one band."""
+    step = max(1, BAND_PIXELS // max(1, width) - overlap)
+    return [(start, min(rows, start + step + overlap)) for start in range(0, max(1, rows - overlap), step)]
+
+
+def _scored_rows(img: Tensor, crop_border: int, start: int, stop: int, round_y: bool) -> Tensor:
+    """Rows ``start:stop`` of the scored channel of ``img`` ``(1, C, H, W)`` with the border cropped."""
+    h, w = img.shape[-2] - 2 * crop_border, img.shape[-1] - 2 * crop_border
+    rows = img[..., crop_border + start : crop_border + min(stop, h), crop_border : crop_border + w]
+    return to_y_255(rows, 0, round_y)
+
+
 def y_psnr(preds: Tensor, target: Tensor, crop_border: int = 0, round_y: bool = False) -> Tensor:
-    """Per-image PSNR (dB, peak 255) on the scored channel; returns a ``(N,)`` float64 tensor."""
+    """Per-image PSNR (dB, peak 255) on the scored channel; returns a ``(N,)`` float64 tensor.
+
+    ``10 log10(255^2 / MSE)`` with the squared errors summed band by band in float64 (bounded memory;
+    torchmetrics' ``peak_signal_noise_ratio`` gives the same to 1e-6 dB, the tests check it).
+    """
     _check_pair(preds, target, crop_border, 1)
-    p, t = to_y_255(preds, crop_border, round_y), to_y_255(target, crop_border, round_y)
-    return peak_signal_noise_ratio(p, t, data_range=255.0, reduction="none", dim=(1, 2, 3))
+    h, w = preds.shape[-2] - 2 * crop_border, preds.shape[-1] - 2 * crop_border
+    out = []
+    for n in range(preds.shape[0]):
+        sse = torch.zeros((), dtype=torch.float64, device=preds.device)
+        for start, stop in _row_bands(h, w):
+            p = _scored_rows(preds[n : n + 1], crop_border, start, stop, round_y)
+            t = _scored_rows(target[n : n + 1], crop_border, start, stop, round_y)
+            sse += ((p - t) ** 2).sum().to(torch.float64)
+        mse = sse / (h * w)
+        out.append(10.0 * torch.log10(255.0**2 / mse))
+    return torch.stack(out)
 
 
 def _gaussian_window(device: torch.device, dtype: torch.dtype) -> Tensor:
     x = torch.arange(SSIM_WINDOW, device=device, dtype=dtype) - SSIM_WINDOW // 2
     g = torch.exp(-(x**2) / (2 * _SSIM_SIGMA**2))
     return g / g.sum()
+
+
+def _filter_valid(x: Tensor, kernel: Tensor, dim: int) -> Tensor:
+    """1-D correlation of ``x`` with ``kernel`` along ``dim``, 'valid' part only, as a sum of shifted
+    slices: on CPU ``conv2d`` in float64 unfolds its input (11x the memory), this needs two copies."""
+    n = x.shape[dim] - kernel.numel() + 1
+    out = x.narrow(dim, 0, n) * kernel[0]
+    for k in range(1, kernel.numel()):
+        out.add_(x.narrow(dim, k, n), alpha=float(kernel[k]))
+    return out
+
+
+def _ssim_map(x: Tensor, y: Tensor, data_range: float = 255.0) -> Tensor:
+    """SSIM at every window position inside ``(N, 1, H, W)`` images ('valid'): ``(N, 1, H-10, W-10)``."""
+    g = _gaussian_window(x.device, x.dtype)
+    stack = torch.cat([x, y, x * x, y * y, x * y])
+    mu_x, mu_y, xx, yy, xy = _filter_valid(_filter_valid(stack, g, -1), g, -2).split(x.shape[0])
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    var_x, var_y, cov = xx - mu_x * mu_x, yy - mu_y * mu_y, xy - mu_x * mu_y
+    return ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2))
 
 
 def ssim_valid(x: Tensor, y: Tensor, data_range: float = 255.0) -> Tensor:
@@ -82,19 +132,26 @@ def ssim_valid(x: Tensor, y: Tensor, data_range: float = 255.0) -> Tensor:
     convolution, slower on CPU than the separable Gaussian used here. The tests check
     both against each other on the valid region.
     """
-    g = _gaussian_window(x.device, x.dtype)
-    stack = torch.cat([x, y, x * x, y * y, x * y])
-    mu_x, mu_y, xx, yy, xy = F.conv2d(F.conv2d(stack, g.view(1, 1, 1, -1)), g.view(1, 1, -1, 1)).split(x.shape[0])
-    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
-    var_x, var_y, cov = xx - mu_x * mu_x, yy - mu_y * mu_y, xy - mu_x * mu_y
-    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x * mu_x + mu_y * mu_y + c1) * (var_x + var_y + c2))
-    return ssim_map.mean(dim=(1, 2, 3))
+    return _ssim_map(x, y, data_range).mean(dim=(1, 2, 3))
 
 
 def y_ssim(preds: Tensor, target: Tensor, crop_border: int = 0, round_y: bool = False) -> Tensor:
-    """Per-image SSIM on the scored channel over the valid region of the 11x11 window; ``(N,)``."""
+    """Per-image SSIM on the scored channel over the valid region of the 11x11 window; ``(N,)``.
+
+    Computed in bands of rows that overlap by 10 (each window lies in exactly one band), the map
+    summed in float64: the same mean as one pass over the whole image, in bounded memory.
+    """
     _check_pair(preds, target, crop_border, SSIM_WINDOW)
-    return ssim_valid(to_y_255(preds, crop_border, round_y), to_y_255(target, crop_border, round_y))
+    h, w = preds.shape[-2] - 2 * crop_border, preds.shape[-1] - 2 * crop_border
+    out = []
+    for n in range(preds.shape[0]):
+        total = torch.zeros((), dtype=torch.float64, device=preds.device)
+        for start, stop in _row_bands(h, w, overlap=SSIM_WINDOW - 1):
+            p = _scored_rows(preds[n : n + 1], crop_border, start, stop, round_y)
+            t = _scored_rows(target[n : n + 1], crop_border, start, stop, round_y)
+            total += _ssim_map(p, t).sum().to(torch.float64)
+        out.append(total / ((h - SSIM_WINDOW + 1) * (w - SSIM_WINDOW + 1)))
+    return torch.stack(out)
 
 
 class _PerImageMean(Metric):

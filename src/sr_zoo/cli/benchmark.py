@@ -10,6 +10,7 @@ import torch
 from tqdm.auto import tqdm
 
 from sr_zoo.data.benchmark import BenchmarkDataset
+from sr_zoo.data.io import check_writable_dir
 from sr_zoo.errors import SRZooError
 from sr_zoo.evaluation import evaluate, format_table
 from sr_zoo.models import check_scale, create_model, model_info
@@ -51,8 +52,10 @@ def run(args: argparse.Namespace) -> int:
     for scale in args.scale:
         check_scale(info.name, scale)
     device = _device(args.device)
-    # Build every dataset first: a bad folder or file fails before any work is done.
+    # Build every dataset and check the output folder first: bad input fails before any work is done.
     datasets = [BenchmarkDataset(folder, scale) for folder in args.data for scale in args.scale]
+    if args.save_images is not None:
+        check_writable_dir(args.save_images, "--save-images")
     results = []
     with tqdm(total=sum(len(d) for d in datasets), desc=f"{info.name}", unit="img", disable=None) as bar:
         models = {}

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from sr_zoo.errors import DatasetError, ImageReadError
+from sr_zoo.errors import DatasetError, ImageReadError, SRZooError
 
 __all__ = ["IMAGE_EXTENSIONS", "decode_image", "list_images", "probe_image", "read_image", "write_image"]
 
@@ -33,7 +33,10 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
         raise DatasetError(f"{folder}: no such directory")
     if not folder.is_dir():
         raise DatasetError(f"{folder}: not a directory")
-    files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    try:
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    except OSError as exc:  # no read or search permission, a vanished network mount ...
+        raise DatasetError(f"{folder}: cannot list the folder ({exc.strerror or exc})") from None
     if not files:
         raise DatasetError(f"{folder}: no images found (looked for {', '.join(IMAGE_EXTENSIONS)})")
     return files
@@ -112,3 +115,17 @@ def write_image(path: str | os.PathLike, img: Tensor) -> None:
     array = array[0] if array.shape[0] == 1 else cv2.cvtColor(array.transpose(1, 2, 0), cv2.COLOR_RGB2BGR)
     if not cv2.imwrite(str(path), array):
         raise ImageReadError(f"{path}: cannot write image")
+
+
+def check_writable_dir(folder: str | os.PathLike, what: str) -> Path:
+    """Create ``folder`` if needed and prove a file can be written in it; else one line naming ``what``."""
+    import tempfile
+
+    folder = Path(folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as exc:
+        raise SRZooError(f"{what} {folder}: not a writable folder ({exc.strerror or exc})") from None
+    return folder

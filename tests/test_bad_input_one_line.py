@@ -1,0 +1,69 @@
+"""Bad input found by the fault-tolerance review: each is one line naming the culprit, never a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+import sr_zoo.cli.benchmark as benchmark_cli
+from sr_zoo.cli import main
+from sr_zoo.data.io import list_images
+from sr_zoo.errors import DatasetError
+
+
+def _images(folder: Path, n: int = 2, size: int = 40) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        cv2.imwrite(str(folder / f"{i}.png"), rng.integers(0, 256, (size, size, 3), dtype=np.uint8))
+    return folder
+
+
+def test_an_unreadable_folder_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = _images(tmp_path / "locked")
+    real = Path.iterdir
+
+    def iterdir(self: Path):
+        if self == folder:  # what a folder without read permission does (root, running the tests, ignores modes)
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(Path, "iterdir", iterdir)
+    with pytest.raises(DatasetError, match=r"locked: cannot list the folder \(Permission denied\)"):
+        list_images(folder)
+
+
+def test_save_images_target_is_checked_before_scoring(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    data = _images(tmp_path / "set")
+    (tmp_path / "afile").write_text("not a folder")
+    scored = []
+    monkeypatch.setattr(benchmark_cli, "evaluate", lambda *a, **k: scored.append(1))
+    code = main(["benchmark", "--scale", "2", "--data", str(data), "--save-images", str(tmp_path / "afile" / "out")])
+    assert code == 2 and not scored
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"sr-zoo: error: --save-images {tmp_path / 'afile' / 'out'}: not a writable folder")
+    assert "\n" not in err
+
+
+def test_a_training_set_of_undecodable_files_is_one_line(tmp_path: Path) -> None:
+    bad = _images(tmp_path / "bad", 3, 64)
+    for path in bad.iterdir():  # valid header, truncated pixel data: passes the probe, fails to decode in a worker
+        path.write_bytes(path.read_bytes()[:200])
+    proc = subprocess.run(
+        [sys.executable, "-m", "sr_zoo", "fit", "--model", "fsrcnn", "--scale", "2", "--data.train", f"[{bad}]",
+         "--data.val", "[]", "--data.root", str(tmp_path / "root"), "--data.num_workers", "2",
+         "--trainer.max_steps", "2", "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
+         "--trainer.default_root_dir", str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "WANDB_MODE": "disabled"}, cwd=tmp_path,
+    )
+    assert proc.returncode == 2
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"sr-zoo: error: {bad}: none of the 3 training images could be decoded (first: ")
+    assert "Traceback" not in proc.stderr
