@@ -61,7 +61,7 @@ class Trace(Callback):
 
 
 def run(model_name: str, root: Path, epochs: int, ckpt: str | None = None, callbacks: tuple = (), workers: int = 0,
-        devices: int = 1, every_step: bool = True) -> tuple[L.LightningModule, L.Trainer, Trace]:
+        devices: int = 1, every_step: bool = True, max_steps: int = -1) -> tuple[L.LightningModule, L.Trainer, Trace]:
     """Train ``emtcm`` (two-step data schedule at epoch 2) or ``csrcnn`` (x4 curriculum: x2 for 2 epochs,
     then x4 blended in over 1 epoch; L1 then L2/L1 alternating) for ``epochs`` from seed 0."""
     warnings.filterwarnings("ignore")
@@ -85,7 +85,7 @@ def run(model_name: str, root: Path, epochs: int, ckpt: str | None = None, callb
                             every_n_train_steps=1 if every_step else None, save_last=True)
     trainer = L.Trainer(
         accelerator="cpu", devices=devices, strategy=strategy if devices > 1 else "auto", max_epochs=epochs,
-        deterministic=True, logger=False, enable_progress_bar=False, enable_model_summary=False,
+        max_steps=max_steps, deterministic=True, logger=False, enable_progress_bar=False, enable_model_summary=False,
         default_root_dir=root / "run", callbacks=[*schedule, *callbacks, trace := Trace(), saver, InterruptCheckpoint()],
         plugins=[AtomicCheckpointIO()],
     )

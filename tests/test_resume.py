@@ -98,3 +98,19 @@ def test_resume_with_other_worker_count_is_bit_identical(uninterrupted: dict, tm
     shutil.copytree(root, work, ignore=shutil.ignore_patterns("run"))
     model, _, _ = run("emtcm", work, EPOCHS, ckpt=str(root / "run" / "checkpoints" / "step=7.ckpt"), workers=2)
     assert same(weights(model), full)
+
+
+def test_a_run_stopped_by_max_steps_continues_exactly(uninterrupted: dict, tmp_path: Path) -> None:
+    """Stopped by ``max_steps`` inside epoch 1 (before the data switch), resumed from ``last.ckpt`` with a
+    larger ``max_steps``: the same batches, stage and weights as one run (the switch is not early)."""
+    full, root, rows = uninterrupted["emtcm"]
+    work = tmp_path / "run"
+    shutil.copytree(root, work, ignore=shutil.ignore_patterns("run"))
+    run("emtcm", work, EPOCHS, every_step=False, max_steps=4)
+    last = work / "run" / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=True)["SRDataModule"]["progress"]["batches"] == 4
+    model, trainer, trace = run("emtcm", work, EPOCHS, every_step=False, ckpt=str(last))
+    assert trainer.global_step == EPOCHS * BATCHES_PER_EPOCH  # not an epoch short
+    # Lightning restarts batch_idx at 0 for the rest of the epoch (column 2); all else is the same.
+    assert [r[:2] + r[3:] for r in trace.rows] == [r[:2] + r[3:] for r in rows[4:]]
+    assert same(weights(model), full)

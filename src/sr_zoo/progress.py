@@ -16,7 +16,7 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 
-__all__ = ["Position", "ScheduleCallback", "training_position"]
+__all__ = ["Position", "ScheduleCallback", "align_epoch_counter", "training_position"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,23 @@ def training_position(trainer: L.Trainer, batch_idx: int | None = None) -> Posit
     if batch_idx is not None:
         return Position(trainer.current_epoch, batch_idx, per_epoch, trainer.fit_loop.total_batch_idx)
     return Position(trainer.current_epoch, 0, per_epoch, trainer.fit_loop.total_batch_idx + 1)
+
+
+def align_epoch_counter(trainer: L.Trainer) -> None:
+    """Set Lightning's epoch counter back to the data stream's epoch after a stop inside an epoch.
+
+    A run stopped by ``max_steps`` inside epoch ``e`` leaves Lightning counting ``e`` as finished; resumed,
+    it would number the rest of ``e`` as ``e + 1`` and stop one epoch early at ``max_epochs``. The data
+    stream knows better. (Lightning's ``batch_idx`` for that remainder restarts at 0; schedules use the
+    data stream's position, not ``batch_idx``.) Called by ``SRModule.on_train_start``.
+    """
+    progress = getattr(getattr(trainer, "datamodule", None), "progress", None)
+    if progress is None or progress.batches == 0:
+        return
+    epoch, start = progress.next_start()
+    current = trainer.fit_loop.epoch_progress.current
+    if start > 0 and current.completed == current.processed == epoch + 1:
+        current.ready = current.started = current.processed = current.completed = epoch
 
 
 class ScheduleCallback(Callback):

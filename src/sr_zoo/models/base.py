@@ -13,6 +13,7 @@ from torchvision.utils import make_grid
 from sr_zoo.metrics import YPSNR, YSSIM
 from sr_zoo.models._registry import check_scale
 from sr_zoo.ops import imresize, rgb_to_ycbcr, ycbcr_to_rgb
+from sr_zoo.progress import align_epoch_counter
 
 __all__ = ["SRModule"]
 
@@ -118,5 +119,8 @@ class SRModule(L.LightningModule):
                 logger.experiment.add_image(f"samples/{name}", grid, self.global_step)
 
     # ------------------------------------------------------------------ checkpoints
+    def on_train_start(self) -> None:
+        align_epoch_counter(self.trainer)  # a run stopped by max_steps inside an epoch resumes in that epoch
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["sr_zoo"] = {"model": self.model_name, "scale": self.scale}
