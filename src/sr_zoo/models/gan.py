@@ -1,0 +1,169 @@
+"""Adversarial training shared by the GAN papers (MSFM GAN, SRGAN, SRSEG), on Lightning's manual optimization.
+
+A ``GANModule`` holds a generator ``net`` and a ``discriminator``. Each training batch, by the phase the
+``GANSchedule`` callback sets from the training position (``sr_zoo.progress``):
+
+- ``pretrain``: the generator alone, on its content loss (e.g. MSE; papers/msfmgan.txt Table 1 "Ours (MSE)");
+- ``d_warmup``: the discriminator alone, against the pretrained generator;
+- ``adversarial``: ``d_steps`` discriminator updates, then one generator update on
+  content + ``adversarial_weight`` x adversarial loss.
+
+Semantics worth knowing:
+
+- an *iteration* is a training batch (the papers' "200k iterations"); learning-rate schedulers step
+  once per iteration (``lr_decay`` every ``lr_decay_every`` iterations), whatever the phase;
+- Lightning's ``global_step`` counts optimizer steps: 1 per pretrain batch, ``d_steps`` per warm-up
+  batch and ``d_steps + 1`` per adversarial batch, so ``Trainer(max_steps=...)`` counts those too
+  (``GANModule.optimizer_steps`` computes it); ``max_epochs`` counts batches as usual;
+- gradient clipping (``gradient_clip``) happens in ``on_before_optimizer_step``, after Lightning has
+  unscaled fp16 gradients, so the threshold means the same under ``16-mixed``; ``Trainer(gradient_clip_val)``
+  does not apply to manual optimization;
+- D(real) and D(fake) (mean patch probabilities) and every loss term are logged under ``train/``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+from torch import Tensor, nn
+
+from sr_zoo.losses_gan import AdversarialLoss
+from sr_zoo.models.base import SRModule
+from sr_zoo.progress import Position, ScheduleCallback
+
+__all__ = ["GANModule", "GANSchedule", "Phase"]
+
+Phase = Literal["pretrain", "d_warmup", "adversarial"]
+
+
+class GANSchedule(ScheduleCallback):
+    """The phase of each batch: ``pretrain_iterations`` of content loss only, ``d_warmup_iterations`` of
+    discriminator only, then adversarial training. A function of the batches trained, so resume keeps it."""
+
+    def __init__(self, pretrain_iterations: int = 0, d_warmup_iterations: int = 0) -> None:
+        if pretrain_iterations < 0 or d_warmup_iterations < 0:
+            raise ValueError("pretrain_iterations and d_warmup_iterations must be >= 0")
+        self.pretrain_iterations, self.d_warmup_iterations = pretrain_iterations, d_warmup_iterations
+
+    def phase(self, iteration: int) -> Phase:
+        if iteration < self.pretrain_iterations:
+            return "pretrain"
+        if iteration < self.pretrain_iterations + self.d_warmup_iterations:
+            return "d_warmup"
+        return "adversarial"
+
+    def apply(self, trainer: Any, pl_module: Any, position: Position) -> None:
+        phase = self.phase(position.step)
+        if phase != pl_module.phase:
+            pl_module.phase = phase
+
+
+class GANModule(SRModule):
+    """Generator ``net`` + ``discriminator`` trained by alternating updates (manual optimization).
+
+    Subclasses build both networks and implement ``content_losses(sr, batch)``, a dict of weighted terms
+    whose sum is the generator's non-adversarial loss. Optimizers: Adam for each side, no weight decay,
+    rates multiplied by ``lr_decay`` every ``lr_decay_every`` iterations (0: constant).
+    """
+
+    def __init__(self, scale: int, lr: float = 1e-4, d_lr: float | None = None, betas: tuple[float, float] = (0.9, 0.999),
+                 adversarial_weight: float = 1e-3, adversarial_loss: Literal["bce", "lsgan"] = "bce",
+                 patch_reduction: Literal["mean_probability", "per_patch"] = "mean_probability",
+                 d_steps: int = 1, pretrain_iterations: int = 0, d_warmup_iterations: int = 0,
+                 lr_decay_every: int = 0, lr_decay: float = 1.0, gradient_clip: float = 0.0,
+                 sample_images: int = 1) -> None:
+        super().__init__(scale, sample_images)
+        if d_steps < 1:
+            raise ValueError(f"d_steps must be >= 1, got {d_steps}")
+        self.automatic_optimization = False
+        self.gan = dict(lr=lr, d_lr=d_lr if d_lr is not None else lr, betas=tuple(betas),
+                        adversarial_weight=adversarial_weight, d_steps=d_steps,
+                        pretrain_iterations=pretrain_iterations, d_warmup_iterations=d_warmup_iterations,
+                        lr_decay_every=lr_decay_every, lr_decay=lr_decay, gradient_clip=gradient_clip)
+        self.adversarial_loss = AdversarialLoss(adversarial_loss, patch_reduction)
+        self.discriminator: nn.Module = nn.Identity()
+        self.phase: Phase = "pretrain" if pretrain_iterations > 0 else "adversarial"
+
+    # ------------------------------------------------------------------ to implement
+    def content_losses(self, sr: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Weighted non-adversarial generator terms, e.g. ``{"mse": ..., "perceptual": 0.1 * ...}``."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ schedule and semantics
+    def configure_callbacks(self) -> list:
+        return [GANSchedule(self.gan["pretrain_iterations"], self.gan["d_warmup_iterations"])]
+
+    def optimizer_steps(self, iterations: int) -> int:
+        """Lightning's ``global_step`` after ``iterations`` batches from the start (for ``max_steps``)."""
+        g = self.gan
+        pretrain = min(iterations, g["pretrain_iterations"])
+        warmup = min(iterations - pretrain, g["d_warmup_iterations"])
+        adversarial = iterations - pretrain - warmup
+        return pretrain + warmup * g["d_steps"] + adversarial * (g["d_steps"] + 1)
+
+    # ------------------------------------------------------------------ training
+    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+        opt_g, opt_d = self.optimizers()
+        lr, hr = batch["lr"], batch["hr"]
+        sr = self.net(lr)
+        size = lr.shape[0]
+        if self.phase in ("d_warmup", "adversarial"):
+            for _ in range(self.gan["d_steps"]):
+                self._discriminator_step(opt_d, sr.detach(), hr, size)
+        if self.phase in ("pretrain", "adversarial"):
+            self._generator_step(opt_g, sr, batch, size)
+        for scheduler in self._schedulers():
+            scheduler.step()  # once per iteration, whatever the phase (manual optimization steps them here)
+
+    def _discriminator_step(self, opt_d: Any, fake: Tensor, real: Tensor, size: int) -> None:
+        self.toggle_optimizer(opt_d)
+        real_logits, fake_logits = self.discriminator(real), self.discriminator(fake)
+        loss = self.adversarial_loss.discriminator(real_logits, fake_logits)
+        opt_d.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        opt_d.step()
+        self.untoggle_optimizer(opt_d)
+        with torch.no_grad():
+            self.log_dict({
+                "train/d_loss": loss.detach(),
+                "train/d_real": torch.sigmoid(real_logits.float()).mean(),
+                "train/d_fake": torch.sigmoid(fake_logits.float()).mean(),
+            }, batch_size=size)
+
+    def _generator_step(self, opt_g: Any, sr: Tensor, batch: dict[str, Tensor], size: int) -> None:
+        self.toggle_optimizer(opt_g)
+        terms = self.content_losses(sr, batch)
+        if self.phase == "adversarial":
+            terms["adversarial"] = self.gan["adversarial_weight"] * self.adversarial_loss.generator(self.discriminator(sr))
+        loss = sum(terms.values())
+        opt_g.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        opt_g.step()
+        self.untoggle_optimizer(opt_g)
+        self.log("train/loss", loss.detach(), prog_bar=True, batch_size=size)
+        self.log_dict({f"train/{k}": v.detach() for k, v in terms.items()}, batch_size=size)
+
+    def on_before_optimizer_step(self, optimizer: Any) -> None:
+        # Called after Lightning unscales fp16 gradients: the clip threshold is in true gradient units.
+        if self.gan["gradient_clip"] > 0:
+            self.clip_gradients(optimizer, gradient_clip_val=self.gan["gradient_clip"], gradient_clip_algorithm="norm")
+
+    def _schedulers(self) -> list:
+        schedulers = self.lr_schedulers()
+        if schedulers is None:
+            return []
+        return list(schedulers) if isinstance(schedulers, (list, tuple)) else [schedulers]
+
+    def on_train_epoch_end(self) -> None:
+        for name, optimizer in zip(("lr_g", "lr_d"), self.trainer.optimizers):
+            self.log(f"train/{name}", optimizer.param_groups[0]["lr"])
+
+    def configure_optimizers(self) -> Any:
+        g = self.gan
+        opt_g = torch.optim.Adam(self.net.parameters(), lr=g["lr"], betas=g["betas"])
+        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=g["d_lr"], betas=g["betas"])
+        if not g["lr_decay_every"]:
+            return [opt_g, opt_d]
+        schedulers = [torch.optim.lr_scheduler.StepLR(o, g["lr_decay_every"], g["lr_decay"]) for o in (opt_g, opt_d)]
+        return [opt_g, opt_d], schedulers
