@@ -57,6 +57,7 @@ class Trace(Callback):
             trainer.global_step - 1, trainer.current_epoch, batch_idx, round(float(batch["hr"][0].sum()), 4),
             trainer.optimizers[0].param_groups[0]["lr"], getattr(net, "active_levels", None),
             round(getattr(net, "blend", 1.0), 6), getattr(pl_module, "loss_kind", None),
+            getattr(pl_module, "phase", None),
         ))
 
 
@@ -68,7 +69,12 @@ def run(model_name: str, root: Path, epochs: int, ckpt: str | None = None, callb
     L.seed_everything(0, workers=True)
     first, extra = images(root / "t91", 3, 0), images(root / "general100", 2, 5)
     val = images(root / "val", 1, 9, size=48)
-    if model_name == "emtcm":
+    if model_name == "msfmgan":  # MSE for 4 batches, D alone for 1, then adversarial; rates x0.5 every 5
+        from gan_helpers import tiny_gan
+
+        scale, schedule, train = 2, [], [str(first)]
+        model = tiny_gan(pretrain_iterations=4, d_warmup_iterations=1, lr_decay_every=5, lr_decay=0.5, lr=1e-3)
+    elif model_name == "emtcm":
         scale, model = 2, EMTCM(scale=2)
         schedule = [TwoStepDataSchedule(switch_epoch=2, add_sources=[str(extra)])]
         train = [str(first)]
@@ -78,7 +84,8 @@ def run(model_name: str, root: Path, epochs: int, ckpt: str | None = None, callb
                        loss_period=1, optimizer="adam", lr=1e-3)
         schedule, train = [], [str(first), str(extra)]
     # CSRCNN's levels above the curriculum's stage take no part in the loss: DDP must be told so.
-    strategy = "ddp_find_unused_parameters_true" if model_name == "csrcnn" else "ddp"
+    # Nor do the GAN's discriminator (MSE stage) or generator (D steps) in every backward pass.
+    strategy = "ddp_find_unused_parameters_true" if model_name in ("csrcnn", "msfmgan") else "ddp"
     data = SRDataModule(train=train, val=[str(val)], scale=scale, patch_size=8 * scale, batch_size=4,
                         samples_per_epoch=12 * devices, num_workers=workers, root=str(root / "cache"))
     saver = ModelCheckpoint(dirpath=root / "run" / "checkpoints", filename="{step}", save_top_k=-1,

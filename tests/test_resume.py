@@ -19,10 +19,10 @@ EPOCHS = 4
 def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict, Path]]:
     """Each model trained for EPOCHS without a stop, a checkpoint after every batch."""
     out = {}
-    for name in ("emtcm", "csrcnn"):
+    for name in ("emtcm", "csrcnn", "msfmgan"):
         root = tmp_path_factory.mktemp(name)
         model, trainer, trace = run(name, root, EPOCHS)
-        assert trainer.global_step == EPOCHS * BATCHES_PER_EPOCH
+        assert trainer.fit_loop.total_batch_idx + 1 == EPOCHS * BATCHES_PER_EPOCH
         out[name] = (weights(model), root, trace.rows)
     return out
 
@@ -37,6 +37,10 @@ def test_the_runs_go_through_their_stages(uninterrupted: dict) -> None:
     assert [row[6] for row in csrcnn] == [1.0] * 6 + [0.0, round(1 / 3, 6), round(2 / 3, 6)] + [1.0] * 3
     assert [row[7] for row in csrcnn] == ["l1"] * 9 + ["l2"] * 3
     assert [row[:3] for row in csrcnn] == [(i, i // 3, i % 3) for i in range(12)]
+    gan = uninterrupted["msfmgan"][2]
+    assert [row[8] for row in gan] == ["pretrain"] * 4 + ["d_warmup"] + ["adversarial"] * 7
+    # Read after each batch's scheduler step: halved after iterations 5 and 10.
+    assert [row[4] for row in gan] == [1e-3] * 4 + [5e-4] * 5 + [2.5e-4] * 3
 
 
 # Steps (batches, counted from 1) after which the run is stopped: inside an epoch; at the stage
@@ -45,17 +49,28 @@ def test_the_runs_go_through_their_stages(uninterrupted: dict) -> None:
 STOPS = {"inside_epoch": 4, "stage_boundary": 6, "inside_blend": 8}
 
 
-@pytest.mark.parametrize("name", ["emtcm", "csrcnn"])
+def _gan_steps(batches: int) -> int:
+    from gan_helpers import tiny_gan
+
+    return tiny_gan(pretrain_iterations=4, d_warmup_iterations=1).optimizer_steps(batches)
+
+
+@pytest.mark.parametrize("name", ["emtcm", "csrcnn", "msfmgan"])
 @pytest.mark.parametrize("where", list(STOPS))
 def test_resume_from_a_killed_run_is_bit_identical(name: str, where: str, uninterrupted: dict, tmp_path: Path) -> None:
-    """SIGKILL after step k leaves the checkpoint of step k (written atomically every batch); resume from it."""
+    """SIGKILL after batch k leaves the checkpoint of batch k (written atomically every batch); resume from it.
+
+    For the GAN the stops fall in the MSE stage, right after the discriminator's warm-up batch, and in
+    the adversarial stage; its checkpoints are named by optimizer steps (``GANModule.optimizer_steps``).
+    """
     full, root, rows = uninterrupted[name]
-    step = STOPS[where]
-    ckpt = root / "run" / "checkpoints" / f"step={step}.ckpt"
+    step = STOPS[where] if name != "msfmgan" else {"inside_epoch": 3, "stage_boundary": 5, "inside_blend": 8}[where]
+    name_step = step if name != "msfmgan" else _gan_steps(step)
+    ckpt = root / "run" / "checkpoints" / f"step={name_step}.ckpt"
     work = tmp_path / "resumed"
     shutil.copytree(root, work, ignore=shutil.ignore_patterns("run"))
     model, trainer, trace = run(name, work, EPOCHS, ckpt=str(ckpt))
-    assert trainer.global_step == EPOCHS * BATCHES_PER_EPOCH
+    assert trainer.fit_loop.total_batch_idx + 1 == EPOCHS * BATCHES_PER_EPOCH
     # Same batches, positions, rates and stage, batch by batch, from the stop on ...
     assert trace.rows == rows[step:]
     # ... and the same weights at the end, to the bit.

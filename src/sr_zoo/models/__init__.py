@@ -6,12 +6,17 @@ from sr_zoo.models.bicubic import Bicubic
 from sr_zoo.models.csrcnn import CSRCNN
 from sr_zoo.models.emtcm import EMTCM
 from sr_zoo.models.fsrcnn import FSRCNN
+from sr_zoo.models.gan import GANModule, GANSchedule
+from sr_zoo.models.msfmgan import MSFMGAN
 from sr_zoo.models.srcnn import SRCNN
 
 __all__ = [
     "CSRCNN",
     "EMTCM",
     "FSRCNN",
+    "MSFMGAN",
+    "GANModule",
+    "GANSchedule",
     "SRCNN",
     "Bicubic",
     "ModelInfo",

@@ -18,7 +18,8 @@ Semantics worth knowing:
 - gradient clipping (``gradient_clip``) happens in ``on_before_optimizer_step``, after Lightning has
   unscaled fp16 gradients, so the threshold means the same under ``16-mixed``; ``Trainer(gradient_clip_val)``
   does not apply to manual optimization;
-- D(real) and D(fake) (mean patch probabilities) and every loss term are logged under ``train/``.
+- D(real) and D(fake) (mean patch probabilities) and every loss term are logged under ``train/``;
+- under DDP the discriminator's batch-norm statistics are rank 0's on every rank after each batch.
 """
 
 from __future__ import annotations
@@ -143,6 +144,14 @@ class GANModule(SRModule):
         self.untoggle_optimizer(opt_g)
         self.log("train/loss", loss.detach(), prog_bar=True, batch_size=size)
         self.log_dict({f"train/{k}": v.detach() for k, v in terms.items()}, batch_size=size)
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        # Under DDP each rank updates the discriminator's batch-norm statistics from its own batch and a
+        # checkpoint keeps rank 0's: share rank 0's after every batch, so ranks agree and resume exactly.
+        # (SyncBatchNorm, GPU only, pools them over the global batch instead: --trainer.sync_batchnorm true.)
+        if self.trainer.world_size > 1 and torch.distributed.is_available() and torch.distributed.is_initialized():
+            for buffer in self.discriminator.buffers():
+                torch.distributed.broadcast(buffer, src=0)
 
     def on_before_optimizer_step(self, optimizer: Any) -> None:
         # Called after Lightning unscales fp16 gradients: the clip threshold is in true gradient units.

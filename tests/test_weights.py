@@ -1,0 +1,88 @@
+"""VGG16 weights for the perceptual loss: fetched into the torch cache from a server on 127.0.0.1,
+checked against the SHA-256 prefix in the file name, and one line when they cannot be had."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import torch
+
+from sr_zoo.weights import WeightsError, cached_weights, vgg16_state_dict
+
+
+class _Quiet(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, str]]:
+    """A folder served on 127.0.0.1 (its URL) and an empty torch cache."""
+    folder = tmp_path / "www"
+    folder.mkdir()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.delenv("SR_ZOO_OFFLINE", raising=False)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    try:
+        yield folder, f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _weights_file(folder: Path, state: dict, tamper: bool = False) -> str:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    data = buffer.getvalue()
+    name = f"vgg16-{hashlib.sha256(data).hexdigest()[:8]}.pth"
+    (folder / name).write_bytes(data + (b"x" if tamper else b""))
+    return name
+
+
+def test_weights_are_fetched_into_the_torch_cache_once(served: tuple[Path, str], tmp_path: Path) -> None:
+    folder, base = served
+    name = _weights_file(folder, {"w": torch.arange(3.0)})
+    state = vgg16_state_dict(base + name)
+    assert torch.equal(state["w"], torch.arange(3.0))
+    cached = tmp_path / "hub" / "checkpoints" / name
+    assert cached.is_file()
+    (folder / name).unlink()  # the second use needs no server
+    assert torch.equal(vgg16_state_dict(base + name)["w"], torch.arange(3.0))
+
+
+def test_a_file_failing_its_checksum_is_refused_and_not_kept(served: tuple[Path, str], tmp_path: Path) -> None:
+    folder, base = served
+    name = _weights_file(folder, {"w": torch.ones(2)}, tamper=True)
+    with pytest.raises(WeightsError, match=r"download failed .*invalid hash value") as error:
+        cached_weights(base + name, "VGG16 ImageNet weights")
+    assert "\n" not in str(error.value)
+    assert not (tmp_path / "hub" / "checkpoints" / name).exists()
+    assert list((tmp_path / "hub" / "checkpoints").iterdir()) == []  # no partial download left
+
+
+def test_missing_weights_offline_say_which_file_where(served: tuple[Path, str], tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    _, base = served
+    monkeypatch.setenv("SR_ZOO_OFFLINE", "1")
+    expected = tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth"
+    with pytest.raises(WeightsError) as error:
+        vgg16_state_dict(base + "vgg16-397923af.pth")
+    message = str(error.value)
+    assert message.startswith(f"{expected}: VGG16 ImageNet weights (for the perceptual loss) not found")
+    assert f"download {base}vgg16-397923af.pth to {expected}" in message and "\n" not in message
+
+
+def test_an_unreachable_server_is_one_line(served: tuple[Path, str]) -> None:
+    with pytest.raises(WeightsError, match="download failed"):
+        cached_weights("http://127.0.0.1:9/vgg16-12345678.pth", "VGG16 ImageNet weights")
