@@ -217,3 +217,47 @@ def test_registry_and_checkpoint_round_trip(tmp_path) -> None:  # noqa: ANN001
     lr = torch.rand(1, 3, 8, 8)
     with torch.no_grad():
         assert torch.equal(rebuilt.eval()(lr), model.eval()(lr))
+
+
+# ------------------------------------------------------------------ command line and recipes
+def _fit(tmp_path, *extra: str) -> list[str]:  # noqa: ANN001
+    return ["fit", "--model", "msfmgan", "--scale", "4", "--trainer.fast_dev_run=true",
+            f"--data.root={tmp_path / 'data'}", "--data.num_workers=0", "--data.patch_size=32",
+            f"--trainer.default_root_dir={tmp_path}", "--trainer.logger=false",
+            "--trainer.enable_progress_bar=false", "--model.init_args.widths=[8, 16, 32]",
+            "--model.init_args.d_widths=[8, 16, 16, 16]", *extra]
+
+
+def test_fit_without_vgg_weights_offline_is_one_line_before_training(tmp_path, capsys, monkeypatch) -> None:  # noqa: ANN001
+    from sr_zoo.cli import main
+
+    monkeypatch.setenv("SR_ZOO_OFFLINE", "1")
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    assert main(_fit(tmp_path)) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith(f"sr-zoo: error: {tmp_path / 'hub' / 'checkpoints' / 'vgg16-397923af.pth'}: VGG16 ImageNet weights")
+
+
+def test_fit_fast_dev_run_without_the_perceptual_term(tmp_path) -> None:  # noqa: ANN001
+    from sr_zoo.cli import main
+
+    assert main(_fit(tmp_path, "--model.init_args.perceptual_weight=0")) == 0
+
+
+def test_recipes_follow_section_4_1() -> None:
+    import yaml
+
+    from test_cli_lightning import REPO
+
+    gan = yaml.safe_load((REPO / "experiments" / "msfmgan_x4.yaml").read_text())
+    args = gan["model"]["init_args"]
+    model = tiny_gan(pretrain_iterations=args["pretrain_iterations"])
+    assert gan["trainer"]["max_steps"] == model.optimizer_steps(args["pretrain_iterations"] + 200_000)
+    assert gan["data"]["batch_size"] == 128 and gan["data"]["crops_per_image"] == 16 and gan["data"]["recipe"] == "msfmgan"
+    assert (args["lr"], args["lr_decay_every"], args["lr_decay"]) == (1e-4, 20_000, 0.8)
+    assert (args["perceptual_weight"], args["adversarial_weight"], args["perceptual_layer"]) == (0.1, 1e-3, "conv4_3")
+    for scale in (2, 3, 4):
+        mse = yaml.safe_load((REPO / "experiments" / f"msfmgan_mse_x{scale}.yaml").read_text())
+        # MSE for the whole run: 200k iterations, one optimizer step each.
+        assert mse["model"]["init_args"]["pretrain_iterations"] == mse["trainer"]["max_steps"] == 200_000
+        assert mse["data"]["scale"] == scale and mse["data"]["patch_size"] % scale == 0

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 
-__all__ = ["Position", "ScheduleCallback", "align_epoch_counter", "training_position"]
+__all__ = ["Position", "ScheduleCallback", "StageSchedule", "align_epoch_counter", "training_position"]
 
 
 @dataclass(frozen=True)
@@ -95,3 +95,35 @@ class ScheduleCallback(Callback):
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
         self.apply(trainer, pl_module, training_position(trainer, batch_idx))
+
+
+class StageSchedule(ScheduleCallback):
+    """Named stages in order, each ``length`` iterations (batches) or epochs long (``None``: to the end);
+    sets ``pl_module.<attribute>`` to the stage of every batch. Zero-length stages are skipped.
+
+    E.g. the MSFM GAN's ``[("pretrain", 20000), ("adversarial", None)]`` in iterations, SRSEG's
+    ``[("pretrain", 25), ("segmentation", 25), ("adversarial", None)]`` in epochs (papers/srseg.txt 3.5).
+    """
+
+    def __init__(self, stages: Sequence[tuple[str, int | None]], unit: str = "iteration", attribute: str = "stage") -> None:
+        if unit not in ("iteration", "epoch"):
+            raise ValueError(f"unit must be 'iteration' or 'epoch', got {unit!r}")
+        if not stages or any(length is not None and length < 0 for _, length in stages):
+            raise ValueError(f"stages need names and lengths >= 0 (None for the last), got {stages!r}")
+        self.stages = [(name, length) for name, length in stages if length != 0]
+        self.unit, self.attribute = unit, attribute
+
+    def stage_at(self, position: Position) -> str:
+        """The stage of the batch at ``position``."""
+        count = position.step if self.unit == "iteration" else position.epoch
+        start = 0
+        for name, length in self.stages:
+            if length is None or count < start + length:
+                return name
+            start += length
+        return self.stages[-1][0]
+
+    def apply(self, trainer: L.Trainer, pl_module: L.LightningModule, position: Position) -> None:
+        stage = self.stage_at(position)
+        if getattr(pl_module, self.attribute, None) != stage:
+            setattr(pl_module, self.attribute, stage)

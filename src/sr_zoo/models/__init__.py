@@ -6,9 +6,11 @@ from sr_zoo.models.bicubic import Bicubic
 from sr_zoo.models.csrcnn import CSRCNN
 from sr_zoo.models.emtcm import EMTCM
 from sr_zoo.models.fsrcnn import FSRCNN
-from sr_zoo.models.gan import GANModule, GANSchedule
+from sr_zoo.models.gan import GANModule
 from sr_zoo.models.msfmgan import MSFMGAN
 from sr_zoo.models.srcnn import SRCNN
+from sr_zoo.models.srgan import SRGAN, SRResNet
+from sr_zoo.models.srseg import SRSEG
 
 __all__ = [
     "CSRCNN",
@@ -16,8 +18,10 @@ __all__ = [
     "FSRCNN",
     "MSFMGAN",
     "GANModule",
-    "GANSchedule",
     "SRCNN",
+    "SRGAN",
+    "SRSEG",
+    "SRResNet",
     "Bicubic",
     "ModelInfo",
     "SRModule",

@@ -1,17 +1,22 @@
 """Adversarial training shared by the GAN papers (MSFM GAN, SRGAN, SRSEG), on Lightning's manual optimization.
 
-A ``GANModule`` holds a generator ``net`` and a ``discriminator``. Each training batch, by the phase the
-``GANSchedule`` callback sets from the training position (``sr_zoo.progress``):
+A ``GANModule`` holds a generator ``net`` and a ``discriminator``. Each training batch, by the stage
+(``phase``) that a ``StageSchedule`` callback sets from the training position (``sr_zoo.progress``):
 
 - ``pretrain``: the generator alone, on its content loss (e.g. MSE; papers/msfmgan.txt Table 1 "Ours (MSE)");
+- ``segmentation`` (SRSEG): the generator alone, content loss plus its segmentation term;
 - ``d_warmup``: the discriminator alone, against the pretrained generator;
 - ``adversarial``: ``d_steps`` discriminator updates, then one generator update on
   content + ``adversarial_weight`` x adversarial loss.
 
+Stage lengths and the rate decay count ``schedule_unit``s: iterations (batches; the MSFM GAN's "200k
+iterations") or epochs (SRSEG's "25 epochs").
+
 Semantics worth knowing:
 
-- an *iteration* is a training batch (the papers' "200k iterations"); learning-rate schedulers step
-  once per iteration (``lr_decay`` every ``lr_decay_every`` iterations), whatever the phase;
+- an *iteration* is a training batch; learning-rate schedulers step once per ``schedule_unit`` (every
+  iteration, or after the last batch of each epoch of the data stream), whatever the stage, so the
+  rate is ``lr * lr_decay ** (units // lr_decay_every)``;
 - Lightning's ``global_step`` counts optimizer steps: 1 per pretrain batch, ``d_steps`` per warm-up
   batch and ``d_steps + 1`` per adversarial batch, so ``Trainer(max_steps=...)`` counts those too
   (``GANModule.optimizer_steps`` computes it); ``max_epochs`` counts batches as usual;
@@ -31,33 +36,13 @@ from torch import Tensor, nn
 
 from sr_zoo.losses_gan import AdversarialLoss
 from sr_zoo.models.base import SRModule
-from sr_zoo.progress import Position, ScheduleCallback
+from sr_zoo.progress import StageSchedule, training_position
 
-__all__ = ["GANModule", "GANSchedule", "Phase"]
+__all__ = ["GANModule"]
 
-Phase = Literal["pretrain", "d_warmup", "adversarial"]
-
-
-class GANSchedule(ScheduleCallback):
-    """The phase of each batch: ``pretrain_iterations`` of content loss only, ``d_warmup_iterations`` of
-    discriminator only, then adversarial training. A function of the batches trained, so resume keeps it."""
-
-    def __init__(self, pretrain_iterations: int = 0, d_warmup_iterations: int = 0) -> None:
-        if pretrain_iterations < 0 or d_warmup_iterations < 0:
-            raise ValueError("pretrain_iterations and d_warmup_iterations must be >= 0")
-        self.pretrain_iterations, self.d_warmup_iterations = pretrain_iterations, d_warmup_iterations
-
-    def phase(self, iteration: int) -> Phase:
-        if iteration < self.pretrain_iterations:
-            return "pretrain"
-        if iteration < self.pretrain_iterations + self.d_warmup_iterations:
-            return "d_warmup"
-        return "adversarial"
-
-    def apply(self, trainer: Any, pl_module: Any, position: Position) -> None:
-        phase = self.phase(position.step)
-        if phase != pl_module.phase:
-            pl_module.phase = phase
+# What each stage trains: (discriminator, generator, adversarial term in G's loss).
+_STAGE_UPDATES = {"pretrain": (False, True, False), "segmentation": (False, True, False),
+                  "d_warmup": (True, False, False), "adversarial": (True, True, True)}
 
 
 class GANModule(SRModule):
@@ -73,7 +58,7 @@ class GANModule(SRModule):
                  patch_reduction: Literal["mean_probability", "per_patch"] = "mean_probability",
                  d_steps: int = 1, pretrain_iterations: int = 0, d_warmup_iterations: int = 0,
                  lr_decay_every: int = 0, lr_decay: float = 1.0, gradient_clip: float = 0.0,
-                 sample_images: int = 1) -> None:
+                 schedule_unit: Literal["iteration", "epoch"] = "iteration", sample_images: int = 1) -> None:
         super().__init__(scale, sample_images)
         if d_steps < 1:
             raise ValueError(f"d_steps must be >= 1, got {d_steps}")
@@ -81,10 +66,11 @@ class GANModule(SRModule):
         self.gan = dict(lr=lr, d_lr=d_lr if d_lr is not None else lr, betas=tuple(betas),
                         adversarial_weight=adversarial_weight, d_steps=d_steps,
                         pretrain_iterations=pretrain_iterations, d_warmup_iterations=d_warmup_iterations,
-                        lr_decay_every=lr_decay_every, lr_decay=lr_decay, gradient_clip=gradient_clip)
+                        lr_decay_every=lr_decay_every, lr_decay=lr_decay, gradient_clip=gradient_clip,
+                        schedule_unit=schedule_unit)
         self.adversarial_loss = AdversarialLoss(adversarial_loss, patch_reduction)
         self.discriminator: nn.Module = nn.Identity()
-        self.phase: Phase = "pretrain" if pretrain_iterations > 0 else "adversarial"
+        self.phase: str = self.stages()[0][0]
 
     # ------------------------------------------------------------------ to implement
     def content_losses(self, sr: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -92,30 +78,71 @@ class GANModule(SRModule):
         raise NotImplementedError
 
     # ------------------------------------------------------------------ schedule and semantics
-    def configure_callbacks(self) -> list:
-        return [GANSchedule(self.gan["pretrain_iterations"], self.gan["d_warmup_iterations"])]
+    def stages(self) -> list[tuple[str, int | None]]:
+        """The stages in order with their lengths in ``schedule_unit``s (``None``: to the end)."""
+        stages = [("pretrain", self.gan["pretrain_iterations"]), ("d_warmup", self.gan["d_warmup_iterations"]),
+                  ("adversarial", None)]
+        return [(name, length) for name, length in stages if length != 0]
 
-    def optimizer_steps(self, iterations: int) -> int:
-        """Lightning's ``global_step`` after ``iterations`` batches from the start (for ``max_steps``)."""
-        g = self.gan
-        pretrain = min(iterations, g["pretrain_iterations"])
-        warmup = min(iterations - pretrain, g["d_warmup_iterations"])
-        adversarial = iterations - pretrain - warmup
-        return pretrain + warmup * g["d_steps"] + adversarial * (g["d_steps"] + 1)
+    def configure_callbacks(self) -> list:
+        return [StageSchedule(self.stages(), unit=self.gan["schedule_unit"], attribute="phase")]
+
+    def on_fit_start(self) -> None:
+        perceptual = getattr(self, "perceptual", None)
+        if perceptual is not None and self.adversarial_reachable():
+            perceptual.extractor  # noqa: B018 - fetch VGG16 now: a missing file fails before any training
+
+    def adversarial_reachable(self) -> bool:
+        """Whether this fit reaches the adversarial stage (so VGG16 and the discriminator are needed)."""
+        start = 0
+        for name, length in self.stages():
+            if name == "adversarial" or length is None:
+                break
+            start += length
+        trainer = self.trainer
+        if self.gan["schedule_unit"] == "epoch":
+            limit = trainer.max_epochs if trainer.max_epochs not in (None, -1) else float("inf")
+        else:  # before the adversarial stage an iteration makes at most d_steps optimizer steps, at least 1
+            limit = trainer.max_steps if trainer.max_steps != -1 else float("inf")
+        return start < limit
+
+    def optimizer_steps(self, iterations: int, batches_per_epoch: int = 1) -> int:
+        """Lightning's ``global_step`` after ``iterations`` batches from the start (for ``max_steps``);
+        with stages in epochs, ``batches_per_epoch`` converts them."""
+        per_unit = 1 if self.gan["schedule_unit"] == "iteration" else batches_per_epoch
+        steps, left = 0, iterations
+        for name, length in self.stages():
+            d, g, _ = _STAGE_UPDATES[name]
+            n = left if length is None else min(left, length * per_unit)
+            steps += n * (self.gan["d_steps"] * d + g)
+            left -= n
+        return steps
 
     # ------------------------------------------------------------------ training
     def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()
         lr, hr = batch["lr"], batch["hr"]
-        sr = self.net(lr)
+        sr = self.generate(lr)
         size = lr.shape[0]
-        if self.phase in ("d_warmup", "adversarial"):
+        train_d, train_g, _ = _STAGE_UPDATES[self.phase]
+        if train_d:
             for _ in range(self.gan["d_steps"]):
                 self._discriminator_step(opt_d, sr.detach(), hr, size)
-        if self.phase in ("pretrain", "adversarial"):
+        if train_g:
             self._generator_step(opt_g, sr, batch, size)
-        for scheduler in self._schedulers():
-            scheduler.step()  # once per iteration, whatever the phase (manual optimization steps them here)
+        if self._unit_ends(batch_idx):
+            for scheduler in self._schedulers():
+                scheduler.step()  # once per schedule unit, whatever the stage (manual optimization steps them)
+
+    def generate(self, lr: Tensor) -> Tensor:
+        """The generator's SR output for a training batch (SRSEG also keeps its features here)."""
+        return self.net(lr)
+
+    def _unit_ends(self, batch_idx: int) -> bool:
+        if self.gan["schedule_unit"] == "iteration":
+            return True
+        position = training_position(self.trainer, batch_idx)
+        return position.batch + 1 >= position.batches_per_epoch  # the data stream's epoch ends with this batch
 
     def _discriminator_step(self, opt_d: Any, fake: Tensor, real: Tensor, size: int) -> None:
         self.toggle_optimizer(opt_d)
@@ -135,7 +162,7 @@ class GANModule(SRModule):
     def _generator_step(self, opt_g: Any, sr: Tensor, batch: dict[str, Tensor], size: int) -> None:
         self.toggle_optimizer(opt_g)
         terms = self.content_losses(sr, batch)
-        if self.phase == "adversarial":
+        if _STAGE_UPDATES[self.phase][2]:
             terms["adversarial"] = self.gan["adversarial_weight"] * self.adversarial_loss.generator(self.discriminator(sr))
         loss = sum(terms.values())
         opt_g.zero_grad(set_to_none=True)

@@ -180,10 +180,6 @@ class MSFMGAN(GANModule):
         self.perceptual_weight = perceptual_weight
         self.perceptual = PerceptualLoss(perceptual_layer, extractor=perceptual_extractor) if perceptual_weight else None
 
-    def on_fit_start(self) -> None:
-        if self.perceptual is not None:
-            self.perceptual.extractor  # noqa: B018 - fetch VGG16 now: a missing file fails before any training
-
     def content_losses(self, sr: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         hr = batch["hr"]
         terms = {"mse": F.mse_loss(sr, hr)}

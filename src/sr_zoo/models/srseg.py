@@ -1,0 +1,123 @@
+"""SRSEG (papers/srseg.txt): SRGAN's generator trained in a multitask way with a segmentation head.
+
+The head (3.1, "two convolutional layers") reads the generator's features just before the first
+upsampling stage (the last residual block's output concatenated with the first convolution's
+features) and gives 6-class logits at LR size: a 3x3 convolution to ``head_channels`` maps, LeakyReLU,
+and a 1x1 convolution to the classes (kernel sizes are ours; Fig. 2 is not in the text). It is
+``self.seg_head``, outside ``self.net``: at inference ``model.net`` is SRResNet's generator exactly, takes
+no label and costs the same.
+
+Objective (eq. 1): alpha MSE + beta VGG16 relu4_1 + gamma adversarial + delta boundary-masked pixel-wise
+cross-entropy, alpha 1, beta 2e-6, gamma 1e-3, delta 0.8 (3.5). Schedule (3.5): MSE alone for 25 epochs,
++ segmentation for 25, then the whole objective for 55; Adam 1e-3 divided by 10 every 20 epochs; the
+discriminator alternated with the generator as in SRGAN.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+from lightning.pytorch.utilities import rank_zero_info
+from torch import Tensor, nn
+
+from sr_zoo.data.coco_stuff import IGNORE_INDEX, SRSEG_CLASSES
+from sr_zoo.losses import masked_cross_entropy
+from sr_zoo.models._registry import register_model
+from sr_zoo.models.srgan import SRGAN
+
+__all__ = ["SRSEG", "SegmentationHead"]
+
+
+class SegmentationHead(nn.Module):
+    """Two convolutions from the generator's pre-upsampling features to class logits (LR size)."""
+
+    def __init__(self, in_channels: int, classes: int = len(SRSEG_CLASSES), channels: int = 64, slope: float = 0.2) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1), nn.LeakyReLU(slope, inplace=True),
+                                  nn.Conv2d(channels, classes, 1))
+
+    def forward(self, features: Tensor) -> Tensor:
+        return self.body(features)
+
+
+@register_model("srseg", paper="SRSEG: SR with a segmentation head (papers/srseg.txt)", scales=(2, 4, 8))
+class SRSEG(SRGAN):
+    """SRGAN + a training-only segmentation head with the boundary-masked cross-entropy (eq. 1)."""
+
+    model_name = "srseg"
+
+    def __init__(
+        self,
+        scale: int = 4,
+        n: int = 64,
+        blocks: int = 16,
+        patch_size: int = 84,
+        mse_weight: float = 1.0,
+        perceptual_weight: float = 2e-6,
+        perceptual_layer: str = "relu4_1",
+        perceptual_reduction: Literal["mean", "sum"] = "mean",
+        adversarial_weight: float = 1e-3,
+        segmentation_weight: float = 0.8,
+        adversarial_loss: Literal["bce", "lsgan"] = "bce",
+        mse_epochs: int = 25,
+        segmentation_epochs: int = 25,
+        head_channels: int = 64,
+        lr: float = 1e-3,
+        d_steps: int = 1,
+        lr_decay_every: int = 20,
+        lr_decay: float = 0.1,
+        gradient_clip: float = 0.0,
+        perceptual_extractor: nn.Module | None = None,
+        sample_images: int = 1,
+    ) -> None:
+        self.segmentation_epochs = segmentation_epochs  # read by stages() during the base initialisation
+        super().__init__(scale, n=n, blocks=blocks, patch_size=patch_size, mse_weight=mse_weight,
+                         perceptual_weight=perceptual_weight, perceptual_layer=perceptual_layer,
+                         perceptual_reduction=perceptual_reduction, adversarial_weight=adversarial_weight,
+                         adversarial_loss=adversarial_loss, mse_epochs=mse_epochs, lr=lr, d_steps=d_steps,
+                         lr_decay_every=lr_decay_every, lr_decay=lr_decay, gradient_clip=gradient_clip,
+                         perceptual_extractor=perceptual_extractor, sample_images=sample_images)
+        self.save_hyperparameters(ignore=["perceptual_extractor"])
+        self.seg_head = SegmentationHead(self.net.feature_channels, channels=head_channels)
+        self.segmentation_weight = segmentation_weight
+        self._features: Tensor | None = None
+        self._said_no_labels = False
+
+    def stages(self) -> list[tuple[str, int | None]]:
+        stages = [("pretrain", self.gan["pretrain_iterations"]), ("segmentation", self.segmentation_epochs),
+                  ("adversarial", None)]
+        return [(name, length) for name, length in stages if length != 0]
+
+    def segment(self, lr: Tensor) -> Tensor:
+        """Class logits ``(N, 6, h, w)`` for LR images (training aid; not part of ``model.net``)."""
+        return self.seg_head(self.net.features(lr))
+
+    def generate(self, lr: Tensor) -> Tensor:
+        self._features = self.net.features(lr)
+        return self.net.reconstruct(self._features)
+
+    def content_losses(self, sr: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        terms = super().content_losses(sr, batch)
+        if self.phase in ("segmentation", "adversarial") and self.segmentation_weight:
+            if "label" not in batch:
+                if not self._said_no_labels:
+                    rank_zero_info("sr_zoo: srseg: the training data has no segmentation labels: the segmentation "
+                                   "term is off (train on coco-stuff for it)")
+                    self._said_no_labels = True
+            else:
+                logits = self.seg_head(self._features)
+                terms["segmentation"] = self.segmentation_weight * masked_cross_entropy(
+                    logits, batch["label"], batch.get("boundary_mask"), ignore_index=IGNORE_INDEX)
+                with torch.no_grad():
+                    self._log_accuracy(logits, batch)
+        return terms
+
+    def _log_accuracy(self, logits: Tensor, batch: dict[str, Any]) -> None:
+        label = batch["label"]
+        counted = label != IGNORE_INDEX
+        if batch.get("boundary_mask") is not None:
+            counted &= batch["boundary_mask"]
+        if counted.any():
+            accuracy = (logits.argmax(1) == label)[counted].float().mean()
+            self.log("train/segmentation_accuracy", accuracy, batch_size=label.shape[0])
