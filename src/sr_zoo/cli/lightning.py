@@ -10,6 +10,7 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import warnings
 from typing import Sequence
 
 from lightning.pytorch.callbacks import ModelCheckpoint
@@ -102,6 +103,9 @@ def run_lightning_cli(argv: Sequence[str]) -> int:
             except ValueError:
                 raise SRZooError(f"--scale: expected an integer, got {scale!r}") from None
     _check_ckpt_path(args)
+    # We hand LightningCLI the translated arguments while sys.argv keeps the user's (DDP's launcher
+    # re-runs sys.argv in each process), which LightningCLI warns about; the two say the same thing.
+    warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
     SRZooCLI(
         SRModule,
         SRDataModule,

@@ -1,4 +1,8 @@
-"""``sr-zoo models``: every model with its paper, scales and parameter count per scale."""
+"""``sr-zoo models``: every model with its paper, scales and inference parameter count per scale.
+
+The count is that of ``model.net``, the network that upscales: a GAN's discriminator and SRSEG's
+segmentation head exist only in training and are not counted.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +19,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def parameter_count(name: str, scale: int) -> int:
-    return sum(p.numel() for p in create_model(name, scale).parameters())
+    """Parameters of the inference network (``model.net``) of ``name`` at ``scale``."""
+    return sum(p.numel() for p in create_model(name, scale).net.parameters())
 
 
 def run(args: argparse.Namespace) -> int:
-    rows = [("model", "scales", "parameters", "paper")]
+    rows = [("model", "scales", "inference parameters", "paper")]
     for name in list_models():
         info = model_info(name)
         scales = info.scales or _SHOWN_SCALES

@@ -30,6 +30,7 @@ the image's score is the mean patch probability (eq. 5).
 
 from __future__ import annotations
 
+import math
 from typing import Literal, Sequence
 
 import torch
@@ -66,6 +67,8 @@ class MSFMGenerator(nn.Module):
         super().__init__()
         a, b, c = widths
         self.scale, self.global_residual = scale, global_residual
+        # Two max-pools on the upscaled input: tiles must start on multiples of 4 HR pixels (sr_zoo.upscale).
+        self.tile_align = 4 // math.gcd(4, scale)
         relu = nn.ReLU(inplace=True)
         self.enc_full = nn.ModuleList([_conv(3, a, first_kernel), _conv(a, a)])
         self.enc_half = nn.ModuleList([_conv(a, b), _conv(b, b)])

@@ -1,0 +1,117 @@
+"""SRSEG's cost against SRResNet (inference) and SRGAN (training), measured in one run, side by side.
+
+    python benchmarks/srseg_speed.py [--frames N] [--steps N]
+
+1. Inference, 256x192 -> 1024x768 at x4 (papers/srseg.txt 4.5): frames/s of ``srseg``'s and
+   ``srresnet``'s inference networks with the same weights, interleaved; the paper: the head is removed
+   at run time, so the ratio should be 1.0 (and 20.24 frames/s on a GTX 1080 Ti).
+2. Training, adversarial stage, batch 16 of 84x84 HR crops: seconds per step of SRSEG (with its
+   segmentation head and loss) against SRGAN; the paper: 1.3x. The perceptual network is VGG16's
+   architecture up to relu4_1 with random weights: the same cost as the real one, nothing downloaded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, Dataset
+from torchvision.models import vgg16
+
+from sr_zoo.losses_gan import VGG16_LAYERS
+from sr_zoo.models import SRGAN, SRSEG, SRResNet
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def inference(frames: int, device: torch.device) -> dict[str, float]:
+    torch.manual_seed(0)
+    srseg, srresnet = SRSEG(scale=4).to(device).eval(), SRResNet(scale=4).to(device).eval()
+    srresnet.net.load_state_dict(srseg.net.state_dict())
+    lr = torch.rand(1, 3, 192, 256, device=device)
+    times = {"srseg": 0.0, "srresnet": 0.0}
+    with torch.no_grad():
+        for net in (srseg.net, srresnet.net):  # warm-up
+            net(lr)
+        for _ in range(frames):
+            for name, net in (("srseg", srseg.net), ("srresnet", srresnet.net)):
+                _sync(device)
+                start = time.perf_counter()
+                out = net(lr)
+                _sync(device)
+                times[name] += time.perf_counter() - start
+    assert out.shape[-2:] == (768, 1024)
+    return {name: frames / t for name, t in times.items()}
+
+
+class _Batches(Dataset):
+    def __init__(self, n: int, batch: int) -> None:
+        g = torch.Generator().manual_seed(0)
+        self.hr = torch.rand(batch, 3, 84, 84, generator=g)
+        self.lr = torch.rand(batch, 3, 21, 21, generator=g)
+        self.label = torch.randint(0, 6, (batch, 21, 21), generator=g)
+        self.mask = torch.rand(batch, 21, 21, generator=g) > 0.3
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict:
+        return {"lr": self.lr, "hr": self.hr, "label": self.label, "boundary_mask": self.mask}
+
+
+class _Timer(L.Callback):
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:  # noqa: ANN001
+        _sync(pl_module.device)
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # noqa: ANN001
+        _sync(pl_module.device)
+        self.times.append(time.perf_counter() - self.start)
+
+
+def training_step_time(cls: type, steps: int, batch: int, accelerator: str) -> float:
+    torch.manual_seed(0)
+    extractor = vgg16(weights=None).features[: VGG16_LAYERS["relu4_1"] + 1].requires_grad_(False).eval()
+    kwargs = {"segmentation_epochs": 0} if cls is SRSEG else {}
+    model = cls(scale=4, mse_epochs=0, perceptual_extractor=extractor, **kwargs)  # adversarial from the start
+    timer = _Timer()
+    L.Trainer(accelerator=accelerator, devices=1, max_epochs=1, logger=False, enable_checkpointing=False,
+              enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
+              callbacks=[timer]).fit(model, DataLoader(_Batches(steps + 1, batch), batch_size=None))
+    return sum(timer.times[1:]) / len(timer.times[1:])  # the first step warms up
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=16)
+    args = parser.parse_args()
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    name = torch.cuda.get_device_name(0) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
+    fps = inference(args.frames, device)
+    print(f"inference 256x192 -> 1024x768 (x4), {name}:")
+    print("| network | frames/s | vs srresnet |")
+    print("|---|---|---|")
+    for net, rate in fps.items():
+        print(f"| {net} | {rate:.3f} | {rate / fps['srresnet']:.3f}x |")
+    srseg = training_step_time(SRSEG, args.steps, args.batch, device.type)
+    srgan = training_step_time(SRGAN, args.steps, args.batch, device.type)
+    print(f"training step, adversarial stage, batch {args.batch} of 84x84, {name}:")
+    print("| model | s/step | vs srgan |")
+    print("|---|---|---|")
+    print(f"| srseg | {srseg:.3f} | {srseg / srgan:.3f}x (paper: 1.3x) |")
+    print(f"| srgan | {srgan:.3f} | 1.000x |")
+
+
+if __name__ == "__main__":
+    main()
