@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from sr_zoo.models import create_model
-from sr_zoo.upscale import receptive_radius, tile_grid, upscale
+from sr_zoo.tiling import receptive_radius, tile_grid, upscale
 
 # Small configurations of each model where the full one is slow on a CPU; the radius is measured.
 MODELS = [

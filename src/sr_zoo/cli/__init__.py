@@ -13,7 +13,7 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    from sr_zoo.cli import benchmark, models
+    from sr_zoo.cli import benchmark, models, upscale
 
     parser = argparse.ArgumentParser(
         prog="sr-zoo",
@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_parser(name, help=f"LightningCLI {name} (see sr-zoo {name} --help)", add_help=False)
     benchmark.add_parser(sub)
     models.add_parser(sub)
+    upscale.add_parser(sub)
     return parser
 
 

@@ -10,6 +10,7 @@ import torch
 from tqdm.auto import tqdm
 
 from sr_zoo.data.benchmark import BenchmarkDataset
+from sr_zoo.cli.devices import resolve_device
 from sr_zoo.data.io import check_writable_dir
 from sr_zoo.errors import SRZooError
 from sr_zoo.evaluation import evaluate, format_table
@@ -35,23 +36,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise SRZooError(f"--device: unknown device {name!r}") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise SRZooError(f"--device: {name} requested but no CUDA device is available")
-    return device
-
-
 def run(args: argparse.Namespace) -> int:
     info = model_info(args.model)
     for scale in args.scale:
         check_scale(info.name, scale)
-    device = _device(args.device)
+    device = resolve_device(args.device)
     # Build every dataset and check the output folder first: bad input fails before any work is done.
     datasets = [BenchmarkDataset(folder, scale) for folder in args.data for scale in args.scale]
     if args.save_images is not None:

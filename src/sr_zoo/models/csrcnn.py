@@ -147,7 +147,7 @@ class CSRCNNNet(nn.Module):
         self.levels = nn.ModuleList(_Level(b, n, plain_u, extra_hr_convs, refined_blocks) for b in blocks)
         self.active_levels = levels
         self.blend = 1.0
-        self.tile_align = 4  # BP-U blocks stride by 2 twice: tiles start on multiples of 4 (sr_zoo.upscale)
+        self.tile_align = 4  # BP-U blocks stride by 2 twice: tiles start on multiples of 4 (sr_zoo.tiling)
 
     def forward(self, lr: Tensor) -> Tensor:
         # BP-U blocks halve twice: pad the LR image to a multiple of 4 (replicated edge), crop the output.

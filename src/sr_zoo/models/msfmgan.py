@@ -67,7 +67,7 @@ class MSFMGenerator(nn.Module):
         super().__init__()
         a, b, c = widths
         self.scale, self.global_residual = scale, global_residual
-        # Two max-pools on the upscaled input: tiles must start on multiples of 4 HR pixels (sr_zoo.upscale).
+        # Two max-pools on the upscaled input: tiles must start on multiples of 4 HR pixels (sr_zoo.tiling).
         self.tile_align = 4 // math.gcd(4, scale)
         relu = nn.ReLU(inplace=True)
         self.enc_full = nn.ModuleList([_conv(3, a, first_kernel), _conv(a, a)])

@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-__all__ = ["receptive_radius", "tile_grid", "upscale", "upscale_tiles"]
+__all__ = ["precision_context", "receptive_radius", "tile_grid", "upscale", "upscale_tiles"]
 
 
 def receptive_radius(model: nn.Module, scale: int, probe: int = 96) -> int:
@@ -84,7 +84,8 @@ def upscale_tiles(model: Callable[[Tensor], Tensor], image: Tensor, scale: int, 
             yield top * scale, bottom * scale, left * scale, right * scale, keep
 
 
-def _autocast(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+def precision_context(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
+    """Autocast for ``precision`` 32 (none), bf16 or 16 on ``device``."""
     if precision in ("32", "32-true", "fp32"):
         return contextlib.nullcontext()
     dtype = {"bf16": torch.bfloat16, "16": torch.float16}.get(precision)
@@ -115,7 +116,7 @@ def upscale(model: nn.Module, image: Tensor, scale: int | None = None, tile: int
     out = torch.empty(channels, height * scale, width * scale)
     tiles = upscale_tiles(model, batched.to(device), scale, tile, overlap or 0, align)
     count = len(tile_grid(height, tile or height, align)) * len(tile_grid(width, tile or width, align)) if tile else 1
-    with _autocast(device, precision):
+    with precision_context(device, precision):
         for y0, y1, x0, x1, sr in tqdm(tiles, total=count, desc="tiles", unit="tile", disable=not progress):
             out[:, y0:y1, x0:x1] = sr[0].float().clamp(0, 1).cpu()
     return out

@@ -1,0 +1,121 @@
+"""Image files as users have them, for ``sr-zoo upscale``: 8/16-bit, gray or colour, alpha, EXIF orientation.
+
+``load_image_file`` reads the pixels with OpenCV (which keeps 16 bits) and applies the EXIF orientation
+that Pillow reads from the header (``IMREAD_UNCHANGED`` ignores it); ``save_image_file`` writes the same
+kind of file atomically (temporary file, rename), so an interrupted run never leaves half an image.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+from sr_zoo.errors import ImageReadError, SRZooError
+
+__all__ = ["ImageFile", "load_image_file", "output_path", "save_image_file"]
+
+_KEEPS_ALPHA = (".png", ".tif", ".tiff", ".webp")
+_KEEPS_16_BIT = (".png", ".tif", ".tiff")
+_WRITABLE = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+
+
+@dataclass
+class ImageFile:
+    """Pixels ``(H, W, C)`` (C = 1 or 3, RGB order) and ``alpha`` ``(H, W)`` or None, both uint8 or
+    uint16 as in the file, already turned upright."""
+
+    pixels: np.ndarray
+    alpha: np.ndarray | None
+    path: Path
+
+    @property
+    def peak(self) -> int:
+        return 65535 if self.pixels.dtype == np.uint16 else 255
+
+
+def _exif_orientation(path: Path) -> int:
+    try:
+        with Image.open(path) as im:
+            return int(im.getexif().get(0x0112, 1))
+    except Exception:  # no EXIF, or a format Pillow cannot parse: upright as stored
+        return 1
+
+
+def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply EXIF orientation 1-8 the way Pillow's ``ImageOps.exif_transpose`` does."""
+    if orientation == 2:
+        array = array[:, ::-1]
+    elif orientation == 3:
+        array = array[::-1, ::-1]
+    elif orientation == 4:
+        array = array[::-1]
+    elif orientation == 5:
+        array = array.swapaxes(0, 1)
+    elif orientation == 6:
+        array = np.rot90(array, -1)
+    elif orientation == 7:
+        array = array.swapaxes(0, 1)[::-1, ::-1]
+    elif orientation == 8:
+        array = np.rot90(array, 1)
+    return np.ascontiguousarray(array)
+
+
+def load_image_file(path: str | os.PathLike) -> ImageFile:
+    """Read ``path`` upright, splitting off alpha; one ``ImageReadError`` line for anything unreadable."""
+    path = Path(path)
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot read ({exc.strerror})") from None
+    array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    if array is None:
+        raise ImageReadError(f"{path}: cannot decode (corrupt, truncated or not an image)")
+    if array.dtype not in (np.uint8, np.uint16):
+        raise ImageReadError(f"{path}: unsupported pixel type {array.dtype} (8- or 16-bit images only)")
+    array = array[:, :, None] if array.ndim == 2 else array
+    alpha = None
+    if array.shape[2] in (2, 4):
+        alpha, array = array[:, :, -1], array[:, :, :-1]
+    if array.shape[2] == 3:
+        array = array[:, :, ::-1]  # BGR -> RGB
+    orientation = _exif_orientation(path)
+    return ImageFile(_orient(array, orientation), None if alpha is None else _orient(alpha, orientation), path)
+
+
+def output_path(source: Path, out_dir: Path) -> Path:
+    """``out_dir/<stem><ext>``: the input's format where it can be written, else PNG."""
+    ext = source.suffix.lower()
+    return out_dir / f"{source.stem}{source.suffix if ext in _WRITABLE else '.png'}"
+
+
+def save_image_file(path: Path, pixels: np.ndarray, alpha: np.ndarray | None = None) -> None:
+    """Write ``pixels`` ``(H, W, C)`` RGB(A) uint8/uint16 atomically; 16 bits and alpha where the format
+    keeps them (PNG, TIFF; alpha also WebP), else 8 bits without alpha."""
+    ext = path.suffix.lower()
+    if pixels.dtype == np.uint16 and ext not in _KEEPS_16_BIT:
+        pixels = (pixels.astype(np.uint32) * 255 + 32767) // 65535
+        pixels = pixels.astype(np.uint8)
+        alpha = None if alpha is None else ((alpha.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    array = pixels[:, :, ::-1] if pixels.shape[2] == 3 else pixels
+    if alpha is not None and ext in _KEEPS_ALPHA:
+        array = np.concatenate([array, alpha[:, :, None].astype(array.dtype)], axis=2)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        if not cv2.imwrite(tmp, np.ascontiguousarray(array)):
+            raise OSError(f"OpenCV could not write {path.suffix} files")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except BaseException as exc:
+        Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise SRZooError(f"{path}: cannot write the image ({exc.strerror or exc})") from None
+        raise
