@@ -261,3 +261,24 @@ def test_recipes_follow_section_4_1() -> None:
         # MSE for the whole run: 200k iterations, one optimizer step each.
         assert mse["model"]["init_args"]["pretrain_iterations"] == mse["trainer"]["max_steps"] == 200_000
         assert mse["data"]["scale"] == scale and mse["data"]["patch_size"] % scale == 0
+
+
+def test_init_from_starts_a_new_run_from_another_generator(tmp_path) -> None:  # noqa: ANN001
+    torch.manual_seed(0)
+    first = tiny_gan(pretrain_iterations=100)
+    t = trainer(max_epochs=1, default_root_dir=tmp_path)
+    t.fit(first, train_dataloaders=loader(textures(2, 32), 2, 2))
+    with torch.no_grad():  # mark the saved discriminator: it must not be loaded
+        for p in first.discriminator.parameters():
+            p.add_(1.0)
+    t.save_checkpoint(tmp_path / "mse.ckpt")
+    torch.manual_seed(1)
+    second = tiny_gan(init_from=str(tmp_path / "mse.ckpt"))
+    assert digest(second.net) != digest(first.net)
+    trainer(max_steps=0).fit(second, train_dataloaders=loader(textures(2, 32), 2, 1))
+    assert digest(second.net) == digest(first.net)  # loaded at fit start, before any step
+    assert digest(second.discriminator) != digest(first.discriminator)  # the generator only
+    other = tiny_gan(init_from=str(tmp_path / "mse.ckpt"))
+    other.model_name = "srgan"
+    with pytest.raises(Exception, match="init_from needs a checkpoint of 'srgan', not of 'msfmgan'"):
+        trainer(max_steps=0).fit(other, train_dataloaders=loader(textures(2, 32), 2, 1))

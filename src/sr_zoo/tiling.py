@@ -19,18 +19,24 @@ from tqdm.auto import tqdm
 __all__ = ["precision_context", "receptive_radius", "tile_grid", "upscale", "upscale_tiles"]
 
 
-def receptive_radius(model: nn.Module, scale: int, probe: int = 96) -> int:
+def receptive_radius(model: nn.Module, scale: int, probe: int | None = None) -> int:
     """LR pixels on each side of a pixel that its upscaled pixels depend on, measured by autograd.
 
     The gradient of a block of output pixels (those of one LR pixel, at the centre of a ``probe`` x
     ``probe`` noise image) is traced back to the input through the bare network (``model.net``: the
     final clamp would hide it); the radius is how far from that pixel the non-zero gradient reaches.
-    A Y-channel model also upsamples CbCr bicubically, which reaches 2 LR pixels. ``probe`` must
-    exceed twice the radius (a radius of ``probe // 2`` means "at least that").
+    A Y-channel model also upsamples CbCr bicubically, which reaches 2 LR pixels. Without ``probe`` the
+    probe starts at 32 pixels and doubles (to 512) until the radius fits well inside it, so the
+    measurement costs little memory for the usual small radii; a radius of ``probe // 2`` or more
+    means "at least that".
     """
     net = getattr(model, "net", model)
     y_channel = bool(getattr(model, "y_channel", False))
-    radius = _network_radius(net, scale, probe, channels=1 if y_channel else 3)
+    channels = 1 if y_channel else 3
+    for size in (probe,) if probe else (32, 64, 128, 256, 512):
+        radius = _network_radius(net, scale, size, channels)
+        if radius < size // 2 - 1:
+            break
     return max(radius, 2) if y_channel else radius
 
 

@@ -11,6 +11,7 @@ from torchmetrics import MetricCollection
 from torchvision.utils import make_grid
 
 from sr_zoo.metrics import YPSNR, YSSIM
+from sr_zoo.errors import SRZooError
 from sr_zoo.models._registry import check_scale
 from sr_zoo.ops import imresize, rgb_to_ycbcr, ycbcr_to_rgb
 from sr_zoo.progress import align_epoch_counter
@@ -119,6 +120,21 @@ class SRModule(L.LightningModule):
                 logger.experiment.add_image(f"samples/{name}", grid, self.global_step)
 
     # ------------------------------------------------------------------ checkpoints
+    def load_initial_weights(self, path: str) -> None:
+        """Copy every weight of ``self.net`` from a checkpoint of the same model (any scale where the
+        shapes allow: EMTCM's cross-scale strategy), e.g. a GAN's generator from its MSE stage."""
+        from sr_zoo.models._registry import read_checkpoint
+
+        checkpoint = read_checkpoint(path)
+        if checkpoint.get("sr_zoo", {}).get("model") != self.model_name:
+            raise SRZooError(f"{path}: init_from needs a checkpoint of {self.model_name!r}, "
+                             f"not of {checkpoint.get('sr_zoo', {}).get('model') or 'an unknown model'!r}")
+        weights = {k[len("net."):]: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
+        try:
+            self.net.load_state_dict(weights)
+        except RuntimeError as exc:
+            raise SRZooError(f"{path}: weights do not fit this {self.model_name} ({str(exc).splitlines()[0]})") from None
+
     def on_train_start(self) -> None:
         align_epoch_counter(self.trainer)  # a run stopped by max_steps inside an epoch resumes in that epoch
 

@@ -98,17 +98,6 @@ class EMTCM(SRModule):
         if self.hparams.init_from and self.trainer.ckpt_path is None:
             self.load_initial_weights(self.hparams.init_from)
 
-    def load_initial_weights(self, path: str) -> None:
-        """Copy every network weight of another EMTCM checkpoint (any scale) into this model."""
-        checkpoint = read_checkpoint(path)
-        if checkpoint.get("sr_zoo", {}).get("model") != "emtcm":
-            raise SRZooError(f"{path}: init_from needs an EMTCM checkpoint")
-        weights = {k[len("net."):]: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
-        try:
-            self.net.load_state_dict(weights)
-        except RuntimeError as exc:
-            raise SRZooError(f"{path}: weights do not fit this EMTCM ({str(exc).splitlines()[0]})") from None
-
     def training_step(self, batch: dict, batch_idx: int) -> Tensor:
         loss = self.loss(self.net(rgb_to_y(batch["lr"])), rgb_to_y(batch["hr"]))
         self.log("train/loss", loss, prog_bar=True)

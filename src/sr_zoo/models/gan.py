@@ -24,7 +24,10 @@ Semantics worth knowing:
   unscaled fp16 gradients, so the threshold means the same under ``16-mixed``; ``Trainer(gradient_clip_val)``
   does not apply to manual optimization;
 - D(real) and D(fake) (mean patch probabilities) and every loss term are logged under ``train/``;
-- under DDP the discriminator's batch-norm statistics are rank 0's on every rank after each batch.
+- under DDP the discriminator's batch-norm statistics are rank 0's on every rank after each batch;
+- ``init_from`` starts a new run's generator from another checkpoint of the model (its MSE stage, say);
+  resuming (``--ckpt_path``) restores the saved hyper-parameters, stage lengths included, so a stage
+  cannot be shortened by resuming.
 """
 
 from __future__ import annotations
@@ -58,7 +61,8 @@ class GANModule(SRModule):
                  patch_reduction: Literal["mean_probability", "per_patch"] = "mean_probability",
                  d_steps: int = 1, pretrain_iterations: int = 0, d_warmup_iterations: int = 0,
                  lr_decay_every: int = 0, lr_decay: float = 1.0, gradient_clip: float = 0.0,
-                 schedule_unit: Literal["iteration", "epoch"] = "iteration", sample_images: int = 1) -> None:
+                 schedule_unit: Literal["iteration", "epoch"] = "iteration", init_from: str | None = None,
+                 sample_images: int = 1) -> None:
         super().__init__(scale, sample_images)
         if d_steps < 1:
             raise ValueError(f"d_steps must be >= 1, got {d_steps}")
@@ -67,7 +71,7 @@ class GANModule(SRModule):
                         adversarial_weight=adversarial_weight, d_steps=d_steps,
                         pretrain_iterations=pretrain_iterations, d_warmup_iterations=d_warmup_iterations,
                         lr_decay_every=lr_decay_every, lr_decay=lr_decay, gradient_clip=gradient_clip,
-                        schedule_unit=schedule_unit)
+                        schedule_unit=schedule_unit, init_from=init_from)
         self.adversarial_loss = AdversarialLoss(adversarial_loss, patch_reduction)
         self.discriminator: nn.Module = nn.Identity()
         self.phase: str = self.stages()[0][0]
@@ -88,6 +92,8 @@ class GANModule(SRModule):
         return [StageSchedule(self.stages(), unit=self.gan["schedule_unit"], attribute="phase")]
 
     def on_fit_start(self) -> None:
+        if self.gan["init_from"] and self.trainer.ckpt_path is None:  # a new run from another's generator
+            self.load_initial_weights(self.gan["init_from"])
         perceptual = getattr(self, "perceptual", None)
         if perceptual is not None and self.adversarial_reachable():
             perceptual.extractor  # noqa: B018 - fetch VGG16 now: a missing file fails before any training

@@ -169,13 +169,14 @@ class MSFMGAN(GANModule):
         lr_decay_every: int = 20_000,
         lr_decay: float = 0.8,
         gradient_clip: float = 0.0,
+        init_from: str | None = None,
         perceptual_extractor: nn.Module | None = None,
         sample_images: int = 1,
     ) -> None:
         super().__init__(scale, lr=lr, d_lr=d_lr, adversarial_weight=adversarial_weight,
                          adversarial_loss=adversarial_loss, patch_reduction=patch_reduction, d_steps=d_steps,
                          pretrain_iterations=pretrain_iterations, d_warmup_iterations=d_warmup_iterations,
-                         lr_decay_every=lr_decay_every, lr_decay=lr_decay, gradient_clip=gradient_clip,
+                         lr_decay_every=lr_decay_every, lr_decay=lr_decay, gradient_clip=gradient_clip, init_from=init_from,
                          sample_images=sample_images)
         self.save_hyperparameters(ignore=["perceptual_extractor"])
         self.net = MSFMGenerator(scale, widths or (64, 128, 256), first_kernel, last_kernel, global_residual)

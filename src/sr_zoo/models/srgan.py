@@ -152,12 +152,13 @@ class SRGAN(GANModule):
         lr_decay_every: int = 20,
         lr_decay: float = 0.1,
         gradient_clip: float = 0.0,
+        init_from: str | None = None,
         perceptual_extractor: nn.Module | None = None,
         sample_images: int = 1,
     ) -> None:
         super().__init__(scale, lr=lr, adversarial_weight=adversarial_weight, adversarial_loss=adversarial_loss,
                          d_steps=d_steps, pretrain_iterations=mse_epochs, lr_decay_every=lr_decay_every,
-                         lr_decay=lr_decay, gradient_clip=gradient_clip, schedule_unit="epoch",
+                         lr_decay=lr_decay, gradient_clip=gradient_clip, init_from=init_from, schedule_unit="epoch",
                          sample_images=sample_images)
         self.save_hyperparameters(ignore=["perceptual_extractor"])
         self.net = SRResNetGenerator(scale, n, blocks)

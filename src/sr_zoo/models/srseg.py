@@ -68,6 +68,7 @@ class SRSEG(SRGAN):
         lr_decay_every: int = 20,
         lr_decay: float = 0.1,
         gradient_clip: float = 0.0,
+        init_from: str | None = None,
         perceptual_extractor: nn.Module | None = None,
         sample_images: int = 1,
     ) -> None:
@@ -76,7 +77,7 @@ class SRSEG(SRGAN):
                          perceptual_weight=perceptual_weight, perceptual_layer=perceptual_layer,
                          perceptual_reduction=perceptual_reduction, adversarial_weight=adversarial_weight,
                          adversarial_loss=adversarial_loss, mse_epochs=mse_epochs, lr=lr, d_steps=d_steps,
-                         lr_decay_every=lr_decay_every, lr_decay=lr_decay, gradient_clip=gradient_clip,
+                         lr_decay_every=lr_decay_every, lr_decay=lr_decay, gradient_clip=gradient_clip, init_from=init_from,
                          perceptual_extractor=perceptual_extractor, sample_images=sample_images)
         self.save_hyperparameters(ignore=["perceptual_extractor"])
         self.seg_head = SegmentationHead(self.net.feature_channels, channels=head_channels)
