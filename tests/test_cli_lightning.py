@@ -39,7 +39,7 @@ def test_translate_args() -> None:
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["fit", "--model", "edsr"], "unknown model 'edsr'; available: bicubic, csrcnn, emtcm, fsrcnn, srcnn"),
+        (["fit", "--model", "edsr"], "unknown model 'edsr'; available: bicubic, csrcnn, emtcm, fsrcnn, msfmgan, srcnn, srgan, srresnet, srseg"),
         (["fit", "--model", "emtcm", "--scale", "8"], "model 'emtcm' cannot do scale 8; allowed scales: 2, 3, 4"),
         (["fit", "--model", "emtcm", "--scale", "x"], "--scale: expected an integer, got 'x'"),
     ],

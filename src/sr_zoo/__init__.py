@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
-from sr_zoo.errors import DatasetError, ImageReadError, SRZooError
+# albumentations asks PyPI for its latest version when imported (a network call, and a 2-second stall
+# offline); sr_zoo imports it for its D4 transform and never wants that. The user can still set it.
+os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
+
+from sr_zoo.errors import DatasetError, ImageReadError, SRZooError  # noqa: E402
 
 __version__ = "0.1.0"
 

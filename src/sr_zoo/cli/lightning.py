@@ -7,17 +7,22 @@ linked to the model's scale, so one number reaches both.
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 import threading
 import warnings
-from typing import Sequence
+from typing import Any, Sequence
 
 from lightning.pytorch.callbacks import ModelCheckpoint
-from lightning.pytorch.cli import LightningCLI
+from jsonargparse import lazy_instance
+from lightning.pytorch import Trainer
+from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from sr_zoo.checkpointing import AtomicCheckpointIO, InterruptCheckpoint
 from sr_zoo.data import SRDataModule
+from sr_zoo.loggers import SRZooWandbLogger
 from sr_zoo.errors import SRZooError, TrainingInterrupted
 from sr_zoo.models import SRModule, list_models, model_info
 
@@ -26,11 +31,30 @@ __all__ = ["SUBCOMMANDS", "SRZooCLI", "run_lightning_cli", "translate_args"]
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
 
+class ConfigToLoggers(SaveConfigCallback):
+    """LightningCLI's ``config.yaml`` in the log folder, and the same configuration (class paths
+    included) in the W&B run's config under ``cli``, so a dashboard shows what was run."""
+
+    def save_config(self, trainer: Trainer, pl_module: Any, stage: str) -> None:
+        config = self.parser.dump(self.config, skip_none=False, format="json")
+        for logger in trainer.loggers:
+            if hasattr(logger, "experiment") and hasattr(getattr(logger, "experiment"), "config") \
+                    and type(logger).__name__.endswith("WandbLogger"):
+                logger.experiment.config.update({"cli": json.loads(config)}, allow_val_change=True)
+
+
 class SRZooCLI(LightningCLI):
     """LightningCLI with ``data.scale`` linked to ``model.init_args.scale``."""
 
     def add_arguments_to_parser(self, parser) -> None:  # noqa: ANN001 - jsonargparse parser
         parser.link_arguments("data.scale", "model.init_args.scale")
+
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        """The Trainer, writing checkpoints atomically unless a plugin of the user's writes them."""
+        trainer = super().instantiate_trainer(**kwargs)
+        if type(trainer.strategy.checkpoint_io) is TorchCheckpointIO:
+            trainer.strategy.checkpoint_io = AtomicCheckpointIO()
+        return trainer
 
 
 def _model_class_path(name: str) -> str:
@@ -113,8 +137,9 @@ def run_lightning_cli(argv: Sequence[str]) -> int:
         args=args,
         trainer_defaults={
             "callbacks": [ModelCheckpoint(save_last=True), InterruptCheckpoint()],
-            "plugins": [AtomicCheckpointIO()],
+            "logger": lazy_instance(SRZooWandbLogger, project="sr_zoo"),
         },
+        save_config_callback=ConfigToLoggers,
         save_config_kwargs={"overwrite": True},
         auto_configure_optimizers=False,
         parser_kwargs={"prog": "sr-zoo"},

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from torchmetrics import MetricCollection
 from torchvision.utils import make_grid
 
-from sr_zoo.metrics import YPSNR, YSSIM
+from sr_zoo.metrics import YPSNR, YSSIM, y_psnr, y_ssim
 from sr_zoo.errors import SRZooError
 from sr_zoo.models._registry import check_scale
 from sr_zoo.ops import imresize, rgb_to_ycbcr, ycbcr_to_rgb
@@ -33,6 +33,8 @@ class SRModule(L.LightningModule):
 
     model_name: str = ""
     y_channel: bool = False
+    sample_every_n_epochs: int = 1  # how often the bicubic | SR | HR panels go to the logger
+    sample_crop: int = 128  # HR side of the aligned crop shown in each panel
 
     def __init__(self, scale: int, sample_images: int = 1) -> None:
         super().__init__()
@@ -70,7 +72,6 @@ class SRModule(L.LightningModule):
             for metric in collection.values():
                 metric.crop_border = self.eval_scale
 
-    on_test_epoch_start = on_validation_epoch_start
 
     def _set_names(self, stage: str) -> list[str]:
         datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
@@ -99,6 +100,8 @@ class SRModule(L.LightningModule):
             self.log(f"{prefix}/psnr", metrics["psnr"], batch_size=sr.shape[0], add_dataloader_idx=False)
         if prefix == "val" and dataloader_idx == 0 and batch_idx < self.sample_images:
             self._log_sample(batch, sr, batch_idx)
+        if prefix == "test":
+            self._record_test_image(key.split("/", 1)[1], batch, sr)
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
         self._evaluate("val", batch, batch_idx, dataloader_idx)
@@ -107,17 +110,43 @@ class SRModule(L.LightningModule):
         self._evaluate("test", batch, batch_idx, dataloader_idx)
 
     def _log_sample(self, batch: dict[str, Any], sr: Tensor, index: int) -> None:
-        """Bicubic | SR | HR side by side, to loggers that take images (W&B, TensorBoard)."""
-        if self.logger is None or self.trainer.sanity_checking:
+        """Aligned crops, bicubic | SR | HR side by side, to loggers that take images (W&B, TensorBoard),
+        every ``sample_every_n_epochs`` epochs, for the first ``sample_images`` validation images."""
+        if self.logger is None or self.trainer.sanity_checking or self.current_epoch % self.sample_every_n_epochs:
             return
         bicubic = imresize(batch["lr"][:1], scale=self.eval_scale).clamp(0, 1)
-        grid = make_grid(torch.cat([bicubic, sr[:1], batch["hr"][:1]]).expand(-1, 3, -1, -1), nrow=3, padding=4)
+        h, w = sr.shape[-2:]
+        side = min(self.sample_crop, h, w)
+        top, left = (h - side) // 2, (w - side) // 2  # the same region of all three
+        crops = [x[:1, :, top : top + side, left : left + side] for x in (bicubic, sr, batch["hr"])]
+        grid = make_grid(torch.cat(crops).expand(-1, 3, -1, -1), nrow=3, padding=4)
         name = batch.get("name", [f"sample{index}"])[0]
         for logger in self.loggers:
             if hasattr(logger, "log_image"):  # WandbLogger
                 logger.log_image(key=f"samples/{name}", images=[grid], caption=["bicubic | SR | HR"], step=self.global_step)
             elif hasattr(getattr(logger, "experiment", None), "add_image"):  # TensorBoard
                 logger.experiment.add_image(f"samples/{name}", grid, self.global_step)
+
+    def on_test_epoch_start(self) -> None:
+        self.on_validation_epoch_start()
+        self._test_rows: list[list[Any]] = []
+
+    def _record_test_image(self, set_name: str, batch: dict[str, Any], sr: Tensor) -> None:
+        crop = self.eval_scale
+        names = batch.get("name", [f"{len(self._test_rows)}"])
+        for i, (psnr, ssim) in enumerate(zip(y_psnr(sr, batch["hr"], crop), y_ssim(sr, batch["hr"], crop))):
+            self._test_rows.append([set_name, names[i], round(float(psnr), 4), round(float(ssim), 6)])
+
+    def on_test_epoch_end(self) -> None:
+        """A table of per-image PSNR/SSIM, to loggers that take tables (W&B)."""
+        for logger in self.loggers:
+            if hasattr(logger, "log_table") and getattr(self, "_test_rows", None):
+                logger.log_table(key="test/per_image", columns=["set", "image", "psnr", "ssim"], data=self._test_rows)
+
+    def on_train_epoch_end(self) -> None:
+        for i, optimizer in enumerate(self.trainer.optimizers):
+            if optimizer.param_groups:  # bicubic's placeholder optimizer has none
+                self.log(f"train/lr{i if i else ''}", optimizer.param_groups[0]["lr"])
 
     # ------------------------------------------------------------------ checkpoints
     def load_initial_weights(self, path: str) -> None:

@@ -1,0 +1,99 @@
+"""``sr-zoo fit`` logs to W&B by default; without credentials it runs offline, never prompts, and
+touches no network (a proxy on 127.0.0.1 that would see any connection stays idle)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from wandb_records import read_run
+
+
+class _Listener:
+    """A TCP listener on 127.0.0.1 that counts connections (set as every proxy)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.count, self.running, self.requests = 0, True, []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.count += 1
+            try:
+                conn.settimeout(1.0)
+                self.requests.append(conn.recv(200).split(b"\r\n")[0].decode(errors="replace"))
+            except OSError:
+                self.requests.append("?")
+            conn.close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def close(self) -> None:
+        self.running = False
+        self.thread.join(timeout=2)
+        self.sock.close()
+
+
+def _env(tmp_path: Path, proxy: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env.update(HOME=str(tmp_path / "home"), HTTP_PROXY=proxy, HTTPS_PROXY=proxy, http_proxy=proxy,
+               https_proxy=proxy, NO_PROXY="", no_proxy="", WANDB_DIR=str(tmp_path), WANDB_SILENT="true")
+    (tmp_path / "home").mkdir()
+    return env
+
+
+@pytest.mark.timeout(600) if hasattr(pytest.mark, "timeout") else (lambda f: f)
+def test_default_logger_runs_offline_and_records_metrics_panels_config_and_table(tmp_path: Path) -> None:
+    proxy = _Listener()
+    try:
+        env = _env(tmp_path, proxy.url)
+        common = ["--model", "fsrcnn", "--scale", "2", f"--data.root={tmp_path / 'data'}", "--data.num_workers=0",
+                  "--data.val=[demo]", "--data.samples_per_epoch=32", "--data.batch_size=16",
+                  f"--trainer.default_root_dir={tmp_path / 'run'}", "--trainer.enable_progress_bar=false"]
+        fit = subprocess.run([sys.executable, "-m", "sr_zoo", "fit", *common, "--trainer.max_epochs=2", "--trainer.log_every_n_steps=1"],
+                             capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600, stdin=subprocess.DEVNULL)
+        assert fit.returncode == 0, fit.stderr[-3000:]
+        assert "no W&B credentials found: logging offline" in fit.stderr
+        ckpt = next(tmp_path.rglob("last.ckpt"))  # WandbLogger puts checkpoints under ./<project>/<run id>/
+        test = subprocess.run([sys.executable, "-m", "sr_zoo", "test", *common, f"--ckpt_path={ckpt}"],
+                              capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600, stdin=subprocess.DEVNULL)
+        assert test.returncode == 0, test.stderr[-3000:]
+    finally:
+        proxy.close()
+    assert proxy.count == 0, proxy.requests  # not one connection attempt
+    runs = sorted((tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 2
+    fit_run = read_run(next(runs[0].glob("run-*.wandb")))
+    metrics = {k for row in fit_run["history"] for k in row}
+    assert {"val/psnr", "val/demo/psnr", "val/demo/ssim", "train/loss", "train/lr"} <= metrics
+    assert any("samples/" in k and k.endswith("/filenames") for k in metrics)  # the bicubic | SR | HR panel
+    assert list((runs[0] / "files" / "media" / "images").rglob("*.png"))
+    config = fit_run["config"]
+    assert (config["scale"], config["d"], config["num_workers"]) == (2, 56, 0)  # model and data hyper-parameters
+    assert config["cli"]["model"]["class_path"].endswith("FSRCNN")  # and LightningCLI's whole configuration
+    assert config["cli"]["trainer"]["max_epochs"] == 2
+    test_run = read_run(next(runs[1].glob("run-*.wandb")))
+    table = [row for row in test_run["history"] if "test/per_image/_type" in row]
+    assert table and table[0]["test/per_image/_type"] == "table-file"
+    tables = list((runs[1] / "files" / "media" / "table").rglob("*.json"))
+    import json
+
+    data = json.loads(tables[0].read_text())
+    assert data["columns"] == ["set", "image", "psnr", "ssim"] and len(data["data"]) == 2  # demo val: 2 images
