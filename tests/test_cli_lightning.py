@@ -101,3 +101,22 @@ def test_validate_logs_per_set_metrics(tmp_path: Path, capsys: pytest.CaptureFix
     argv = ["validate", "--model", "bicubic", "--scale", "2", "--data.val=[demo]", *_common(tmp_path)]
     assert main(argv) == 0
     assert "val/demo/psnr" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("trainer", sorted(p.name for p in (REPO / "experiments" / "trainer").glob("*.yaml")))
+def test_every_trainer_config_composes_with_a_recipe(trainer: str) -> None:
+    """Each experiments/trainer/*.yaml parses after a recipe (instantiated on this CPU: accelerator overridden)."""
+    from sr_zoo.cli.lightning import SRZooCLI
+    from sr_zoo.data import SRDataModule
+    from sr_zoo.models import SRModule
+
+    cli = SRZooCLI(SRModule, SRDataModule, subclass_mode_model=True, run=False, auto_configure_optimizers=False,
+                   args=["--config", str(REPO / "experiments" / "msfmgan_x4.yaml"),
+                         "--config", str(REPO / "experiments" / "trainer" / trainer),
+                         "--trainer.logger=false", "--trainer.accelerator=cpu", "--trainer.devices=1"])
+    assert cli.model.scale == 4
+    config = cli.config.as_dict()["trainer"]
+    expected = {"bf16.yaml": ("precision", "bf16-mixed"), "fp16.yaml": ("precision", "16-mixed"),
+                "ddp_gpus.yaml": ("strategy", "ddp_find_unused_parameters_true"),
+                "ddp_multinode.yaml": ("num_nodes", 2)}[trainer]
+    assert config[expected[0]] == expected[1]
