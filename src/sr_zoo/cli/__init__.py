@@ -13,7 +13,7 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    from sr_zoo.cli import benchmark, models, upscale
+    from sr_zoo.cli import benchmark, compare, models, upscale
 
     parser = argparse.ArgumentParser(
         prog="sr-zoo",
@@ -26,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     benchmark.add_parser(sub)
     models.add_parser(sub)
     upscale.add_parser(sub)
+    compare.add_parser(sub)
     return parser
 
 
