@@ -29,6 +29,15 @@ def _rgb(h: int, w: int, seed: int = 0) -> np.ndarray:
     return cv2.GaussianBlur(rng.integers(0, 256, (h, w, 3), dtype=np.uint8), (0, 0), 1.0)
 
 
+def _checkpoint(path: Path, name: str, scale: int) -> Path:
+    """A checkpoint of an untrained ``name`` x ``scale`` (seed 0), as ``sr-zoo fit`` would write it."""
+    torch.manual_seed(0)
+    trainer = L.Trainer(logger=False, enable_checkpointing=False, max_steps=0, enable_progress_bar=False)
+    trainer.strategy.connect(create_model(name, scale))
+    trainer.save_checkpoint(path)
+    return path
+
+
 def _expected(model_name: str, scale: int, pixels: np.ndarray, peak: int) -> np.ndarray:
     """The library's whole-image result, quantized as the command quantizes (same seed, same weights)."""
     torch.manual_seed(0)
@@ -48,9 +57,9 @@ def test_formats_bit_depth_gray_and_alpha_are_kept(tmp_path: Path) -> None:
     alpha = np.tile(np.linspace(0, 255, 20, dtype=np.uint8), (22, 1))
     cv2.imwrite(str(src / "rgba.png"), np.dstack([rgb[:22, :20, ::-1], alpha]))
     cv2.imwrite(str(src / "photo.jpg"), rgb[:, :, ::-1])
-    torch.manual_seed(0)
+    ckpt = _checkpoint(tmp_path / "fsrcnn.ckpt", "fsrcnn", 2)
     assert main(["upscale", "--model", "fsrcnn", "--scale", "2", str(src), "-o", str(tmp_path / "out"),
-                 "--tile", "8"]) == 0
+                 "--tile", "8", "--ckpt", str(ckpt)]) == 0
     out = {p.name: cv2.imread(str(p), cv2.IMREAD_UNCHANGED) for p in (tmp_path / "out").iterdir()}
     assert sorted(out) == ["gray16.png", "photo.jpg", "rgb.png", "rgba.png"]
     # 8-bit RGB: the whole-image result (tiles with the receptive overlap agree to 1 level at most).
@@ -113,11 +122,8 @@ def test_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture, case: st
         out = out / "sub"
         args[3] = str(out)
     else:
-        trainer = L.Trainer(logger=False, enable_checkpointing=False, max_steps=0, enable_progress_bar=False)
-        model = create_model("fsrcnn", 2) if case == "wrong_model" else create_model("emtcm", 2)
-        trainer.strategy.connect(model)
-        trainer.save_checkpoint(tmp_path / "w.ckpt")
-        args += ["--ckpt", str(tmp_path / "w.ckpt")]
+        name, scale = ("fsrcnn", 2) if case == "wrong_model" else ("emtcm", 2)
+        args += ["--ckpt", str(_checkpoint(tmp_path / "w.ckpt", name, scale))]
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("sr-zoo: error: ") and message.format(out=out) in err and "\n" not in err

@@ -32,7 +32,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files and/or folders of images")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR", help="folder for the results")
     p.add_argument("--model", required=True, help="zoo model name (sr-zoo models lists them)")
-    p.add_argument("--ckpt", type=Path, default=None, help="weights (a checkpoint of this model and scale)")
+    p.add_argument("--ckpt", type=Path, default=None,
+                   help="weights (a checkpoint of this model and scale; default: the shipped pretrained weights)")
     p.add_argument("--scale", type=int, required=True, help="upscaling factor")
     p.add_argument("--tile", type=int, default=None, metavar="PX",
                    help="tile size in input pixels (bounds memory; default: whole images)")
@@ -78,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
         raise SRZooError(f"-o {args.output}: several inputs would be written to {sorted(clashes)[0].name}")
     check_writable_dir(args.output, "-o")
     device = resolve_device(args.device)
-    model = create_model(info.name, args.scale, checkpoint=args.ckpt).to(device).eval()
+    model = create_model(info.name, args.scale, checkpoint=args.ckpt)
+    if args.ckpt is None and any(True for _ in model.parameters()):
+        model = create_model(info.name, args.scale, pretrained=True)  # the shipped weights, or one line
+    model = model.to(device).eval()
     scale = args.scale
     if args.tile is None:
         overlap = 0

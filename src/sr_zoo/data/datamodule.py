@@ -177,7 +177,7 @@ class SRDataModule(L.LightningDataModule):
         if self._train_loader is not None:  # same data: same loader, same persistent workers and caches
             return self._train_loader
         items_per_batch = self.items_per_batch
-        trainer = self._trainer_or_none()
+        trainer = self.trainer
         world, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
         sampler = ResumableSampler(
             len(self.train_set), self.progress, num_replicas=world, rank=rank, batch_size=items_per_batch,
@@ -199,7 +199,7 @@ class SRDataModule(L.LightningDataModule):
         """Note where a training batch sits in the data stream (``progress``); models never see it."""
         if isinstance(batch, dict) and "position" in batch:
             position = batch.pop("position")
-            trainer = self._trainer_or_none()
+            trainer = self.trainer
             if trainer is not None and trainer.training:
                 self.progress.record(*position.tolist())
         return batch
@@ -213,9 +213,6 @@ class SRDataModule(L.LightningDataModule):
             if self.train_set is not None:
                 self._build_train_set(self.sources_for_epoch(self.progress.next_start()[0]))
 
-    def _trainer_or_none(self) -> L.Trainer | None:
-        return self.trainer
-
     @property
     def items_per_batch(self) -> int:
         """Dataset items in a training batch (each item holds ``crops_per_image`` patches)."""
@@ -228,7 +225,7 @@ class SRDataModule(L.LightningDataModule):
         if "PL_GLOBAL_SEED" in os.environ:
             return int(os.environ["PL_GLOBAL_SEED"])
         seed = int.from_bytes(os.urandom(4), "little") >> 1
-        trainer = self._trainer_or_none()
+        trainer = self.trainer
         if trainer is not None and trainer.world_size > 1:
             seed = int(trainer.strategy.broadcast(seed, src=0))
         return seed

@@ -62,11 +62,22 @@ def check_scale(name: str, scale: int) -> None:
         raise SRZooError(f"model {info.name!r} cannot do scale {scale}; allowed scales: {what}")
 
 
-def create_model(name: str, scale: int, checkpoint: str | os.PathLike | None = None, **kwargs: Any) -> nn.Module:
+def create_model(name: str, scale: int, checkpoint: str | os.PathLike | None = None, pretrained: bool = False,
+                 **kwargs: Any) -> nn.Module:
     """Build model ``name`` for ``scale``; with ``checkpoint`` (a zoo checkpoint), rebuild it from the
-    hyper-parameters saved there and load its weights (``weights_only=True``)."""
+    hyper-parameters saved there and load its weights (``weights_only=True``); with ``pretrained``, load
+    the registry's weights (``sr_zoo.pretrained_weights``: shipped or downloaded, sha256 checked)."""
     check_scale(name, scale)
     info = model_info(name)
+    if pretrained:
+        if checkpoint is not None:
+            raise SRZooError("pass either checkpoint or pretrained=True, not both")
+        from sr_zoo.pretrained_weights import load_pretrained
+
+        saved = load_pretrained(info.name, int(scale))
+        model = info.builder(**{**saved.get("hyper_parameters", {}), **kwargs, "scale": int(scale)})
+        model.net.load_state_dict(saved["state_dict"])
+        return model
     if checkpoint is None:
         return info.builder(scale=int(scale), **kwargs)
     saved = read_checkpoint(checkpoint)

@@ -74,7 +74,10 @@ class SRModule(L.LightningModule):
 
 
     def _set_names(self, stage: str) -> list[str]:
-        datamodule = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        try:
+            datamodule = getattr(self.trainer, "datamodule", None)
+        except RuntimeError:  # not attached to a Trainer (Lightning's `trainer` property says so)
+            datamodule = None
         names = getattr(datamodule, f"{stage}_names", None) if datamodule is not None else None
         return list(names) if names else [stage]
 
