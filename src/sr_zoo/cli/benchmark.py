@@ -14,7 +14,7 @@ from sr_zoo.cli.devices import resolve_device
 from sr_zoo.data.io import check_writable_dir
 from sr_zoo.errors import SRZooError
 from sr_zoo.evaluation import evaluate, format_table
-from sr_zoo.models import check_scale, create_model, model_info
+from sr_zoo.models import check_scale, inference_model, model_info
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "from each border, averaged per image.",
     )
     p.add_argument("--model", default="bicubic", help="zoo model name (default: bicubic)")
-    p.add_argument("--ckpt", type=Path, default=None, help="weights for the model (a Lightning checkpoint or state dict)")
+    p.add_argument("--ckpt", type=Path, default=None,
+                   help="weights for the model (a checkpoint; default: the shipped pretrained weights)")
     p.add_argument("--scale", type=int, nargs="+", required=True, help="one or more scales, e.g. 2 3 4 8")
     p.add_argument("--data", type=Path, nargs="+", required=True, help="folders of HR images, e.g. Set5 Set14")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
@@ -50,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         models = {}
         for dataset in datasets:
             if dataset.scale not in models:
-                models[dataset.scale] = create_model(info.name, dataset.scale, checkpoint=args.ckpt).to(device).eval()
+                models[dataset.scale] = inference_model(info.name, dataset.scale, args.ckpt).to(device)
             save_dir = args.save_images / dataset.name / f"x{dataset.scale}" if args.save_images else None
             bar.set_postfix_str(f"{dataset.name} x{dataset.scale}")
             results.append(

@@ -14,7 +14,7 @@ from sr_zoo.data.io import read_image
 from sr_zoo.errors import SRZooError
 from sr_zoo.figures import Panel, comparison_figure
 from sr_zoo.metrics import y_psnr, y_ssim
-from sr_zoo.models import check_scale, create_model, model_info
+from sr_zoo.models import check_scale, inference_model, model_info
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     lr = make_lr(hr, args.scale)[None].to(device)
     panels = []
     for title, name, ckpt in models:
-        model = create_model(name, args.scale, checkpoint=ckpt).to(device).eval()
+        model = inference_model(name, args.scale, ckpt).to(device)
         sr = model(lr)
         psnr = float(y_psnr(sr, hr[None].to(device), args.scale)[0])
         ssim = float(y_ssim(sr, hr[None].to(device), args.scale)[0])

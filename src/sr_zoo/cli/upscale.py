@@ -13,7 +13,7 @@ from sr_zoo.cli.devices import resolve_device
 from sr_zoo.data.imagefile import load_image_file, output_path, save_image_file
 from sr_zoo.data.io import check_writable_dir, list_images
 from sr_zoo.errors import SRZooError
-from sr_zoo.models import check_scale, create_model, model_info
+from sr_zoo.models import check_scale, inference_model, model_info
 from sr_zoo.ops import imresize
 from sr_zoo.tiling import precision_context, receptive_radius, upscale_tiles
 
@@ -79,10 +79,7 @@ def run(args: argparse.Namespace) -> int:
         raise SRZooError(f"-o {args.output}: several inputs would be written to {sorted(clashes)[0].name}")
     check_writable_dir(args.output, "-o")
     device = resolve_device(args.device)
-    model = create_model(info.name, args.scale, checkpoint=args.ckpt)
-    if args.ckpt is None and any(True for _ in model.parameters()):
-        model = create_model(info.name, args.scale, pretrained=True)  # the shipped weights, or one line
-    model = model.to(device).eval()
+    model = inference_model(info.name, args.scale, args.ckpt).to(device)
     scale = args.scale
     if args.tile is None:
         overlap = 0

@@ -12,7 +12,8 @@ from torch import nn
 
 from sr_zoo.errors import SRZooError
 
-__all__ = ["ModelInfo", "check_scale", "create_model", "list_models", "model_info", "read_checkpoint", "register_model"]
+__all__ = ["ModelInfo", "check_scale", "create_model", "inference_model", "list_models", "model_info", "read_checkpoint",
+           "register_model"]
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,15 @@ def create_model(name: str, scale: int, checkpoint: str | os.PathLike | None = N
     except RuntimeError as exc:
         raise SRZooError(f"{checkpoint}: weights do not fit {info.name} ({str(exc).splitlines()[0]})") from None
     return model
+
+
+def inference_model(name: str, scale: int, checkpoint: str | os.PathLike | None = None) -> nn.Module:
+    """A model ready to upscale, in eval mode: from ``checkpoint``, else with the shipped or registered
+    pretrained weights (one line if there are none); a model without weights (bicubic) as it is."""
+    model = create_model(name, scale, checkpoint=checkpoint)
+    if checkpoint is None and any(True for _ in model.parameters()):
+        model = create_model(name, scale, pretrained=True)
+    return model.eval()
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
