@@ -6,13 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
-import torch
 from tqdm.auto import tqdm
 
 from sr_zoo.data.benchmark import BenchmarkDataset
 from sr_zoo.cli.devices import resolve_device
 from sr_zoo.data.io import check_writable_dir
-from sr_zoo.errors import SRZooError
 from sr_zoo.evaluation import evaluate, format_table
 from sr_zoo.models import check_scale, inference_model, model_info
 

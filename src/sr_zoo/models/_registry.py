@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Sequence
 
-import torch
 from torch import nn
 
 from sr_zoo.errors import SRZooError

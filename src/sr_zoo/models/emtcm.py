@@ -23,9 +23,8 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from sr_zoo.errors import SRZooError
 from sr_zoo.losses import MultiTaskLoss
-from sr_zoo.models._registry import read_checkpoint, register_model
+from sr_zoo.models._registry import register_model
 from sr_zoo.models.base import SRModule
 from sr_zoo.models.blocks import ConvPReLU, Residual, deconv_upsampler
 from sr_zoo.ops import rgb_to_y
