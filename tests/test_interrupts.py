@@ -37,7 +37,7 @@ def _start_and_signal(tmp_path: Path, signum: int) -> tuple[int, str]:
         lines.append(line)
         if "Ctrl+C or SIGTERM stops" in line or time.monotonic() > deadline:
             break
-    time.sleep(1.0)  # a few batches in
+    time.sleep(0.1)  # a batch or a few in: before any epoch-end checkpoint of ModelCheckpoint
     proc.send_signal(signum)
     rest = proc.stderr.read()
     return proc.wait(timeout=120), "".join(lines) + rest

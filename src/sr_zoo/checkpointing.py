@@ -156,6 +156,9 @@ class InterruptCheckpoint(Callback):
         if not stop:
             return
         path = self.checkpoint_path(trainer)
+        for callback in trainer.checkpoint_callbacks:  # so that the resumed run's ModelCheckpoint
+            if isinstance(callback, ModelCheckpoint) and callback.dirpath and Path(callback.dirpath) == path.parent:
+                callback.last_model_path = str(path)  # overwrites this last.ckpt instead of adding last-v1.ckpt
         trainer.save_checkpoint(path)
         signum = self.received if self.received is not None else signal.SIGTERM
         self._restore()
