@@ -53,6 +53,12 @@ def main() -> None:
         print(f"{name} x{scale}: Set5 {scores['Set5']['psnr']:.2f} / {scores['Set5']['ssim']:.4f}, "
               f"Set14 {scores['Set14']['psnr']:.2f} / {scores['Set14']['ssim']:.4f}")
     (PACKAGE / "manifest.json").write_text(json.dumps(entries, indent=1, sort_keys=True) + "\n")
+    print("| weights | parameters | iterations | Set5 | Set14 | sha256 |")
+    print("|---|---|---|---|---|---|")
+    for key, e in sorted(entries.items()):
+        s5, s14 = e["scores"]["Set5"], e["scores"]["Set14"]
+        print(f"| `{key}` | {e['parameters']:,} | {e['iterations']} | {s5['psnr']:.2f} / {s5['ssim']:.4f} | "
+              f"{s14['psnr']:.2f} / {s14['ssim']:.4f} | `{e['sha256'][:12]}` |")
 
 
 if __name__ == "__main__":
