@@ -33,6 +33,8 @@ def register_model(name: str, *, paper: str, scales: Sequence[int] | None = None
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         if name in _REGISTRY:
             raise ValueError(f"model {name!r} is registered twice")
+        if isinstance(builder, type):
+            builder.model_name = name  # the one place a model's name is given (checkpoints record it)
         _REGISTRY[name] = ModelInfo(name, builder, paper, tuple(scales) if scales is not None else None)
         return builder
 

@@ -28,10 +28,11 @@ class SRModule(L.LightningModule):
     the papers. The inference network alone is ``self.net``. Validation and testing score each
     benchmark set of the datamodule with the Y-channel metrics (logged as ``val/<Set>/psnr``,
     ``val/<Set>/ssim``; the first set is also logged as ``val/psnr`` for checkpointing). Subclasses
-    set ``model_name``, build ``self.net`` and write ``training_step`` and ``configure_optimizers``.
+    are registered with ``@register_model`` (which names them), build ``self.net`` and write ``training_step``
+    and ``configure_optimizers``.
     """
 
-    model_name: str = ""
+    model_name: str = ""  # set by @register_model
     y_channel: bool = False
     sample_every_n_epochs: int = 1  # how often the bicubic | SR | HR panels go to the logger
     sample_crop: int = 128  # HR side of the aligned crop shown in each panel

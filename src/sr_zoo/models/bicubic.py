@@ -26,7 +26,6 @@ class BicubicUpsampler(nn.Module):
 class Bicubic(SRModule):
     """Bicubic upsampling as a zoo model: nothing to train, everything to compare against."""
 
-    model_name = "bicubic"
 
     def __init__(self, scale: int = 4, sample_images: int = 1) -> None:
         super().__init__(scale, sample_images)

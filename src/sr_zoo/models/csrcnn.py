@@ -196,7 +196,6 @@ class CSRCNN(SRModule):
         loss_period: epochs per loss in the alternation.
     """
 
-    model_name = "csrcnn"
 
     def __init__(
         self,

@@ -70,7 +70,6 @@ class EMTCM(SRModule):
         finetune: ``all`` trains every layer; ``deconv`` freezes G, F, M and R (cross-scale, 4.2).
     """
 
-    model_name = "emtcm"
     y_channel = True
 
     def __init__(

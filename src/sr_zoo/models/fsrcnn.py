@@ -38,7 +38,6 @@ class FSRCNN(SRModule):
     Adam replaces the paper's SGD at the same rates, as for the other Y-channel models here.
     """
 
-    model_name = "fsrcnn"
     y_channel = True
 
     def __init__(self, scale: int = 3, d: int = 56, s: int = 12, m: int = 4, lr: float = 1e-3,

@@ -146,7 +146,6 @@ class MSFMGAN(GANModule):
     ``perceptual_extractor`` replaces VGG16 (tests pass a small network; nothing is downloaded then).
     """
 
-    model_name = "msfmgan"
 
     def __init__(
         self,

@@ -43,7 +43,6 @@ class SRCNN(SRModule):
     Adam replaces the paper's plain SGD (the same rates; SGD at these rates needs ~10^8 steps).
     """
 
-    model_name = "srcnn"
     y_channel = True
 
     def __init__(self, scale: int = 3, n1: int = 64, n2: int = 32, lr: float = 1e-4, last_lr: float = 1e-5,

@@ -108,7 +108,6 @@ class SRGANDiscriminator(nn.Module):
 class SRResNet(SRModule):
     """The generator alone trained with MSE (srseg's SRResNet row): Adam 1e-3, /10 every 20 epochs."""
 
-    model_name = "srresnet"
 
     def __init__(self, scale: int = 4, n: int = 64, blocks: int = 16, lr: float = 1e-3, lr_decay_every: int = 20,
                  lr_decay: float = 0.1, sample_images: int = 1) -> None:
@@ -132,7 +131,6 @@ class SRGAN(GANModule):
     """SRResNet generator + SRGAN discriminator + VGG16 relu4_1 perceptual loss (srseg eq. 1 without the
     segmentation term). Stages in epochs: MSE for ``mse_epochs``, then the full objective."""
 
-    model_name = "srgan"
 
     def __init__(
         self,

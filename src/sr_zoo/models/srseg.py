@@ -45,7 +45,6 @@ class SegmentationHead(nn.Module):
 class SRSEG(SRGAN):
     """SRGAN + a training-only segmentation head with the boundary-masked cross-entropy (eq. 1)."""
 
-    model_name = "srseg"
 
     def __init__(
         self,
