@@ -118,6 +118,7 @@ class SRSEG(SRGAN):
         counted = label != IGNORE_INDEX
         if batch.get("boundary_mask") is not None:
             counted &= batch["boundary_mask"]
-        if counted.any():
-            accuracy = (logits.argmax(1) == label)[counted].float().mean()
-            self.log("train/segmentation_accuracy", accuracy, batch_size=label.shape[0])
+        # No `if counted.any()`: that would wait for the GPU every step; an empty mask gives 0 here.
+        correct = ((logits.argmax(1) == label) & counted).sum()
+        accuracy = correct / counted.sum().clamp(min=1)
+        self.log("train/segmentation_accuracy", accuracy, batch_size=label.shape[0])
