@@ -3,11 +3,8 @@ that download are fetched from a server on 127.0.0.1 and checked; missing weight
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -15,6 +12,7 @@ import torch
 
 import sr_zoo.pretrained_weights as pw
 from conftest import shared_set
+from local_http import served  # noqa: F401 - fixture
 from sr_zoo.data.benchmark import BenchmarkDataset
 from sr_zoo.errors import SRZooError
 from sr_zoo.evaluation import evaluate
@@ -48,23 +46,6 @@ def test_no_weights_is_one_line() -> None:
         create_model("msfmgan", 4, pretrained=True)
 
 
-@pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
-    folder = tmp_path / "www"
-    folder.mkdir()
-    handler = functools.partial(type("Quiet", (SimpleHTTPRequestHandler,), {"log_message": lambda *a: None}),
-                                directory=str(folder))
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
-    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.delenv("SR_ZOO_OFFLINE", raising=False)
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
-    yield folder, f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
-
-
 def _publish(folder: Path, name: str, scale: int) -> tuple[str, str]:
     torch.manual_seed(3)
     model = create_model(name, scale)
@@ -77,8 +58,8 @@ def _publish(folder: Path, name: str, scale: int) -> tuple[str, str]:
     return filename, sha
 
 
-def test_a_registry_entry_with_a_url_downloads_and_checks(server, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
-    folder, base = server
+def test_a_registry_entry_with_a_url_downloads_and_checks(served, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001, F811
+    folder, base = served
     filename, sha = _publish(folder, "srresnet", 4)
     monkeypatch.setattr(pw, "manifest", lambda: {"srresnet_x4": {"url": base + filename, "sha256": sha}})
     model = create_model("srresnet", 4, pretrained=True)

@@ -3,42 +3,15 @@ checked against the SHA-256 prefix in the file name, and one line when they cann
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import io
-import threading
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import torch
 
+from local_http import served  # noqa: F401 - fixture
 from sr_zoo.weights import WeightsError, cached_weights, vgg16_state_dict
-
-
-class _Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Path, str]]:
-    """A folder served on 127.0.0.1 (its URL) and an empty torch cache."""
-    folder = tmp_path / "www"
-    folder.mkdir()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    for var in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.delenv("SR_ZOO_OFFLINE", raising=False)
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
-    try:
-        yield folder, f"http://127.0.0.1:{httpd.server_address[1]}/"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def _weights_file(folder: Path, state: dict, tamper: bool = False) -> str:
