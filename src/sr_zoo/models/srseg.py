@@ -15,7 +15,7 @@ discriminator alternated with the generator as in SRGAN.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 import torch
 from lightning.pytorch.utilities import rank_zero_info
@@ -49,35 +49,16 @@ class SRSEG(SRGAN):
     def __init__(
         self,
         scale: int = 4,
-        n: int = 64,
-        blocks: int = 16,
-        patch_size: int = 84,
-        mse_weight: float = 1.0,
-        perceptual_weight: float = 2e-6,
-        perceptual_layer: str = "relu4_1",
-        perceptual_reduction: Literal["mean", "sum"] = "mean",
-        adversarial_weight: float = 1e-3,
         segmentation_weight: float = 0.8,
-        adversarial_loss: Literal["bce", "lsgan"] = "bce",
-        mse_epochs: int = 25,
         segmentation_epochs: int = 25,
         head_channels: int = 64,
-        lr: float = 1e-3,
-        d_steps: int = 1,
-        lr_decay_every: int = 20,
-        lr_decay: float = 0.1,
-        gradient_clip: float = 0.0,
-        init_from: str | None = None,
-        perceptual_extractor: nn.Module | None = None,
-        sample_images: int = 1,
+        mse_epochs: int = 25,
+        **kwargs: Any,
     ) -> None:
+        """SRSEG's own arguments; the rest are SRGAN's (generator, discriminator, losses, optimiser), with
+        ``mse_epochs`` 25 here (3.5: MSE alone, then MSE + segmentation for ``segmentation_epochs``)."""
         self.segmentation_epochs = segmentation_epochs  # read by stages() during the base initialisation
-        super().__init__(scale, n=n, blocks=blocks, patch_size=patch_size, mse_weight=mse_weight,
-                         perceptual_weight=perceptual_weight, perceptual_layer=perceptual_layer,
-                         perceptual_reduction=perceptual_reduction, adversarial_weight=adversarial_weight,
-                         adversarial_loss=adversarial_loss, mse_epochs=mse_epochs, lr=lr, d_steps=d_steps,
-                         lr_decay_every=lr_decay_every, lr_decay=lr_decay, gradient_clip=gradient_clip, init_from=init_from,
-                         perceptual_extractor=perceptual_extractor, sample_images=sample_images)
+        super().__init__(scale, mse_epochs=mse_epochs, **kwargs)
         self.save_hyperparameters(ignore=["perceptual_extractor"])
         self.seg_head = SegmentationHead(self.net.feature_channels, channels=head_channels)
         self.segmentation_weight = segmentation_weight
