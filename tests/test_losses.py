@@ -16,17 +16,20 @@ def _image(*values: float) -> torch.Tensor:
 
 def test_pixel_cross_entropy_hand_computed() -> None:
     ce = DistributionCrossEntropy("pixel", eps=1e-12)
-    # Pixels (0.25, 1.0) against SR (0.5, 0.75):
-    # -(0.25 ln 0.5 + 0.75 ln 0.5) - (1 ln 0.75 + 0 ln 0.25) = ln 2 - ln 0.75.
-    assert ce(_image(0.5, 0.75), _image(0.25, 1.0)).item() == pytest.approx(math.log(2) - math.log(0.75), abs=1e-9)
+    # Pixels (0.25, 1.0) against SR (0.5, 0.75): per pixel -(0.25 ln 0.5 + 0.75 ln 0.5) = ln 2 and
+    # -(1 ln 0.75 + 0 ln 0.25) = -ln 0.75; the image's value is their mean.
+    two_pixels = math.log(2) - math.log(0.75)
+    assert ce(_image(0.5, 0.75), _image(0.25, 1.0)).item() == pytest.approx(two_pixels / 2, abs=1e-9)
+    summed = DistributionCrossEntropy("pixel", eps=1e-12, pixels="sum")
+    assert summed(_image(0.5, 0.75), _image(0.25, 1.0)).item() == pytest.approx(two_pixels, abs=1e-9)
     # SR equal to HR: the entropy of the pixels' Bernoulli distributions (0 for a pixel at 0 or 1).
     entropy = -(0.25 * math.log(0.25) + 0.75 * math.log(0.75))
-    assert ce(_image(0.25, 1.0), _image(0.25, 1.0)).item() == pytest.approx(entropy, abs=1e-9)
+    assert ce(_image(0.25, 1.0), _image(0.25, 1.0)).item() == pytest.approx(entropy / 2, abs=1e-9)
     # Unlike the image reading, a brightness change costs: it pins absolute intensities.
     assert ce(_image(0.5, 0.5), _image(0.25, 0.25)).item() > ce(_image(0.25, 0.25), _image(0.25, 0.25)).item() + 0.1
-    # Sum over pixels and over the batch (eq. 7).
+    # The batch sums (eq. 7 sums over n).
     assert ce(torch.cat([_image(0.5, 0.75), _image(0.25, 1.0)]), torch.cat([_image(0.25, 1.0)] * 2)).item() == pytest.approx(
-        math.log(2) - math.log(0.75) + entropy, abs=1e-9
+        (two_pixels + entropy) / 2, abs=1e-9
     )
 
 
@@ -68,3 +71,41 @@ def test_multitask_loss_combines_with_beta_and_is_differentiable() -> None:
     loss.backward()
     assert torch.isfinite(sr.grad).all() and sr.grad.abs().sum() > 0
     assert MultiTaskLoss(beta=1.0)(sr, hr).item() > loss.item()  # the CE term is there, weighted by beta
+
+
+def _stationary_pair(side: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """An HR patch of a stationary random texture and an SR guess (blurred, brightened, noisy)."""
+    generator = torch.Generator().manual_seed(seed)
+    hr = torch.nn.functional.avg_pool2d(torch.rand(1, 1, side + 2, side + 2, generator=generator, dtype=torch.float64), 3, 1)
+    sr = torch.nn.functional.avg_pool2d(hr, 3, 1, padding=1, count_include_pad=False) * 0.9 + 0.08
+    sr = (sr + 0.02 * torch.randn(sr.shape, generator=generator, dtype=torch.float64)).clamp(0.01, 0.99)
+    return sr, hr
+
+
+def test_each_task_is_a_per_image_average_so_beta_does_not_depend_on_patch_size() -> None:
+    """papers/emtcm.txt eq. 6-8: both tasks per image are averages, summed over the batch."""
+    ce, ce_summed, ssim = DistributionCrossEntropy(), DistributionCrossEntropy(pixels="sum"), SSIMLoss()
+    # Exact: a patch tiled 2x2 has the same mean cross-entropy (4x the summed one).
+    sr, hr = _stationary_pair(24, seed=1)
+    tiled_sr, tiled_hr = sr.repeat(1, 1, 2, 2), hr.repeat(1, 1, 2, 2)
+    assert ce(tiled_sr, tiled_hr).item() == pytest.approx(ce(sr, hr).item(), rel=1e-12)
+    assert ce_summed(tiled_sr, tiled_hr).item() == pytest.approx(4 * ce_summed(sr, hr).item(), rel=1e-12)
+    # Statistically: on the same texture, the ratio of the two tasks at 32x32 and at 128x128 patches.
+    small, large = _stationary_pair(32, seed=2), _stationary_pair(128, seed=3)
+    ratio_small = (ce(*small) / ssim(*small)).item()
+    ratio_large = (ce(*large) / ssim(*large)).item()
+    assert ratio_large == pytest.approx(ratio_small, rel=0.1)
+    summed_ratio_growth = (ce_summed(*large) / ssim(*large)).item() / (ce_summed(*small) / ssim(*small)).item()
+    assert summed_ratio_growth == pytest.approx(16 * ratio_large / ratio_small, rel=1e-9)  # (128/32)^2 pixels
+    # The batch: both tasks sum over images, so their ratio does not depend on the batch size either.
+    loss = MultiTaskLoss(beta=0.5)
+    assert loss(torch.cat([small[0]] * 3), torch.cat([small[1]] * 3)).item() == pytest.approx(3 * loss(*small).item(), rel=1e-12)
+
+
+def test_table6_ablations_drop_one_task() -> None:
+    sr, hr = _stationary_pair(32, seed=4)
+    assert MultiTaskLoss(beta=0.0)(sr, hr).item() == pytest.approx(SSIMLoss()(sr, hr).item(), rel=1e-12)  # EMTCM-FD
+    assert MultiTaskLoss(beta=1e-4, hvs=False)(sr, hr).item() == pytest.approx(
+        1e-4 * DistributionCrossEntropy()(sr, hr).item(), rel=1e-12)  # EMTCM-HVS
+    with pytest.raises(ValueError, match="at least one task"):
+        MultiTaskLoss(beta=0.0, hvs=False)

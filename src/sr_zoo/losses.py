@@ -3,6 +3,12 @@
 EMTCM's multi-task loss (papers/emtcm.txt 3.2, eq. 6-8) is built from two reusable parts: an SSIM
 loss on kornia's differentiable SSIM, and a cross-entropy between the intensity distributions of the
 SR and HR images.
+
+Reductions (what makes eq. 8's beta mean the same thing at any patch and batch size): each task is
+first reduced to one number per image, and both are averages over the image (SSIM over its valid
+windows, the per-pixel cross-entropy over its pixels; the image reading's distribution sums to 1
+already); eq. 6 and 7 then sum over the images of the batch. The literal-minded alternative, the
+pixel cross-entropy summed over pixels (``ce_pixels="sum"``), weighs it by beta x (pixels per patch).
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from torch import Tensor, nn
 __all__ = ["DistributionCrossEntropy", "MultiTaskLoss", "SSIMLoss", "masked_cross_entropy"]
 
 Reduction = Literal["sum", "mean"]
+PixelReduction = Literal["mean", "sum"]
 
 
 def _reduce(per_image: Tensor, reduction: Reduction) -> Tensor:
@@ -48,20 +55,27 @@ class DistributionCrossEntropy(nn.Module):
       when SR's normalised intensities equal HR's: blind to a global brightness factor. Trained with
       the SSIM task it let PSNR drift down on Set5 (README, EMTCM).
 
-    The minimum of either is the entropy of ``p``, not zero.
+    The minimum of either is the entropy of ``p``, not zero. Per image, the pixel reading is averaged
+    over pixels (``pixels="mean"``, so its scale does not grow with the patch) or summed
+    (``pixels="sum"``); ``reduction`` then sums (eq. 7) or averages over the batch.
     """
 
-    def __init__(self, reading: Literal["pixel", "image"] = "pixel", eps: float = 1e-6, reduction: Reduction = "sum") -> None:
+    def __init__(self, reading: Literal["pixel", "image"] = "pixel", eps: float = 1e-6, reduction: Reduction = "sum",
+                 pixels: PixelReduction = "mean") -> None:
         super().__init__()
         if reading not in ("pixel", "image"):
             raise ValueError(f"reading must be 'pixel' or 'image', got {reading!r}")
-        self.reading, self.eps, self.reduction = reading, eps, reduction
+        if pixels not in ("mean", "sum"):
+            raise ValueError(f"pixels must be 'mean' or 'sum', got {pixels!r}")
+        self.reading, self.eps, self.reduction, self.pixels = reading, eps, reduction, pixels
 
     def forward(self, sr: Tensor, hr: Tensor) -> Tensor:
         if self.reading == "pixel":
             p = hr.flatten(1).clamp(0, 1)
             q = sr.flatten(1).clamp(self.eps, 1 - self.eps)
-            return _reduce(-(p * torch.log(q) + (1 - p) * torch.log1p(-q)).sum(dim=1), self.reduction)
+            per_pixel = -(p * torch.log(q) + (1 - p) * torch.log1p(-q))
+            per_image = per_pixel.mean(dim=1) if self.pixels == "mean" else per_pixel.sum(dim=1)
+            return _reduce(per_image, self.reduction)
         p = hr.flatten(1).clamp_min(0) + self.eps
         q = sr.flatten(1).clamp_min(0) + self.eps
         p = p / p.sum(dim=1, keepdim=True)
@@ -70,16 +84,26 @@ class DistributionCrossEntropy(nn.Module):
 
 
 class MultiTaskLoss(nn.Module):
-    """EMTCM's multi-task co-optimisation, ``L = L_HVS + beta * L_FD`` (eq. 8, beta = 1e-4)."""
+    """EMTCM's multi-task co-optimisation, ``L = L_HVS + beta * L_FD`` (eq. 8, beta = 1e-4).
 
-    def __init__(self, beta: float = 1e-4, reading: Literal["pixel", "image"] = "pixel", reduction: Reduction = "sum") -> None:
+    ``hvs=False`` drops the SSIM task and ``beta=0`` the cross-entropy task: Table 6's EMTCM-HVS and
+    EMTCM-FD ablations. See the module docstring for the reductions.
+    """
+
+    def __init__(self, beta: float = 1e-4, reading: Literal["pixel", "image"] = "pixel", reduction: Reduction = "sum",
+                 ce_pixels: PixelReduction = "mean", hvs: bool = True) -> None:
         super().__init__()
-        self.beta = beta
+        if not hvs and beta == 0:
+            raise ValueError("MultiTaskLoss needs at least one task: hvs=False with beta=0 leaves no loss")
+        self.beta, self.hvs = beta, hvs
         self.ssim = SSIMLoss(reduction=reduction)
-        self.cross_entropy = DistributionCrossEntropy(reading=reading, reduction=reduction)
+        self.cross_entropy = DistributionCrossEntropy(reading=reading, reduction=reduction, pixels=ce_pixels)
 
     def forward(self, sr: Tensor, hr: Tensor) -> Tensor:
-        return self.ssim(sr, hr) + self.beta * self.cross_entropy(sr, hr)
+        loss = self.ssim(sr, hr) if self.hvs else sr.new_zeros(())
+        if self.beta:
+            loss = loss + self.beta * self.cross_entropy(sr, hr)
+        return loss
 
 
 def masked_cross_entropy(logits: Tensor, label: Tensor, mask: Tensor | None = None, ignore_index: int = 255) -> Tensor:

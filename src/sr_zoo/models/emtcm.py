@@ -12,6 +12,9 @@ two-step data schedule, cross-scale strategy). Where the paper is ambiguous:
   sizes of 4.2 are followed; ``sr-zoo models`` prints the count.
 * Residual blocks: "nine residual blocks with long skip connection", nine layers in all, so each
   block is one conv + PReLU with an identity skip, and a long skip spans the nine.
+* Loss reductions (3.2): eq. 6 and 7 both sum over the images of a batch; per image, SSIM is a mean
+  over its windows and the per-pixel cross-entropy a mean over its pixels, so beta weighs two
+  per-image averages and means the same at any patch size (``ce_pixels="sum"``: beta x pixels).
 * Cross-scale (4.2): the x2/x4 model starts from every weight of a trained x3 model (``init_from``)
   and, with ``finetune="deconv"``, trains only the deconvolution; the x3 deconvolution is its start.
 """
@@ -52,7 +55,7 @@ class EMTCMNet(nn.Module):
 
 @register_model("emtcm", paper="Yang et al. 2021, EMTCM (papers/emtcm.txt)", scales=(2, 3, 4))
 class EMTCM(SRModule):
-    """EMTCM on Y with the multi-task loss ``sum(1 - SSIM) + beta * CE`` (eq. 6-8, beta = 1e-4).
+    """EMTCM on Y with the multi-task loss ``sum_n (1 - SSIM_n) + beta * sum_n CE_n`` (eq. 6-8, beta = 1e-4).
 
     Learning rates 1e-3 (convolutions) and 1e-4 (deconvolution) (4.2), with Adam; the two-step data
     schedule that halves them is ``sr_zoo.callbacks.TwoStepDataSchedule``.
@@ -63,6 +66,10 @@ class EMTCM(SRModule):
         beta: weight of the cross-entropy task (eq. 8).
         ce_reading: what eq. 7's distribution is: ``pixel`` (Bernoulli per pixel) or ``image``
             (intensities normalised over the image); see ``sr_zoo.losses.DistributionCrossEntropy``.
+        ce_pixels: the per-pixel CE of an image averaged (``mean``: beta is independent of the patch
+            size) or summed (``sum``: beta is in effect multiplied by the pixels of a patch).
+        hvs_task: keep the SSIM task; ``False`` with the default beta is Table 6's EMTCM-HVS, and
+            ``beta=0`` is its EMTCM-FD.
         lr: learning rate of the convolutions.
         deconv_lr: learning rate of the deconvolution.
         init_from: checkpoint of a trained EMTCM (the x3 one for the cross-scale strategy) whose weights
@@ -78,6 +85,8 @@ class EMTCM(SRModule):
         mapping_kernel: int = 3,
         beta: float = 1e-4,
         ce_reading: Literal["pixel", "image"] = "pixel",
+        ce_pixels: Literal["mean", "sum"] = "mean",
+        hvs_task: bool = True,
         lr: float = 1e-3,
         deconv_lr: float = 1e-4,
         init_from: str | None = None,
@@ -87,7 +96,7 @@ class EMTCM(SRModule):
         super().__init__(scale, sample_images)
         self.save_hyperparameters()
         self.net = EMTCMNet(scale, mapping_kernel=mapping_kernel)
-        self.loss = MultiTaskLoss(beta=beta, reading=ce_reading)
+        self.loss = MultiTaskLoss(beta=beta, reading=ce_reading, ce_pixels=ce_pixels, hvs=hvs_task)
         if finetune == "deconv":
             for name, param in self.net.named_parameters():
                 param.requires_grad_(name.startswith("deconv."))
