@@ -146,6 +146,49 @@ def test_stage_target_is_the_hr_reduced_to_the_stage_factor() -> None:
     assert loss.item() == pytest.approx(target.abs().mean().item(), abs=1e-6)  # L1 against the x2 target
 
 
+def test_level_outputs_and_the_eq8_loss_over_every_level() -> None:
+    """III-A (loss at the end only, the default) against eq. 8 (summed over the levels), by hand."""
+    from sr_zoo.ops import imresize
+
+    torch.manual_seed(0)
+    hr = torch.rand(2, 3, 64, 32)
+    lr = imresize(hr, scale=1 / 8)  # 8x4: a multiple of 4, so no padding inside
+    batch = {"lr": lr, "hr": hr}
+    top, every = (CSRCNN(scale=8, blocks_per_level=[1, 1, 1], level_loss=kind) for kind in ("top", "all"))
+    every.load_state_dict(top.state_dict())
+    for model in (top, every):
+        model.log = lambda *a, **k: None
+    with torch.no_grad():
+        levels = top.net.forward_levels(lr)
+        assert [out.shape[-2:] for out in levels] == [(16, 8), (32, 16), (64, 32)]
+        assert torch.equal(levels[-1], top.net(lr))
+        # Each level's output is its own RGB convolution, computed independently here.
+        x = top.net.head(lr)
+        for index, level in enumerate(top.net.levels):
+            x = level(x)
+            assert torch.allclose(levels[index], level.to_rgb(x), atol=1e-6)
+        targets = [imresize(hr, size=(16, 8)).clamp(0, 1), imresize(hr, size=(32, 16)).clamp(0, 1), hr]
+        per_level = [(out - target).abs().mean().item() for out, target in zip(levels, targets)]
+        assert top.training_step(batch, 0).item() == pytest.approx(per_level[2], rel=1e-6)
+        assert every.training_step(batch, 0).item() == pytest.approx(sum(per_level), rel=1e-6)
+        every.loss_kind = "l2"
+        assert every.training_step(batch, 0).item() == pytest.approx(
+            sum(((out - t) ** 2).mean().item() for out, t in zip(levels, targets)), rel=1e-6)
+    # Only eq. 8 trains the lower levels' RGB convolutions.
+    for model in (top, every):
+        model.training_step(batch, 0).backward()
+    assert top.net.levels[0].to_rgb.weight.grad is None
+    assert every.net.levels[0].to_rgb.weight.grad.abs().sum() > 0
+    # Inside the curriculum's blend, eq. 8 covers the active levels only, the top one blended.
+    every.net.active_levels, every.net.blend = 2, 0.25
+    with torch.no_grad():
+        blended = every.net.forward_levels(lr)
+        assert len(blended) == 2 and torch.equal(blended[-1], every.net(lr))
+        doubled = F.interpolate(blended[0], scale_factor=2, mode="bilinear", align_corners=False)
+        assert torch.allclose(blended[1], 0.25 * every.net.levels[1].to_rgb(every.net.levels[1](every.net.levels[0](
+            every.net.head(lr)))) + 0.75 * doubled, atol=1e-6)
+
+
 def test_overfits_a_fixed_batch_at_x8() -> None:
     torch.manual_seed(0)
     from sr_zoo.ops import imresize

@@ -150,27 +150,30 @@ class CSRCNNNet(nn.Module):
         self.tile_align = 4  # BP-U blocks stride by 2 twice: tiles start on multiples of 4 (sr_zoo.tiling)
 
     def forward(self, lr: Tensor) -> Tensor:
-        # BP-U blocks halve twice: pad the LR image to a multiple of 4 (replicated edge), crop the output.
+        return self.forward_levels(lr, every_level=False)[-1]
+
+    def forward_levels(self, lr: Tensor, every_level: bool = True) -> list[Tensor]:
+        """RGB outputs of the active levels, lowest (x2) first; the last is ``forward``'s output. With
+        ``every_level=False`` only the last is computed (the lower ones' RGB convolutions are skipped)."""
+        # BP-U blocks halve twice: pad the LR image to a multiple of 4 (replicated edge), crop the outputs.
         h, w = lr.shape[-2:]
         pad_h, pad_w = -h % 4, -w % 4
         if pad_h or pad_w:
             lr = F.pad(lr, (0, pad_w, 0, pad_h), mode="replicate")
-        out = self._levels(lr)
-        factor = 2**self.active_levels
-        return out[..., : h * factor, : w * factor]
-
-    def _levels(self, lr: Tensor) -> Tensor:
         x = self.head(lr)
-        previous = None
+        outputs: list[Tensor] = []
+        top = self.active_levels - 1
         for index in range(self.active_levels):
             x = self.levels[index](x)
-            if index == self.active_levels - 2 and self.blend < 1:
-                previous = self.levels[index].to_rgb(x)
-        out = self.levels[self.active_levels - 1].to_rgb(x)
-        if previous is not None:
-            doubled = F.interpolate(previous, scale_factor=2, mode="bilinear", align_corners=False)
-            out = self.blend * out + (1 - self.blend) * doubled
-        return out
+            if index == top or every_level or (index == top - 1 and self.blend < 1):
+                outputs.append(self.levels[index].to_rgb(x))
+        if top > 0 and self.blend < 1:  # fade the new level in over the doubled output of the one below
+            doubled = F.interpolate(outputs[-2], scale_factor=2, mode="bilinear", align_corners=False)
+            outputs[-1] = self.blend * outputs[-1] + (1 - self.blend) * doubled
+        if not every_level:
+            outputs = outputs[-1:]
+        first = self.active_levels - len(outputs) + 1  # the level (1-based) of outputs[0]
+        return [out[..., : h * 2 ** (first + i), : w * 2 ** (first + i)] for i, out in enumerate(outputs)]
 
 
 @register_model("csrcnn", paper="Zhang et al., CSRCNN (papers/csrcnn.txt)", scales=(2, 4, 8))
@@ -178,9 +181,15 @@ class CSRCNN(SRModule):
     """CSRCNN on RGB with the curriculum and loss schedule of III-B/III-C (driven by callbacks).
 
     Training (IV-B): SGD, momentum 0.9, weight decay 1e-4 (the paper gives no learning rate: ``lr``
-    is ours); ``optimizer="adam"`` for short runs. The loss is on the final output of the active
-    stage only, L1 or L2 as ``loss_kind`` says (``sr_zoo.callbacks.LossSchedule`` alternates it); the
-    target of a stage at factor f is the HR patch reduced (MATLAB bicubic) to f times the LR size.
+    is ours); ``optimizer="adam"`` for short runs. L1 or L2 as ``loss_kind`` says
+    (``sr_zoo.callbacks.LossSchedule`` alternates it); the target at factor f is the HR patch reduced
+    (MATLAB bicubic) to f times the LR size.
+
+    Where the loss is taken: III-A says "our method only calculates the loss at the end of the
+    network", its first difference from LapSRN, while eq. 8 sums over the L levels. The prose is the
+    explicit statement, so ``level_loss="top"`` (default) takes the active stage's final output only;
+    ``level_loss="all"`` is eq. 8: every active level against its own target, each level's mean
+    error summed (the top term is the same number in both readings).
 
     Args:
         scale: 2, 4 or 8 (1, 2 or 3 levels).
@@ -194,6 +203,7 @@ class CSRCNN(SRModule):
         blend_epochs: epochs over which each new level is blended in.
         l1_epochs: epochs of L1 before the L2/L1 alternation.
         loss_period: epochs per loss in the alternation.
+        level_loss: ``top`` (III-A) or ``all`` (eq. 8), see above.
     """
 
 
@@ -210,6 +220,7 @@ class CSRCNN(SRModule):
         blend_epochs: float = 1.0,
         l1_epochs: int = 20,
         loss_period: int = 2,
+        level_loss: Literal["top", "all"] = "top",
         sample_images: int = 1,
     ) -> None:
         super().__init__(scale, sample_images)
@@ -232,13 +243,20 @@ class CSRCNN(SRModule):
 
     def training_step(self, batch: dict, batch_idx: int) -> Tensor:
         lr, hr = batch["lr"], batch["hr"]
-        factor = self.eval_scale
-        target = hr if factor == self.scale else imresize(hr, size=(lr.shape[-2] * factor, lr.shape[-1] * factor)).clamp(0, 1)
-        sr = self.net(lr)
-        loss = F.l1_loss(sr, target) if self.loss_kind == "l1" else F.mse_loss(sr, target)
+        if self.hparams.level_loss == "all":
+            outputs = self.net.forward_levels(lr)
+        else:
+            outputs = [self.net(lr)]
+        error = F.l1_loss if self.loss_kind == "l1" else F.mse_loss
+        loss = sum(error(sr, self._target(hr, sr.shape[-2:])) for sr in outputs)
         self.log("train/loss", loss, prog_bar=True)
-        self.log("train/stage_scale", float(factor))
+        self.log("train/stage_scale", float(self.eval_scale))
         return loss
+
+    @staticmethod
+    def _target(hr: Tensor, size: torch.Size) -> Tensor:
+        """The HR patch at an intermediate level's size (MATLAB bicubic), or itself at the full scale."""
+        return hr if hr.shape[-2:] == size else imresize(hr, size=tuple(size)).clamp(0, 1)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         if self.hparams.optimizer == "adam":
