@@ -206,3 +206,50 @@ def test_overfits_a_fixed_batch_at_x8() -> None:
         optimizer.step()
         losses.append(loss.item())
     assert losses[-1] < losses[0] / 4, (losses[0], losses[-1])
+
+
+class _FinalL1(L.Callback):
+    def __init__(self) -> None:
+        self.values: list[float | None] = []
+        self.rates: list[float] = []
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:  # noqa: ANN001
+        value = trainer.callback_metrics.get("train/final_l1")
+        self.values.append(None if value is None else float(value))
+        self.rates.append(trainer.optimizers[0].param_groups[0]["lr"])
+
+
+def test_plateau_decay_and_steady_state_stop_watch_the_full_scale_l1(tmp_path: Path) -> None:
+    """The recipes' budget (IV-B "steady state"): the rate halves when train/final_l1 stops improving,
+    and the metric only exists once the curriculum has reached the full scale."""
+    from lightning.pytorch.callbacks import EarlyStopping
+
+    warnings.filterwarnings("ignore")
+    train = str(_images(tmp_path / "train"))
+    data = SRDataModule(train=[train], val=[train], scale=4, patch_size=16, batch_size=2, samples_per_epoch=4,
+                        num_workers=0, root=str(tmp_path / "root"), seed=0)
+    torch.manual_seed(0)
+    # A rate so small that the weights do not move: the epochs' L1 differ by their random patches only,
+    # so some epochs do not improve; L2 and L1 alternate, and the watched L1 ignores which one trains.
+    model = CSRCNN(scale=4, blocks_per_level=[1, 1], stage_epochs=[1], blend_epochs=1, l1_epochs=1, loss_period=1,
+                   optimizer="sgd", lr=1e-12, lr_plateau_patience=0)
+    watch = _FinalL1()
+    stop = EarlyStopping(monitor="train/final_l1", patience=2, strict=False, check_on_train_epoch_end=True)
+    trainer = L.Trainer(accelerator="cpu", max_epochs=12, logger=False, enable_progress_bar=False,
+                        enable_model_summary=False, enable_checkpointing=False, default_root_dir=tmp_path,
+                        limit_val_batches=0, callbacks=[watch, stop])
+    trainer.fit(model, datamodule=data)
+    # Epoch 0 trains x2 and epoch 1 blends x4 in: no full-scale metric, the rate is untouched.
+    assert watch.values[:2] == [None, None] and watch.rates[:2] == [1e-12, 1e-12]
+    # From then on, ReduceLROnPlateau's rule replayed on the logged values gives the rates seen.
+    best, rate, expected = float("inf"), 1e-12, []
+    for value in watch.values[2:]:
+        expected.append(rate)  # the rate during the epoch; the scheduler steps after it
+        if value < best * (1 - 1e-4):
+            best = value
+        else:
+            rate *= 0.5
+    assert watch.rates[2:] == pytest.approx(expected, rel=1e-9)
+    assert trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(rate, rel=1e-9)
+    assert any(r < 1e-12 for r in watch.rates[2:] + [rate])  # it did decay
+    assert len(watch.values) < 12 and stop.stopped_epoch > 0  # and the steady state stopped the run

@@ -147,6 +147,14 @@ class SRModule(L.LightningModule):
             if hasattr(logger, "log_table") and getattr(self, "_test_rows", None):
                 logger.log_table(key="test/per_image", columns=["set", "image", "psnr", "ssim"], data=self._test_rows)
 
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        """``train/epoch_loss``, the epoch's mean training loss (averaged over ranks): what the recipes'
+        steady-state stops watch (papers/emtcm.txt 4.2 "saturated", papers/csrcnn.txt IV-B "steady state")."""
+        loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
+        if isinstance(loss, Tensor):
+            size = batch["lr"].shape[0] if isinstance(batch, dict) and "lr" in batch else None
+            self.log("train/epoch_loss", loss.detach(), on_step=False, on_epoch=True, sync_dist=True, batch_size=size)
+
     def on_train_epoch_end(self) -> None:
         for i, optimizer in enumerate(self.trainer.optimizers):
             if optimizer.param_groups:  # bicubic's placeholder optimizer has none

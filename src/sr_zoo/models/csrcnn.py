@@ -23,7 +23,7 @@ other activation). Readings where the text is silent (the spec and its arithmeti
 from __future__ import annotations
 
 import math
-from typing import Literal, Sequence
+from typing import Any, Literal, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -204,6 +204,10 @@ class CSRCNN(SRModule):
         l1_epochs: epochs of L1 before the L2/L1 alternation.
         loss_period: epochs per loss in the alternation.
         level_loss: ``top`` (III-A) or ``all`` (eq. 8), see above.
+        lr_plateau_patience: halve the learning rate when ``train/final_l1`` has not improved for this
+            many epochs (``None``: constant rate). ``train/final_l1`` is the L1 error of the full-scale
+            output, logged once the curriculum is over, whichever loss the schedule uses (IV-B stops "when
+            the loss reached a steady state"; the recipes' EarlyStopping watches the same number).
     """
 
 
@@ -221,6 +225,7 @@ class CSRCNN(SRModule):
         l1_epochs: int = 20,
         loss_period: int = 2,
         level_loss: Literal["top", "all"] = "top",
+        lr_plateau_patience: int | None = None,
         sample_images: int = 1,
     ) -> None:
         super().__init__(scale, sample_images)
@@ -251,6 +256,9 @@ class CSRCNN(SRModule):
         loss = sum(error(sr, self._target(hr, sr.shape[-2:])) for sr in outputs)
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/stage_scale", float(self.eval_scale))
+        if self.eval_scale == self.scale and self.net.blend == 1:  # the curriculum is over
+            final_l1 = (outputs[-1].detach() - hr).abs().mean()
+            self.log("train/final_l1", final_l1, on_step=False, on_epoch=True, sync_dist=True, batch_size=hr.shape[0])
         return loss
 
     @staticmethod
@@ -258,7 +266,15 @@ class CSRCNN(SRModule):
         """The HR patch at an intermediate level's size (MATLAB bicubic), or itself at the full scale."""
         return hr if hr.shape[-2:] == size else imresize(hr, size=tuple(size)).clamp(0, 1)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
+    def configure_optimizers(self) -> Any:
         if self.hparams.optimizer == "adam":
-            return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
-        return torch.optim.SGD(self.parameters(), lr=self.hparams.lr, momentum=0.9, weight_decay=1e-4)
+            optimizer = torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+        else:
+            optimizer = torch.optim.SGD(self.parameters(), lr=self.hparams.lr, momentum=0.9, weight_decay=1e-4)
+        if self.hparams.lr_plateau_patience is None:
+            return optimizer
+        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5,
+                                                             patience=self.hparams.lr_plateau_patience)
+        # strict=False: the metric only exists once the curriculum has reached the full scale.
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": plateau, "monitor": "train/final_l1",
+                                                         "interval": "epoch", "strict": False}}
