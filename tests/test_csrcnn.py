@@ -219,10 +219,10 @@ class _FinalL1(L.Callback):
         self.rates.append(trainer.optimizers[0].param_groups[0]["lr"])
 
 
-def test_plateau_decay_and_steady_state_stop_watch_the_full_scale_l1(tmp_path: Path) -> None:
-    """The recipes' budget (IV-B "steady state"): the rate halves when train/final_l1 stops improving,
-    and the metric only exists once the curriculum has reached the full scale."""
-    from lightning.pytorch.callbacks import EarlyStopping
+def test_steady_state_decays_then_stops_on_the_full_scale_l1(tmp_path: Path) -> None:
+    """The recipes' budget (IV-B "steady state"): the rate halves when the full-scale L1 stops improving,
+    then the run stops; the L1 only exists once the curriculum has reached the full scale."""
+    from sr_zoo.callbacks import SteadyStateStop
 
     warnings.filterwarnings("ignore")
     train = str(_images(tmp_path / "train"))
@@ -232,24 +232,27 @@ def test_plateau_decay_and_steady_state_stop_watch_the_full_scale_l1(tmp_path: P
     # A rate so small that the weights do not move: the epochs' L1 differ by their random patches only,
     # so some epochs do not improve; L2 and L1 alternate, and the watched L1 ignores which one trains.
     model = CSRCNN(scale=4, blocks_per_level=[1, 1], stage_epochs=[1], blend_epochs=1, l1_epochs=1, loss_period=1,
-                   optimizer="sgd", lr=1e-12, lr_plateau_patience=0)
+                   optimizer="sgd", lr=1e-12)
     watch = _FinalL1()
-    stop = EarlyStopping(monitor="train/final_l1", patience=2, strict=False, check_on_train_epoch_end=True)
-    trainer = L.Trainer(accelerator="cpu", max_epochs=12, logger=False, enable_progress_bar=False,
+    stop = SteadyStateStop(patience=1, min_improvement=1e-3, monitor="final_l1", lr_decays=2, lr_factor=0.5)
+    trainer = L.Trainer(accelerator="cpu", max_epochs=30, logger=False, enable_progress_bar=False,
                         enable_model_summary=False, enable_checkpointing=False, default_root_dir=tmp_path,
                         limit_val_batches=0, callbacks=[watch, stop])
     trainer.fit(model, datamodule=data)
-    # Epoch 0 trains x2 and epoch 1 blends x4 in: no full-scale metric, the rate is untouched.
+    # Epoch 0 trains x2 and epoch 1 blends x4 in: no full-scale L1, the rate is untouched.
     assert watch.values[:2] == [None, None] and watch.rates[:2] == [1e-12, 1e-12]
-    # From then on, ReduceLROnPlateau's rule replayed on the logged values gives the rates seen.
-    best, rate, expected = float("inf"), 1e-12, []
-    for value in watch.values[2:]:
-        expected.append(rate)  # the rate during the epoch; the scheduler steps after it
-        if value < best * (1 - 1e-4):
+    # Replay the rule on the logged epoch means: a third non-improving epoch ends the run.
+    best, rate, decays, expected, stopped_after = float("inf"), 1e-12, 0, [], None
+    for epoch, value in enumerate(watch.values[2:], start=2):
+        expected.append(rate)
+        if value < best * (1 - 1e-3):
             best = value
+        elif decays < 2:
+            rate, decays = rate * 0.5, decays + 1
         else:
-            rate *= 0.5
+            stopped_after = epoch
+            break
+    assert stopped_after is not None and len(watch.values) == stopped_after + 1 < 30
     assert watch.rates[2:] == pytest.approx(expected, rel=1e-9)
-    assert trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(rate, rel=1e-9)
-    assert any(r < 1e-12 for r in watch.rates[2:] + [rate])  # it did decay
-    assert len(watch.values) < 12 and stop.stopped_epoch > 0  # and the steady state stopped the run
+    assert trainer.optimizers[0].param_groups[0]["lr"] == pytest.approx(0.25e-12, rel=1e-9)
+    assert stop.plateau.best == pytest.approx(best, rel=1e-6)

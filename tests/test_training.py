@@ -134,6 +134,100 @@ def test_two_step_schedule_switches_data_and_halves_rates_and_survives_resume(tm
     assert recorder.epochs[3] == ([5e-4, 5e-5], [first, extra], 5)
 
 
+class _EpochLoss(L.Callback):
+    def __init__(self) -> None:
+        self.rows: dict[int, tuple[float, list[str], float, str]] = {}
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        sources = trainer.datamodule.sources_for_epoch(trainer.current_epoch)
+        weights = "%.6f" % float(sum(p.double().sum() for p in pl_module.parameters()))
+        self.rows[trainer.current_epoch] = (float(trainer.callback_metrics["train/epoch_loss"]), sources,
+                                            trainer.optimizers[0].param_groups[0]["lr"], weights)
+
+
+def test_loss_plateau_by_hand_and_its_mean_survives_a_checkpoint_inside_an_epoch() -> None:
+    from types import SimpleNamespace
+
+    from sr_zoo.callbacks import LossPlateau
+
+    trainer = SimpleNamespace(strategy=SimpleNamespace(reduce=lambda t, reduce_op: t, root_device=torch.device("cpu")))
+    plateau = LossPlateau(patience=2, min_improvement=0.1)
+    decisions = []
+    for epoch_values in ([1.0, 1.0], [0.95, 0.95], [0.85, 0.95], [0.9, 0.9]):
+        for value in epoch_values:
+            plateau.add(torch.tensor(value))
+        decisions.append((plateau.end_epoch(trainer), round(plateau.best, 6), plateau.bad_epochs))
+    # 1.0 is the first best; 0.95 is not 10% better; 0.9 is; 0.9 again is not.
+    assert decisions == [(False, 1.0, 0), (False, 1.0, 1), (False, 0.9, 0), (False, 0.9, 1)]
+    plateau.add(torch.tensor(1.0))
+    assert plateau.end_epoch(trainer) is True and plateau.bad_epochs == 2
+    assert plateau.end_epoch(trainer) is False  # an epoch without values decides nothing
+
+    # A checkpoint after the first batch of an epoch: the restored plateau ends the epoch with the mean of
+    # both batches (0.8: an improvement), as the uninterrupted one does; the second batch alone (1.4) is not.
+    fresh = LossPlateau(patience=1, min_improvement=0.1)
+    fresh.add(torch.tensor(1.0))
+    fresh.end_epoch(trainer)
+    fresh.add(torch.tensor(0.2))
+    restored = LossPlateau(patience=1, min_improvement=0.1)
+    restored.load_state_dict(fresh.state_dict())
+    for p in (fresh, restored):
+        p.add(torch.tensor(1.4))
+    assert fresh.end_epoch(trainer) is False and restored.end_epoch(trainer) is False
+    assert restored.best == pytest.approx(0.8) == fresh.best
+
+
+def test_two_step_schedule_switches_and_stops_when_saturated_also_after_a_resume(tmp_path: Path) -> None:
+    """papers/emtcm.txt 4.2: T91 "when the training is saturated", then + General-100 at half the rates,
+    again until saturated. The decisions replay from the logged epoch means, and a run resumed inside
+    an epoch (per-batch checkpoints) takes the same ones, with the same weights."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    first = str(_folder(tmp_path / "t91", 2, 0))
+    extra = str(_folder(tmp_path / "general100", 3, 5))
+
+    def run(folder: str, ckpt: Path | None = None) -> tuple[_EpochLoss, L.Trainer]:
+        L.seed_everything(0)
+        watch = _EpochLoss()
+        schedule = TwoStepDataSchedule(switch_epoch=None, add_sources=[extra], patience=1, stop_when_saturated=True)
+        every_batch = ModelCheckpoint(dirpath=tmp_path / folder, every_n_train_steps=1, save_top_k=-1,
+                                      filename="{epoch}-{step}")
+        trainer = _trainer(tmp_path / folder, 40, callbacks=[schedule, watch, every_batch], limit_val_batches=0)
+        model = EMTCM(scale=2, lr=2e-3, deconv_lr=2e-4)
+        trainer.fit(model, datamodule=_data(tmp_path / f"d{folder}", 2, train=[first], seed=0),
+                    ckpt_path=None if ckpt is None else str(ckpt))
+        return watch, trainer
+
+    watch, trainer = run("full")
+    rows = watch.rows
+    # Replay LossPlateau's rule (patience 1, 0.1%): the first non-improving epoch ends step one.
+    best, switch, stop = float("inf"), None, None
+    for epoch in sorted(rows):
+        loss = rows[epoch][0]
+        if epoch == switch:
+            best = float("inf")  # the second step's losses are on other data
+        if loss < best * (1 - 1e-3):
+            best = loss
+        elif switch is None:
+            switch = epoch + 1
+        else:
+            stop = epoch
+            break
+    assert switch is not None and stop is not None and max(rows) == stop < 39
+    for epoch, (_, sources, rate, _) in rows.items():
+        assert sources == ([first] if epoch < switch else [first, extra])
+        assert rate == pytest.approx(2e-3 if epoch < switch else 1e-3, rel=1e-12)
+
+    # Resume from inside the epoch before the switch and from inside the second step.
+    steps = sorted((tmp_path / "full").glob("*.ckpt"), key=lambda p: int(p.stem.split("step=")[1]))
+    per_epoch = 2  # 8 samples in batches of 4
+    for global_step in ((switch - 1) * per_epoch + 1, switch * per_epoch + 1):
+        ckpt = next(p for p in steps if p.stem.endswith(f"-step={global_step}"))
+        resumed, _ = run(f"resumed{global_step}", ckpt)
+        first_epoch = global_step // per_epoch
+        assert {e: r[1:] for e, r in resumed.rows.items()} == {e: r[1:] for e, r in rows.items() if e >= first_epoch}
+
+
 def test_validation_logs_sample_images_and_per_set_metrics(tmp_path: Path) -> None:
     from lightning.pytorch.loggers import CSVLogger
 

@@ -2,35 +2,147 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any, Sequence
 
 import lightning as L
-from lightning.pytorch.callbacks import BasePredictionWriter
+import torch
+from lightning.pytorch.callbacks import BasePredictionWriter, Callback
 from lightning.pytorch.utilities import rank_zero_info
 
 from sr_zoo.data.io import write_image
 from sr_zoo.progress import Position, ScheduleCallback
 
-__all__ = ["Curriculum", "LossSchedule", "SRPredictionWriter", "TwoStepDataSchedule"]
+__all__ = ["Curriculum", "LossPlateau", "LossSchedule", "SRPredictionWriter", "SteadyStateStop", "TwoStepDataSchedule"]
+
+
+class LossPlateau:
+    """Epoch means of a training quantity, and for how many epochs they have not improved: the papers'
+    "saturated" (papers/emtcm.txt 4.2) and "steady state" (papers/csrcnn.txt IV-B).
+
+    An epoch improves when its mean is below ``(1 - min_improvement)`` times the best so far. The mean
+    is kept as a running sum and count in this object's state (hand-written because Lightning's logged
+    epoch aggregates are not checkpointed: a run resumed inside an epoch would end it with another
+    mean), summed over ranks at the epoch's end, so every rank takes the same decision.
+    """
+
+    def __init__(self, patience: int, min_improvement: float = 1e-3) -> None:
+        if patience < 1:
+            raise ValueError(f"patience must be at least 1 epoch, got {patience}")
+        self.patience, self.min_improvement = patience, min_improvement
+        self.best, self.bad_epochs = math.inf, 0
+        self.total: torch.Tensor | float = 0.0  # a tensor on the model's device while an epoch runs: no sync per batch
+        self.count = 0
+
+    def add(self, value: torch.Tensor) -> None:
+        self.total = self.total + value.detach().float()
+        self.count += 1
+
+    def end_epoch(self, trainer: L.Trainer) -> bool:
+        """Closes the epoch's mean; True once ``patience`` epochs in a row have not improved."""
+        device = self.total.device if isinstance(self.total, torch.Tensor) else trainer.strategy.root_device
+        sums = torch.stack([torch.as_tensor(self.total, dtype=torch.float64, device=device),
+                            torch.tensor(float(self.count), dtype=torch.float64, device=device)])
+        total, count = trainer.strategy.reduce(sums, reduce_op="sum").tolist()
+        self.total, self.count = 0.0, 0
+        if count == 0:
+            return False
+        mean = total / count
+        if mean < self.best * (1 - self.min_improvement):
+            self.best, self.bad_epochs = mean, 0
+        else:
+            self.bad_epochs += 1
+        return self.bad_epochs >= self.patience
+
+    def restart(self) -> None:
+        """Forget the best epoch (the data or the loss changed level)."""
+        self.best, self.bad_epochs = math.inf, 0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "bad_epochs": self.bad_epochs, "total": float(self.total), "count": self.count}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.best, self.bad_epochs = float(state["best"]), int(state["bad_epochs"])
+        self.total, self.count = float(state["total"]), int(state["count"])
+
+
+def _monitored(outputs: Any, key: str) -> torch.Tensor | None:
+    value = outputs.get(key) if isinstance(outputs, dict) else (outputs if key == "loss" else None)
+    return value if isinstance(value, torch.Tensor) else None
+
+
+class SteadyStateStop(Callback):
+    """Trains until the training loss stops improving: after ``patience`` epochs without a relative
+    improvement of ``min_improvement``, the learning rates are multiplied by ``lr_factor`` (at most
+    ``lr_decays`` times), and the next such plateau ends the run (papers/csrcnn.txt IV-B "we stopped
+    training when the loss reached a steady state"; papers/emtcm.txt 4.2 "when the training is saturated").
+
+    ``monitor`` names the value in the dict ``training_step`` returns (``loss``; CSRCNN's ``final_l1``
+    exists once its curriculum is over). Its state is checkpointed, so a resumed run stops where the
+    uninterrupted one would.
+    """
+
+    def __init__(self, patience: int = 10, min_improvement: float = 1e-3, monitor: str = "loss",
+                 lr_decays: int = 0, lr_factor: float = 0.5) -> None:
+        self.plateau = LossPlateau(patience, min_improvement)
+        self.monitor, self.lr_decays, self.lr_factor = monitor, lr_decays, lr_factor
+        self.decays_done = 0
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        value = _monitored(outputs, self.monitor)
+        if value is not None:
+            self.plateau.add(value)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not self.plateau.end_epoch(trainer):
+            return
+        epoch = trainer.current_epoch
+        if self.decays_done < self.lr_decays:
+            for optimizer in trainer.optimizers:
+                for group in optimizer.param_groups:
+                    group["lr"] *= self.lr_factor
+            self.decays_done += 1
+            self.plateau.bad_epochs = 0
+            rank_zero_info(f"sr_zoo: epoch {epoch}: {self.monitor} has not improved for {self.plateau.patience} "
+                           f"epochs; learning rates x{self.lr_factor} ({self.decays_done} of {self.lr_decays})")
+        else:
+            trainer.should_stop = True
+            rank_zero_info(f"sr_zoo: epoch {epoch}: {self.monitor} reached a steady state "
+                           f"(best epoch mean {self.plateau.best:.6g}); training stops")
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"plateau": self.plateau.state_dict(), "decays_done": self.decays_done}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.plateau.load_state_dict(state_dict["plateau"])
+        self.decays_done = int(state_dict["decays_done"])
 
 
 class TwoStepDataSchedule(ScheduleCallback):
-    """EMTCM's two-step training (papers/emtcm.txt 4.2): the first sources until ``switch_epoch``, then
-    ``add_sources`` as well, with every learning rate multiplied by ``lr_factor`` (halved).
+    """EMTCM's two-step training (papers/emtcm.txt 4.2): the first sources until the first step ends,
+    then ``add_sources`` as well, with every learning rate multiplied by ``lr_factor`` (halved).
 
-    The data is a stage of the datamodule (``SRDataModule.add_train_stage``), chosen by the epoch of
-    the data stream, so a resumed run trains on the data of the epoch it resumes in. The rates are
-    multiplied once, before the first batch of epoch ``switch_epoch``; the callback's state and the
-    optimizer's saved rates say whether that happened.
+    The first step ends at ``switch_epoch``, or, with ``switch_epoch=None``, "when the training is
+    saturated": after ``patience`` epochs whose mean loss did not improve (``LossPlateau``). With
+    ``stop_when_saturated``, the second step ends the same way. The data is a stage of the datamodule
+    (``SRDataModule.add_train_stage``), chosen by the epoch of the data stream, so a resumed run trains
+    on the data of the epoch it resumes in; the switch epoch, the plateau and whether the rates were
+    multiplied (once, before the first batch of the second step) are in the callback's checkpointed state.
     """
 
-    def __init__(self, switch_epoch: int, add_sources: Sequence[str] = ("general100",), lr_factor: float = 0.5) -> None:
+    def __init__(self, switch_epoch: int | None = None, add_sources: Sequence[str] = ("general100",),
+                 lr_factor: float = 0.5, patience: int = 10, min_improvement: float = 1e-3,
+                 stop_when_saturated: bool = False) -> None:
         self.switch_epoch = switch_epoch
         self.add_sources = list(add_sources)
         self.lr_factor = lr_factor
+        self.plateau = LossPlateau(patience, min_improvement)
+        self.stop_when_saturated = stop_when_saturated
         self.switched = False
+        self._datamodule: Any = None
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         datamodule = trainer.datamodule
@@ -38,27 +150,55 @@ class TwoStepDataSchedule(ScheduleCallback):
             return
         if not hasattr(datamodule, "add_train_stage"):
             raise TypeError("TwoStepDataSchedule needs a datamodule with add_train_stage (SRDataModule)")
-        base = datamodule.train_sources
-        datamodule.add_train_stage(self.switch_epoch, base + [s for s in self.add_sources if s not in base])
+        self._datamodule = datamodule
+        self._add_stage()
         if not trainer.reload_dataloaders_every_n_epochs:
             trainer.reload_dataloaders_every_n_epochs = 1  # asks for the loader each epoch; it changes once
 
+    def _add_stage(self) -> None:
+        if self._datamodule is not None and self.switch_epoch is not None:
+            base = self._datamodule.train_sources
+            self._datamodule.add_train_stage(self.switch_epoch, base + [s for s in self.add_sources if s not in base])
+
     def apply(self, trainer: L.Trainer, pl_module: L.LightningModule, position: Position) -> None:
-        if self.switched or position.epoch < self.switch_epoch:
+        if self.switched or self.switch_epoch is None or position.epoch < self.switch_epoch:
             return
         for optimizer in trainer.optimizers:
             for group in optimizer.param_groups:
                 group["lr"] *= self.lr_factor
         self.switched = True
+        self.plateau.restart()  # the second step's losses are on other data
         sources = trainer.datamodule.sources_for_epoch(position.epoch)
         rank_zero_info(f"sr_zoo: epoch {self.switch_epoch}: training on {', '.join(sources)}, "
                        f"learning rates x{self.lr_factor}")
 
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                           batch_idx: int) -> None:
+        value = _monitored(outputs, "loss")
+        if value is not None and (self.switch_epoch is None or (self.switched and self.stop_when_saturated)):
+            self.plateau.add(value)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not self.plateau.end_epoch(trainer):
+            return
+        if self.switch_epoch is None:
+            self.switch_epoch = trainer.current_epoch + 1
+            self._add_stage()
+            rank_zero_info(f"sr_zoo: epoch {trainer.current_epoch}: the first step is saturated "
+                           f"(best epoch mean loss {self.plateau.best:.6g})")
+        elif self.switched and self.stop_when_saturated:
+            trainer.should_stop = True
+            rank_zero_info(f"sr_zoo: epoch {trainer.current_epoch}: the second step is saturated; training stops")
+
     def state_dict(self) -> dict[str, Any]:
-        return {"switched": self.switched}
+        return {"switched": self.switched, "switch_epoch": self.switch_epoch, "plateau": self.plateau.state_dict()}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.switched = bool(state_dict["switched"])
+        self.switch_epoch = state_dict.get("switch_epoch", self.switch_epoch)
+        if "plateau" in state_dict:
+            self.plateau.load_state_dict(state_dict["plateau"])
+        self._add_stage()
 
 
 class SRPredictionWriter(BasePredictionWriter):

@@ -23,7 +23,7 @@ other activation). Readings where the text is silent (the spec and its arithmeti
 from __future__ import annotations
 
 import math
-from typing import Any, Literal, Sequence
+from typing import Literal, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -204,10 +204,10 @@ class CSRCNN(SRModule):
         l1_epochs: epochs of L1 before the L2/L1 alternation.
         loss_period: epochs per loss in the alternation.
         level_loss: ``top`` (III-A) or ``all`` (eq. 8), see above.
-        lr_plateau_patience: halve the learning rate when ``train/final_l1`` has not improved for this
-            many epochs (``None``: constant rate). ``train/final_l1`` is the L1 error of the full-scale
-            output, logged once the curriculum is over, whichever loss the schedule uses (IV-B stops "when
-            the loss reached a steady state"; the recipes' EarlyStopping watches the same number).
+
+    Once the curriculum is over, ``training_step`` also returns (and logs as ``train/final_l1``) the L1
+    error of the full-scale output, whichever loss the schedule trains with: the quantity whose steady
+    state (IV-B) the recipes' ``SteadyStateStop`` watches.
     """
 
 
@@ -225,7 +225,6 @@ class CSRCNN(SRModule):
         l1_epochs: int = 20,
         loss_period: int = 2,
         level_loss: Literal["top", "all"] = "top",
-        lr_plateau_patience: int | None = None,
         sample_images: int = 1,
     ) -> None:
         super().__init__(scale, sample_images)
@@ -246,7 +245,7 @@ class CSRCNN(SRModule):
             LossSchedule(l1_epochs=self.hparams.l1_epochs, period=self.hparams.loss_period),
         ]
 
-    def training_step(self, batch: dict, batch_idx: int) -> Tensor:
+    def training_step(self, batch: dict, batch_idx: int) -> Tensor | dict[str, Tensor]:
         lr, hr = batch["lr"], batch["hr"]
         if self.hparams.level_loss == "all":
             outputs = self.net.forward_levels(lr)
@@ -259,6 +258,7 @@ class CSRCNN(SRModule):
         if self.eval_scale == self.scale and self.net.blend == 1:  # the curriculum is over
             final_l1 = (outputs[-1].detach() - hr).abs().mean()
             self.log("train/final_l1", final_l1, on_step=False, on_epoch=True, sync_dist=True, batch_size=hr.shape[0])
+            return {"loss": loss, "final_l1": final_l1}
         return loss
 
     @staticmethod
@@ -266,15 +266,7 @@ class CSRCNN(SRModule):
         """The HR patch at an intermediate level's size (MATLAB bicubic), or itself at the full scale."""
         return hr if hr.shape[-2:] == size else imresize(hr, size=tuple(size)).clamp(0, 1)
 
-    def configure_optimizers(self) -> Any:
+    def configure_optimizers(self) -> torch.optim.Optimizer:
         if self.hparams.optimizer == "adam":
-            optimizer = torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
-        else:
-            optimizer = torch.optim.SGD(self.parameters(), lr=self.hparams.lr, momentum=0.9, weight_decay=1e-4)
-        if self.hparams.lr_plateau_patience is None:
-            return optimizer
-        plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, factor=0.5,
-                                                             patience=self.hparams.lr_plateau_patience)
-        # strict=False: the metric only exists once the curriculum has reached the full scale.
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": plateau, "monitor": "train/final_l1",
-                                                         "interval": "epoch", "strict": False}}
+            return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
+        return torch.optim.SGD(self.parameters(), lr=self.hparams.lr, momentum=0.9, weight_decay=1e-4)
