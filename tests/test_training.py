@@ -189,7 +189,8 @@ def test_two_step_schedule_switches_and_stops_when_saturated_also_after_a_resume
     def run(folder: str, ckpt: Path | None = None) -> tuple[_EpochLoss, L.Trainer]:
         L.seed_everything(0)
         watch = _EpochLoss()
-        schedule = TwoStepDataSchedule(switch_epoch=None, add_sources=[extra], patience=1, stop_when_saturated=True)
+        schedule = TwoStepDataSchedule(switch_epoch=None, add_sources=[extra], patience=1, stop_when_saturated=True,
+                                       step_checkpoint="step1.ckpt")
         every_batch = ModelCheckpoint(dirpath=tmp_path / folder, every_n_train_steps=1, save_top_k=-1,
                                       filename="{epoch}-{step}")
         trainer = _trainer(tmp_path / folder, 40, callbacks=[schedule, watch, every_batch], limit_val_batches=0)
@@ -219,7 +220,11 @@ def test_two_step_schedule_switches_and_stops_when_saturated_also_after_a_resume
         assert rate == pytest.approx(2e-3 if epoch < switch else 1e-3, rel=1e-12)
 
     # Resume from inside the epoch before the switch and from inside the second step.
-    steps = sorted((tmp_path / "full").glob("*.ckpt"), key=lambda p: int(p.stem.split("step=")[1]))
+    # The first step's model was kept: the weights at the end of epoch switch - 1.
+    step1 = read_checkpoint(tmp_path / "full" / "step1.ckpt")
+    assert "%.6f" % float(sum(v.double().sum() for v in step1["state_dict"].values())) == rows[switch - 1][3]
+    assert step1["epoch"] == switch - 1
+    steps = sorted((tmp_path / "full").glob("*step=*.ckpt"), key=lambda p: int(p.stem.split("step=")[1]))
     per_epoch = 2  # 8 samples in batches of 4
     for global_step in ((switch - 1) * per_epoch + 1, switch * per_epoch + 1):
         ckpt = next(p for p in steps if p.stem.endswith(f"-step={global_step}"))

@@ -12,6 +12,7 @@ import torch
 from lightning.pytorch.callbacks import BasePredictionWriter, Callback
 from lightning.pytorch.utilities import rank_zero_info
 
+from sr_zoo.checkpointing import checkpoint_dir
 from sr_zoo.data.io import write_image
 from sr_zoo.progress import Position, ScheduleCallback
 
@@ -127,7 +128,9 @@ class TwoStepDataSchedule(ScheduleCallback):
 
     The first step ends at ``switch_epoch``, or, with ``switch_epoch=None``, "when the training is
     saturated": after ``patience`` epochs whose mean loss did not improve (``LossPlateau``). With
-    ``stop_when_saturated``, the second step ends the same way. The data is a stage of the datamodule
+    ``stop_when_saturated``, the second step ends the same way. With ``step_checkpoint`` (a file name),
+    the model at the end of the first step is saved next to the run's other checkpoints (the T91-only
+    model of the paper's Table 2, before the fine-tuning of Table 4). The data is a stage of the datamodule
     (``SRDataModule.add_train_stage``), chosen by the epoch of the data stream, so a resumed run trains
     on the data of the epoch it resumes in; the switch epoch, the plateau and whether the rates were
     multiplied (once, before the first batch of the second step) are in the callback's checkpointed state.
@@ -135,8 +138,9 @@ class TwoStepDataSchedule(ScheduleCallback):
 
     def __init__(self, switch_epoch: int | None = None, add_sources: Sequence[str] = ("general100",),
                  lr_factor: float = 0.5, patience: int = 10, min_improvement: float = 1e-3,
-                 stop_when_saturated: bool = False) -> None:
+                 stop_when_saturated: bool = False, step_checkpoint: str | None = None) -> None:
         self.switch_epoch = switch_epoch
+        self.step_checkpoint = step_checkpoint
         self.add_sources = list(add_sources)
         self.lr_factor = lr_factor
         self.plateau = LossPlateau(patience, min_improvement)
@@ -179,16 +183,19 @@ class TwoStepDataSchedule(ScheduleCallback):
             self.plateau.add(value)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if not self.plateau.end_epoch(trainer):
-            return
-        if self.switch_epoch is None:
-            self.switch_epoch = trainer.current_epoch + 1
-            self._add_stage()
-            rank_zero_info(f"sr_zoo: epoch {trainer.current_epoch}: the first step is saturated "
-                           f"(best epoch mean loss {self.plateau.best:.6g})")
-        elif self.switched and self.stop_when_saturated:
-            trainer.should_stop = True
-            rank_zero_info(f"sr_zoo: epoch {trainer.current_epoch}: the second step is saturated; training stops")
+        if self.plateau.end_epoch(trainer):
+            if self.switch_epoch is None:
+                self.switch_epoch = trainer.current_epoch + 1
+                self._add_stage()
+                rank_zero_info(f"sr_zoo: epoch {trainer.current_epoch}: the first step is saturated "
+                               f"(best epoch mean loss {self.plateau.best:.6g})")
+            elif self.switched and self.stop_when_saturated:
+                trainer.should_stop = True
+                rank_zero_info(f"sr_zoo: epoch {trainer.current_epoch}: the second step is saturated; training stops")
+        if self.step_checkpoint and self.switch_epoch == trainer.current_epoch + 1 and not self.switched:
+            path = checkpoint_dir(trainer) / self.step_checkpoint
+            trainer.save_checkpoint(path)  # every rank calls it; the strategy writes once
+            rank_zero_info(f"sr_zoo: the first step's model is in {path}")
 
     def state_dict(self) -> dict[str, Any]:
         return {"switched": self.switched, "switch_epoch": self.switch_epoch, "plateau": self.plateau.state_dict()}

@@ -176,7 +176,12 @@ class InterruptCheckpoint(Callback):
 
     def checkpoint_path(self, trainer: L.Trainer) -> Path:
         """``<first ModelCheckpoint's folder>/last.ckpt``, else under ``default_root_dir/checkpoints``."""
-        for callback in trainer.checkpoint_callbacks:
-            if isinstance(callback, ModelCheckpoint) and callback.dirpath:
-                return Path(callback.dirpath) / self.filename
-        return Path(trainer.default_root_dir) / "checkpoints" / self.filename
+        return checkpoint_dir(trainer) / self.filename
+
+
+def checkpoint_dir(trainer: L.Trainer) -> Path:
+    """Where the run's checkpoints go: the first ``ModelCheckpoint``'s folder, else ``default_root_dir/checkpoints``."""
+    for callback in trainer.checkpoint_callbacks:
+        if isinstance(callback, ModelCheckpoint) and callback.dirpath:
+            return Path(callback.dirpath)
+    return Path(trainer.default_root_dir) / "checkpoints"
