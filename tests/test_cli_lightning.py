@@ -72,6 +72,24 @@ def test_every_recipe_parses(recipe: str) -> None:
     assert cli.model.scale == cli.datamodule.scale
 
 
+@pytest.mark.parametrize("scale,table6", [(2, 1_549_000), (4, 3_059_000), (8, 4_568_000)])
+def test_csrcnn_table6_overlay_builds_the_network_table_vi_counts(scale: int, table6: int) -> None:
+    """experiments/overlays/csrcnn_table6.yaml after csrcnn_x<scale>.yaml: within 0.2% of Table VI."""
+    from sr_zoo.cli.lightning import SRZooCLI
+    from sr_zoo.data import SRDataModule
+    from sr_zoo.models import SRModule
+
+    recipe = REPO / "experiments" / f"csrcnn_x{scale}.yaml"
+    counts = {}
+    for name, extra in (("text", []), ("table6", ["--config", str(REPO / "experiments" / "overlays" / "csrcnn_table6.yaml")])):
+        cli = SRZooCLI(SRModule, SRDataModule, subclass_mode_model=True, run=False, auto_configure_optimizers=False,
+                       args=["--config", str(recipe), *extra, "--trainer.logger=false"])
+        counts[name] = sum(p.numel() for p in cli.model.net.parameters())
+        assert cli.model.scale == scale
+    assert abs(counts["table6"] - table6) / table6 < 0.002
+    assert counts["text"] == {2: 1_964_611, 4: 3_402_310, 8: 4_368_201}[scale]  # 6/4/2 (sr-zoo models)
+
+
 def test_models_lists_every_model_with_counts(capsys: pytest.CaptureFixture) -> None:
     assert main(["models"]) == 0
     rows = {line.split()[0]: " ".join(line.split()) for line in capsys.readouterr().out.splitlines()}

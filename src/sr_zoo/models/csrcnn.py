@@ -136,11 +136,16 @@ class CSRCNNNet(nn.Module):
     output is the active top level's RGB, blended with the bilinearly doubled RGB of the level below
     while ``blend < 1`` (ProSR's fade-in, which III-B cites)."""
 
-    def __init__(self, scale: int, blocks_per_level: Sequence[int] | None = None, n: int = 64,
+    def __init__(self, scale: int, blocks_per_level: Sequence[int] | int | None = None, n: int = 64,
                  plain_u: bool = False, extra_hr_convs: int = 0, refined_blocks: int = 1) -> None:
         super().__init__()
         levels = int(math.log2(scale))
-        blocks = list(blocks_per_level) if blocks_per_level is not None else list(ASYMMETRIC_BLOCKS[:levels])
+        if blocks_per_level is None:
+            blocks = list(ASYMMETRIC_BLOCKS[:levels])
+        elif isinstance(blocks_per_level, int):  # the same number at every level: the symmetric network
+            blocks = [blocks_per_level] * levels
+        else:
+            blocks = list(blocks_per_level)
         if len(blocks) != levels:
             raise ValueError(f"blocks_per_level needs {levels} entries for scale {scale}, got {blocks}")
         self.head = nn.Sequential(_conv(3, n), nn.ReLU(), _conv(n, n), nn.ReLU())
@@ -193,7 +198,8 @@ class CSRCNN(SRModule):
 
     Args:
         scale: 2, 4 or 8 (1, 2 or 3 levels).
-        blocks_per_level: BP-U blocks per level; default 6, 4, 2 (asymmetric); e.g. [4, 4, 4].
+        blocks_per_level: BP-U blocks per level; default 6, 4, 2 (asymmetric); e.g. [4, 4, 4], or 4 for
+            4 at every level (Table VI's network with ``extra_hr_convs=2``).
         plain_u: plain U blocks instead of BP-U (Table III's ablation).
         extra_hr_convs: HR convolutions added to each refined block (2 reproduces Table VI's counts).
         refined_blocks: refined blocks per level (1; Table IV's R0 and R2 variants: 0 and 2).
@@ -214,7 +220,7 @@ class CSRCNN(SRModule):
     def __init__(
         self,
         scale: int = 4,
-        blocks_per_level: list[int] | None = None,
+        blocks_per_level: list[int] | int | None = None,
         plain_u: bool = False,
         extra_hr_convs: int = 0,
         refined_blocks: int = 1,
