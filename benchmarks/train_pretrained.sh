@@ -20,9 +20,9 @@ fit() {  # NAME SCALE MINUTES [sr-zoo fit arguments]
         --trainer.enable_progress_bar false --trainer.check_val_every_n_epoch 100000 \
         --trainer.default_root_dir "$out/${name}_x${scale}"
 }
-fit emtcm 3 12 --config experiments/emtcm_x3.yaml
+fit emtcm 3 12 --config benchmarks/configs/emtcm_x3_cpu.yaml
 for s in 2 4; do
-    fit emtcm "$s" 3 --config "experiments/emtcm_x${s}_from_x3.yaml" \
+    fit emtcm "$s" 3 --config benchmarks/configs/emtcm_from_x3_cpu.yaml \
         --model.init_args.init_from "$out/emtcm_x3/checkpoints/last.ckpt"
 done
 for s in 2 3 4; do

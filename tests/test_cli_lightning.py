@@ -61,7 +61,8 @@ def test_print_config_of_a_recipe() -> None:
     assert "scale: 2" in out and "recipe: emtcm" in out and "TwoStepDataSchedule" in out
 
 
-@pytest.mark.parametrize("recipe", sorted(p.name for p in (REPO / "experiments").glob("*.yaml")))
+@pytest.mark.parametrize("recipe", sorted([p.name for p in (REPO / "experiments").glob("*.yaml")]
+                                           + [f"../benchmarks/configs/{p.name}" for p in (REPO / "benchmarks" / "configs").glob("*.yaml")]))
 def test_every_recipe_parses(recipe: str) -> None:
     from sr_zoo.cli.lightning import SRZooCLI
     from sr_zoo.data import SRDataModule
