@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from sr_zoo.data import PatchDataset, SRDataModule, degrade, resolve_source
+from sr_zoo.data import EvalBatch, PatchDataset, SRDataModule, TrainBatch, degrade, resolve_source
 from sr_zoo.data.sources import Record
 from sr_zoo.errors import DatasetError
 from sr_zoo.ops import imresize, quantize
@@ -113,11 +113,13 @@ def test_batches_have_documented_shapes_and_ranges(tmp_path: Path) -> None:
     assert batch["hr"].shape == (8, 3, 72, 72) and batch["lr"].shape == (8, 3, 24, 24)
     # Where the batch sits in the data stream: epoch 0, items 0-7 of 64 batches x 8 (the 64-batch minimum).
     assert batch.pop("position").tolist() == [0, 8, 512]
+    assert set(batch) == TrainBatch.__required_keys__  # no labels: the required keys only
     for t in batch.values():
         assert t.dtype == torch.float32 and 0 <= t.min() and t.max() <= 1
     assert dm.val_names == ["demo"]
     val = next(iter(dm.val_dataloader()[0]))
     assert val["hr"].shape[-1] == 3 * val["lr"].shape[-1]
+    assert set(val) == EvalBatch.__required_keys__ and isinstance(val["name"], list)
 
 
 def test_demo_is_the_default_and_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -243,6 +245,9 @@ def test_coco_stuff_labels_and_masks_align_after_augmentation(tmp_path: Path) ->
         assert torch.equal(batch["label"], batch["label_hr"][:, 2::4, 2::4])
         assert torch.equal(batch["boundary_mask"], boundary_mask(batch["label"], 2))
         assert 0 < batch["boundary_mask"].float().mean() < 1
+    # The batch is a TrainBatch with every optional key (the stream position is removed before a model sees it).
+    assert set(batch) - {"position"} == set(TrainBatch.__required_keys__ | TrainBatch.__optional_keys__)
+    assert TrainBatch.__optional_keys__ == {"label", "label_hr", "boundary_mask"}
 
 
 def test_coco_stuff_real_layout_with_jpegs(tmp_path: Path) -> None:

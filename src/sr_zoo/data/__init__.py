@@ -1,5 +1,6 @@
 """Datasets: image reading, benchmark sets, training patches and the LightningDataModule."""
 
+from sr_zoo.data.batches import EvalBatch, PredictBatch, TrainBatch
 from sr_zoo.data.benchmark import BenchmarkDataset, make_lr, modcrop
 from sr_zoo.data.datamodule import SRDataModule
 from sr_zoo.data.degradation import DEGRADATIONS, degrade
@@ -13,10 +14,13 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "RECIPES",
     "BenchmarkDataset",
+    "EvalBatch",
     "PatchDataset",
+    "PredictBatch",
     "Recipe",
     "Record",
     "SRDataModule",
+    "TrainBatch",
     "collate_patches",
     "data_root",
     "decode_image",

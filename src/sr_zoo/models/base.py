@@ -10,8 +10,9 @@ from torch import Tensor, nn
 from torchmetrics import MetricCollection
 from torchvision.utils import make_grid
 
-from sr_zoo.metrics import YPSNR, YSSIM, y_psnr, y_ssim
+from sr_zoo.data.batches import EvalBatch, PredictBatch
 from sr_zoo.errors import SRZooError
+from sr_zoo.metrics import YPSNR, YSSIM, y_psnr, y_ssim
 from sr_zoo.models._registry import check_scale
 from sr_zoo.ops import imresize, rgb_to_ycbcr, ycbcr_to_rgb
 from sr_zoo.progress import align_epoch_counter
@@ -59,7 +60,7 @@ class SRModule(L.LightningModule):
         sr = sr.clamp(0.0, 1.0)
         return sr.mean(dim=1, keepdim=True) if gray else sr
 
-    def predict_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> dict[str, Any]:
+    def predict_step(self, batch: PredictBatch, batch_idx: int, dataloader_idx: int = 0) -> dict[str, Any]:
         return {"sr": self(batch["lr"]), "name": batch["name"]}
 
     # ------------------------------------------------------------------ evaluation
@@ -93,7 +94,7 @@ class SRModule(L.LightningModule):
                             prefix=f"{key}/",
                         ).to(self.device)
 
-    def _evaluate(self, prefix: str, batch: dict[str, Any], batch_idx: int, dataloader_idx: int) -> None:
+    def _evaluate(self, prefix: str, batch: EvalBatch, batch_idx: int, dataloader_idx: int) -> None:
         names = self._set_names(prefix)
         key = f"{prefix}/{names[dataloader_idx] if dataloader_idx < len(names) else dataloader_idx}"
         sr = self(batch["lr"])
@@ -107,13 +108,13 @@ class SRModule(L.LightningModule):
         if prefix == "test":
             self._record_test_image(key.split("/", 1)[1], batch, sr)
 
-    def validation_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
+    def validation_step(self, batch: EvalBatch, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._evaluate("val", batch, batch_idx, dataloader_idx)
 
-    def test_step(self, batch: dict[str, Any], batch_idx: int, dataloader_idx: int = 0) -> None:
+    def test_step(self, batch: EvalBatch, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._evaluate("test", batch, batch_idx, dataloader_idx)
 
-    def _log_sample(self, batch: dict[str, Any], sr: Tensor, index: int) -> None:
+    def _log_sample(self, batch: EvalBatch, sr: Tensor, index: int) -> None:
         """Aligned crops, bicubic | SR | HR side by side, to loggers that take images (W&B, TensorBoard),
         every ``sample_every_n_epochs`` epochs, for the first ``sample_images`` validation images."""
         if self.logger is None or self.trainer.sanity_checking or self.current_epoch % self.sample_every_n_epochs:
@@ -135,7 +136,7 @@ class SRModule(L.LightningModule):
         self.on_validation_epoch_start()
         self._test_rows: list[list[Any]] = []
 
-    def _record_test_image(self, set_name: str, batch: dict[str, Any], sr: Tensor) -> None:
+    def _record_test_image(self, set_name: str, batch: EvalBatch, sr: Tensor) -> None:
         crop = self.eval_scale
         names = batch.get("name", [f"{len(self._test_rows)}"])
         for i, (psnr, ssim) in enumerate(zip(y_psnr(sr, batch["hr"], crop), y_ssim(sr, batch["hr"], crop))):

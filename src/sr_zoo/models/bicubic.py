@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
+from sr_zoo.data.batches import TrainBatch
 from sr_zoo.models._registry import register_model
 from sr_zoo.models.base import SRModule
 from sr_zoo.ops import imresize
@@ -32,7 +33,7 @@ class Bicubic(SRModule):
         self.save_hyperparameters()
         self.net = BicubicUpsampler(scale)
 
-    def training_step(self, batch: dict, batch_idx: int) -> None:
+    def training_step(self, batch: TrainBatch, batch_idx: int) -> None:
         return None  # no parameters: `fit` only runs validation
 
     def configure_optimizers(self) -> None:

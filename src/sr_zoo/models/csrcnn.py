@@ -27,11 +27,11 @@ from typing import Literal, Sequence
 
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.callbacks import Callback
 from torch import Tensor, nn
 
-from lightning.pytorch.callbacks import Callback
-
 from sr_zoo.callbacks import Curriculum, LossSchedule
+from sr_zoo.data.batches import TrainBatch
 from sr_zoo.models._registry import register_model
 from sr_zoo.models.base import SRModule
 from sr_zoo.ops import imresize
@@ -251,7 +251,7 @@ class CSRCNN(SRModule):
             LossSchedule(l1_epochs=self.hparams.l1_epochs, period=self.hparams.loss_period),
         ]
 
-    def training_step(self, batch: dict, batch_idx: int) -> Tensor | dict[str, Tensor]:
+    def training_step(self, batch: TrainBatch, batch_idx: int) -> Tensor | dict[str, Tensor]:
         lr, hr = batch["lr"], batch["hr"]
         if self.hparams.level_loss == "all":
             outputs = self.net.forward_levels(lr)

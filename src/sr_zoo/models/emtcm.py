@@ -26,6 +26,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from sr_zoo.data.batches import TrainBatch
 from sr_zoo.losses import MultiTaskLoss
 from sr_zoo.models._registry import register_model
 from sr_zoo.models.base import SRModule
@@ -105,7 +106,7 @@ class EMTCM(SRModule):
         if self.hparams.init_from and self.trainer.ckpt_path is None:
             self.load_initial_weights(self.hparams.init_from)
 
-    def training_step(self, batch: dict, batch_idx: int) -> Tensor:
+    def training_step(self, batch: TrainBatch, batch_idx: int) -> Tensor:
         loss = self.loss(self.net(rgb_to_y(batch["lr"])), rgb_to_y(batch["hr"]))
         self.log("train/loss", loss, prog_bar=True)
         return loss

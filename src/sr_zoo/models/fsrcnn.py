@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from sr_zoo.data.batches import TrainBatch
 from sr_zoo.models._registry import register_model
 from sr_zoo.models.base import SRModule
 from sr_zoo.models.blocks import ConvPReLU, deconv_upsampler
@@ -46,7 +47,7 @@ class FSRCNN(SRModule):
         self.save_hyperparameters()
         self.net = FSRCNNNet(scale, d, s, m)
 
-    def training_step(self, batch: dict, batch_idx: int) -> Tensor:
+    def training_step(self, batch: TrainBatch, batch_idx: int) -> Tensor:
         loss = nn.functional.mse_loss(self.net(rgb_to_y(batch["lr"])), rgb_to_y(batch["hr"]))
         self.log("train/loss", loss, prog_bar=True)
         return loss

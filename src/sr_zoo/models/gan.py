@@ -37,6 +37,7 @@ from typing import Any, Literal
 import torch
 from torch import Tensor, nn
 
+from sr_zoo.data.batches import TrainBatch
 from sr_zoo.losses_gan import AdversarialLoss
 from sr_zoo.models.base import SRModule
 from sr_zoo.progress import StageSchedule, training_position
@@ -77,7 +78,7 @@ class GANModule(SRModule):
         self.phase: str = self.stages()[0][0]
 
     # ------------------------------------------------------------------ to implement
-    def content_losses(self, sr: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+    def content_losses(self, sr: Tensor, batch: TrainBatch) -> dict[str, Tensor]:
         """Weighted non-adversarial generator terms, e.g. ``{"mse": ..., "perceptual": 0.1 * ...}``."""
         raise NotImplementedError
 
@@ -125,7 +126,7 @@ class GANModule(SRModule):
         return steps
 
     # ------------------------------------------------------------------ training
-    def training_step(self, batch: dict[str, Tensor], batch_idx: int) -> None:
+    def training_step(self, batch: TrainBatch, batch_idx: int) -> None:
         opt_g, opt_d = self.optimizers()
         lr, hr = batch["lr"], batch["hr"]
         sr = self.generate(lr)
@@ -165,7 +166,7 @@ class GANModule(SRModule):
                 "train/d_fake": torch.sigmoid(fake_logits.float()).mean(),
             }, batch_size=size)
 
-    def _generator_step(self, opt_g: Any, sr: Tensor, batch: dict[str, Tensor], size: int) -> None:
+    def _generator_step(self, opt_g: Any, sr: Tensor, batch: TrainBatch, size: int) -> None:
         self.toggle_optimizer(opt_g)
         terms = self.content_losses(sr, batch)
         if _STAGE_UPDATES[self.phase][2]:

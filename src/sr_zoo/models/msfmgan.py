@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from sr_zoo.data.batches import TrainBatch
 from sr_zoo.losses_gan import PerceptualLoss
 from sr_zoo.models._registry import register_model
 from sr_zoo.models.gan import GANModule
@@ -183,7 +184,7 @@ class MSFMGAN(GANModule):
         self.perceptual_weight = perceptual_weight
         self.perceptual = PerceptualLoss(perceptual_layer, extractor=perceptual_extractor) if perceptual_weight else None
 
-    def content_losses(self, sr: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+    def content_losses(self, sr: Tensor, batch: TrainBatch) -> dict[str, Tensor]:
         hr = batch["hr"]
         terms = {"mse": F.mse_loss(sr, hr)}
         if self.perceptual is not None and self.phase == "adversarial":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from sr_zoo.data.batches import TrainBatch
 from sr_zoo.models._registry import register_model
 from sr_zoo.models.base import SRModule
 from sr_zoo.ops import imresize, rgb_to_y
@@ -51,7 +52,7 @@ class SRCNN(SRModule):
         self.save_hyperparameters()
         self.net = SRCNNNet(scale, n1, n2)
 
-    def training_step(self, batch: dict, batch_idx: int) -> Tensor:
+    def training_step(self, batch: TrainBatch, batch_idx: int) -> Tensor:
         loss = nn.functional.mse_loss(self.net(rgb_to_y(batch["lr"])), rgb_to_y(batch["hr"]))
         self.log("train/loss", loss, prog_bar=True)
         return loss

@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from sr_zoo.data.batches import TrainBatch
 from sr_zoo.losses_gan import PerceptualLoss
 from sr_zoo.models._registry import register_model
 from sr_zoo.models.base import SRModule
@@ -115,7 +116,7 @@ class SRResNet(SRModule):
         self.save_hyperparameters()
         self.net = SRResNetGenerator(scale, n, blocks)
 
-    def training_step(self, batch: dict, batch_idx: int) -> Tensor:
+    def training_step(self, batch: TrainBatch, batch_idx: int) -> Tensor:
         loss = F.mse_loss(self.net(batch["lr"]), batch["hr"])
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["lr"].shape[0])
         return loss
@@ -165,7 +166,7 @@ class SRGAN(GANModule):
         self.perceptual = (PerceptualLoss(perceptual_layer, extractor=perceptual_extractor, reduction=perceptual_reduction)
                            if perceptual_weight else None)
 
-    def content_losses(self, sr: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+    def content_losses(self, sr: Tensor, batch: TrainBatch) -> dict[str, Tensor]:
         hr = batch["hr"]
         terms = {"mse": self.mse_weight * F.mse_loss(sr, hr)}
         if self.perceptual is not None and self.phase == "adversarial":

@@ -21,6 +21,7 @@ import torch
 from lightning.pytorch.utilities import rank_zero_info
 from torch import Tensor, nn
 
+from sr_zoo.data.batches import TrainBatch
 from sr_zoo.data.coco_stuff import IGNORE_INDEX, SRSEG_CLASSES
 from sr_zoo.losses import masked_cross_entropy
 from sr_zoo.models._registry import register_model
@@ -78,7 +79,7 @@ class SRSEG(SRGAN):
         self._features = self.net.features(lr)
         return self.net.reconstruct(self._features)
 
-    def content_losses(self, sr: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+    def content_losses(self, sr: Tensor, batch: TrainBatch) -> dict[str, Tensor]:
         terms = super().content_losses(sr, batch)
         if self.phase in ("segmentation", "adversarial") and self.segmentation_weight:
             if "label" not in batch:
@@ -94,7 +95,7 @@ class SRSEG(SRGAN):
                     self._log_accuracy(logits, batch)
         return terms
 
-    def _log_accuracy(self, logits: Tensor, batch: dict[str, Any]) -> None:
+    def _log_accuracy(self, logits: Tensor, batch: TrainBatch) -> None:
         label = batch["label"]
         counted = label != IGNORE_INDEX
         if batch.get("boundary_mask") is not None:
