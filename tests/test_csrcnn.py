@@ -141,7 +141,7 @@ def test_stage_target_is_the_hr_reduced_to_the_stage_factor() -> None:
     model.log = lambda *a, **k: None
     model.net.forward = lambda lr: captured.setdefault("sr", torch.zeros(lr.shape[0], 3, lr.shape[-2] * 2, lr.shape[-1] * 2))
     hr = torch.rand(1, 3, 64, 64)
-    loss = model.training_step({"lr": imresize(hr, scale=1 / 8), "hr": hr}, 0)
+    loss = model.training_step({"lr": imresize(hr, scale=1 / 8), "hr": hr}, 0)["loss"]
     target = imresize(hr, size=(16, 16)).clamp(0, 1)
     assert loss.item() == pytest.approx(target.abs().mean().item(), abs=1e-6)  # L1 against the x2 target
 
@@ -169,14 +169,18 @@ def test_level_outputs_and_the_eq8_loss_over_every_level() -> None:
             assert torch.allclose(levels[index], level.to_rgb(x), atol=1e-6)
         targets = [imresize(hr, size=(16, 8)).clamp(0, 1), imresize(hr, size=(32, 16)).clamp(0, 1), hr]
         per_level = [(out - target).abs().mean().item() for out, target in zip(levels, targets)]
-        assert top.training_step(batch, 0).item() == pytest.approx(per_level[2], rel=1e-6)
-        assert every.training_step(batch, 0).item() == pytest.approx(sum(per_level), rel=1e-6)
+        # At the full scale the step also returns the final output's L1, whichever loss trains.
+        out = top.training_step(batch, 0)
+        assert out["loss"].item() == pytest.approx(per_level[2], rel=1e-6)
+        assert out["final_l1"].item() == pytest.approx(per_level[2], rel=1e-6)
+        assert every.training_step(batch, 0)["loss"].item() == pytest.approx(sum(per_level), rel=1e-6)
         every.loss_kind = "l2"
-        assert every.training_step(batch, 0).item() == pytest.approx(
+        assert every.training_step(batch, 0)["final_l1"].item() == pytest.approx(per_level[2], rel=1e-6)
+        assert every.training_step(batch, 0)["loss"].item() == pytest.approx(
             sum(((out - t) ** 2).mean().item() for out, t in zip(levels, targets)), rel=1e-6)
     # Only eq. 8 trains the lower levels' RGB convolutions.
     for model in (top, every):
-        model.training_step(batch, 0).backward()
+        model.training_step(batch, 0)["loss"].backward()
     assert top.net.levels[0].to_rgb.weight.grad is None
     assert every.net.levels[0].to_rgb.weight.grad.abs().sum() > 0
     # Inside the curriculum's blend, eq. 8 covers the active levels only, the top one blended.
@@ -201,7 +205,7 @@ def test_overfits_a_fixed_batch_at_x8() -> None:
     losses = []
     for _ in range(60):
         optimizer.zero_grad()
-        loss = model.training_step(batch, 0)
+        loss = model.training_step(batch, 0)["loss"]
         loss.backward()
         optimizer.step()
         losses.append(loss.item())

@@ -211,9 +211,9 @@ class CSRCNN(SRModule):
         loss_period: epochs per loss in the alternation.
         level_loss: ``top`` (III-A) or ``all`` (eq. 8), see above.
 
-    Once the curriculum is over, ``training_step`` also returns (and logs as ``train/final_l1``) the L1
-    error of the full-scale output, whichever loss the schedule trains with: the quantity whose steady
-    state (IV-B) the recipes' ``SteadyStateStop`` watches.
+    ``training_step`` returns ``{"loss": ...}`` and, once the curriculum is over, ``final_l1`` (logged as
+    ``train/final_l1``): the L1 error of the full-scale output, whichever loss the schedule trains with,
+    the quantity whose steady state (IV-B) the recipes' ``SteadyStateStop`` watches.
     """
 
 
@@ -251,7 +251,7 @@ class CSRCNN(SRModule):
             LossSchedule(l1_epochs=self.hparams.l1_epochs, period=self.hparams.loss_period),
         ]
 
-    def training_step(self, batch: TrainBatch, batch_idx: int) -> Tensor | dict[str, Tensor]:
+    def training_step(self, batch: TrainBatch, batch_idx: int) -> dict[str, Tensor]:
         lr, hr = batch["lr"], batch["hr"]
         if self.hparams.level_loss == "all":
             outputs = self.net.forward_levels(lr)
@@ -261,11 +261,11 @@ class CSRCNN(SRModule):
         loss = sum(error(sr, self._target(hr, sr.shape[-2:])) for sr in outputs)
         self.log("train/loss", loss, prog_bar=True)
         self.log("train/stage_scale", float(self.eval_scale))
-        if self.eval_scale == self.scale and self.net.blend == 1:  # the curriculum is over
-            final_l1 = (outputs[-1].detach() - hr).abs().mean()
-            self.log("train/final_l1", final_l1, on_step=False, on_epoch=True, sync_dist=True, batch_size=hr.shape[0])
-            return {"loss": loss, "final_l1": final_l1}
-        return loss
+        if self.eval_scale != self.scale or self.net.blend < 1:
+            return {"loss": loss}
+        final_l1 = (outputs[-1].detach() - hr).abs().mean()  # the curriculum is over
+        self.log("train/final_l1", final_l1, on_step=False, on_epoch=True, sync_dist=True, batch_size=hr.shape[0])
+        return {"loss": loss, "final_l1": final_l1}
 
     @staticmethod
     def _target(hr: Tensor, size: torch.Size) -> Tensor:
