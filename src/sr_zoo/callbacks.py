@@ -69,6 +69,12 @@ class LossPlateau:
         self.total, self.count = float(state["total"]), int(state["count"])
 
 
+def _scale_learning_rates(trainer: L.Trainer, factor: float) -> None:
+    for optimizer in trainer.optimizers:
+        for group in optimizer.param_groups:
+            group["lr"] *= factor
+
+
 def _monitored(outputs: Any, key: str) -> torch.Tensor | None:
     value = outputs.get(key) if isinstance(outputs, dict) else (outputs if key == "loss" else None)
     return value if isinstance(value, torch.Tensor) else None
@@ -102,9 +108,7 @@ class SteadyStateStop(Callback):
             return
         epoch = trainer.current_epoch
         if self.decays_done < self.lr_decays:
-            for optimizer in trainer.optimizers:
-                for group in optimizer.param_groups:
-                    group["lr"] *= self.lr_factor
+            _scale_learning_rates(trainer, self.lr_factor)
             self.decays_done += 1
             self.plateau.bad_epochs = 0
             rank_zero_info(f"sr_zoo: epoch {epoch}: {self.monitor} has not improved for {self.plateau.patience} "
@@ -167,9 +171,7 @@ class TwoStepDataSchedule(ScheduleCallback):
     def apply(self, trainer: L.Trainer, pl_module: L.LightningModule, position: Position) -> None:
         if self.switched or self.switch_epoch is None or position.epoch < self.switch_epoch:
             return
-        for optimizer in trainer.optimizers:
-            for group in optimizer.param_groups:
-                group["lr"] *= self.lr_factor
+        _scale_learning_rates(trainer, self.lr_factor)
         self.switched = True
         self.plateau.restart()  # the second step's losses are on other data
         sources = trainer.datamodule.sources_for_epoch(position.epoch)

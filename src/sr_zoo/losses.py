@@ -22,7 +22,6 @@ from torch import Tensor, nn
 __all__ = ["DistributionCrossEntropy", "MultiTaskLoss", "SSIMLoss", "masked_cross_entropy"]
 
 Reduction = Literal["sum", "mean"]
-PixelReduction = Literal["mean", "sum"]
 
 
 def _reduce(per_image: Tensor, reduction: Reduction) -> Tensor:
@@ -61,7 +60,7 @@ class DistributionCrossEntropy(nn.Module):
     """
 
     def __init__(self, reading: Literal["pixel", "image"] = "pixel", eps: float = 1e-6, reduction: Reduction = "sum",
-                 pixels: PixelReduction = "mean") -> None:
+                 pixels: Reduction = "mean") -> None:
         super().__init__()
         if reading not in ("pixel", "image"):
             raise ValueError(f"reading must be 'pixel' or 'image', got {reading!r}")
@@ -91,7 +90,7 @@ class MultiTaskLoss(nn.Module):
     """
 
     def __init__(self, beta: float = 1e-4, reading: Literal["pixel", "image"] = "pixel", reduction: Reduction = "sum",
-                 ce_pixels: PixelReduction = "mean", hvs: bool = True) -> None:
+                 ce_pixels: Reduction = "mean", hvs: bool = True) -> None:
         super().__init__()
         if not hvs and beta == 0:
             raise ValueError("MultiTaskLoss needs at least one task: hvs=False with beta=0 leaves no loss")

@@ -1,14 +1,7 @@
 """The model zoo: ``create_model(name, scale=...)``, ``list_models()``, one file per paper's network."""
 
-from sr_zoo.models._registry import (
-                                     ModelInfo,
-                                     check_scale,
-                                     create_model,
-                                     inference_model,
-                                     list_models,
-                                     model_info,
-                                     read_checkpoint,
-)
+from sr_zoo.models._registry import (ModelInfo, check_scale, create_model, inference_model, list_models, model_info,
+                                     read_checkpoint)
 from sr_zoo.models.base import SRModule
 from sr_zoo.models.bicubic import Bicubic
 from sr_zoo.models.csrcnn import CSRCNN

@@ -149,8 +149,8 @@ class SRModule(L.LightningModule):
                 logger.log_table(key="test/per_image", columns=["set", "image", "psnr", "ssim"], data=self._test_rows)
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        """``train/epoch_loss``, the epoch's mean training loss (averaged over ranks): what the recipes'
-        steady-state stops watch (papers/emtcm.txt 4.2 "saturated", papers/csrcnn.txt IV-B "steady state")."""
+        """``train/epoch_loss``, the epoch's mean training loss (averaged over ranks), for dashboards: the
+        quantity whose plateau the recipes' steady-state stops detect (they keep their own resumable mean)."""
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
         if isinstance(loss, Tensor):
             size = batch["lr"].shape[0] if isinstance(batch, dict) and "lr" in batch else None

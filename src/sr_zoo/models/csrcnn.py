@@ -166,19 +166,18 @@ class CSRCNNNet(nn.Module):
         if pad_h or pad_w:
             lr = F.pad(lr, (0, pad_w, 0, pad_h), mode="replicate")
         x = self.head(lr)
-        outputs: list[Tensor] = []
         top = self.active_levels - 1
+        blending = top > 0 and self.blend < 1
+        outputs: dict[int, Tensor] = {}  # level index -> its RGB output
         for index in range(self.active_levels):
             x = self.levels[index](x)
-            if index == top or every_level or (index == top - 1 and self.blend < 1):
-                outputs.append(self.levels[index].to_rgb(x))
-        if top > 0 and self.blend < 1:  # fade the new level in over the doubled output of the one below
-            doubled = F.interpolate(outputs[-2], scale_factor=2, mode="bilinear", align_corners=False)
-            outputs[-1] = self.blend * outputs[-1] + (1 - self.blend) * doubled
-        if not every_level:
-            outputs = outputs[-1:]
-        first = self.active_levels - len(outputs) + 1  # the level (1-based) of outputs[0]
-        return [out[..., : h * 2 ** (first + i), : w * 2 ** (first + i)] for i, out in enumerate(outputs)]
+            if every_level or index == top or (blending and index == top - 1):
+                outputs[index] = self.levels[index].to_rgb(x)
+        if blending:  # fade the new level in over the doubled output of the one below
+            doubled = F.interpolate(outputs[top - 1], scale_factor=2, mode="bilinear", align_corners=False)
+            outputs[top] = self.blend * outputs[top] + (1 - self.blend) * doubled
+        kept = outputs if every_level else {top: outputs[top]}
+        return [out[..., : h * 2 ** (i + 1), : w * 2 ** (i + 1)] for i, out in kept.items()]
 
 
 @register_model("csrcnn", paper="Zhang et al., CSRCNN (papers/csrcnn.txt)", scales=(2, 4, 8))
