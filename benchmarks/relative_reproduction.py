@@ -41,13 +41,13 @@ from sr_zoo.models import create_model  # noqa: E402
 
 SCALE = 3
 # name: (zoo model, its arguments, paper's Set5 / Set14 x3 and where they are)
-RUNS: dict[str, tuple[str, dict, tuple[float, float], str]] = {
+RUNS: dict[str, tuple[str, dict, tuple[float, float] | None, str]] = {
     "srcnn": ("srcnn", {"lr": 1e-3, "last_lr": 1e-4}, (32.45, 29.01), "Table 2"),
     "fsrcnn": ("fsrcnn", {"lr": 1e-3, "deconv_lr": 1e-4}, (33.06, 29.37), "Table 2"),
     "emtcm": ("emtcm", {}, (33.73, 29.90), "Tables 2, 6"),
     "emtcm-fd (no CE)": ("emtcm", {"beta": 0.0}, (33.43, 29.75), "Table 6"),
     "emtcm-hvs (no SSIM)": ("emtcm", {"hvs_task": False}, (33.63, 29.82), "Table 6"),
-    "emtcm, CE summed over pixels": ("emtcm", {"ce_pixels": "sum"}, (float("nan"), float("nan")), "-"),
+    "emtcm, CE summed over pixels": ("emtcm", {"ce_pixels": "sum"}, None, "-"),
 }
 
 
@@ -80,22 +80,22 @@ def train_and_score(name: str, cpu_seconds: float, data_root: Path, seed: int) -
     trainer.fit(model, datamodule=datamodule)
     used = time.process_time() - budget.start
     model.eval()
-    scores = {}
-    for folder in ("Set5", "Set14"):
-        result = evaluate(model, BenchmarkDataset(data_root / folder, SCALE), model_name=name)
-        scores[folder] = (round(result.psnr, 2), round(result.ssim, 4))
-    return {"run": name, "steps": trainer.global_step, "cpu_seconds": round(used), "scores": scores,
+    return {"run": name, "steps": trainer.global_step, "cpu_seconds": round(used), "scores": score(model, data_root),
             "paper": paper, "table": table}
 
 
-def bicubic(data_root: Path) -> dict:
-    model = create_model("bicubic", SCALE)
-    scores = {}
+def score(model: torch.nn.Module, data_root: Path) -> dict[str, tuple[float, float]]:
+    """Set5 and Set14 x3 PSNR / SSIM with the evaluation pipeline."""
+    results = {}
     for folder in ("Set5", "Set14"):
-        result = evaluate(model, BenchmarkDataset(data_root / folder, SCALE), model_name="bicubic")
-        scores[folder] = (round(result.psnr, 2), round(result.ssim, 4))
-    return {"run": "bicubic", "steps": 0, "cpu_seconds": 0, "scores": scores, "paper": (30.39, 27.55),
-            "table": "reference bicubic"}
+        result = evaluate(model, BenchmarkDataset(data_root / folder, SCALE))
+        results[folder] = (round(result.psnr, 2), round(result.ssim, 4))
+    return results
+
+
+def bicubic(data_root: Path) -> dict:
+    return {"run": "bicubic", "steps": 0, "cpu_seconds": 0, "scores": score(create_model("bicubic", SCALE), data_root),
+            "paper": (30.39, 27.55), "table": "reference bicubic"}
 
 
 def table(rows: list[dict]) -> str:
@@ -103,7 +103,7 @@ def table(rows: list[dict]) -> str:
              "|---|---|---|---|---|---|"]
     for row in rows:
         s5, s14 = row["scores"]["Set5"], row["scores"]["Set14"]
-        paper = "-" if row["paper"][0] != row["paper"][0] else f"{row['paper'][0]:.2f} / {row['paper'][1]:.2f}"
+        paper = "-" if row["paper"] is None else f"{row['paper'][0]:.2f} / {row['paper'][1]:.2f}"
         lines.append(f"| {row['run']} | {row['steps']} | {row['cpu_seconds']} | {s5[0]:.2f} / {s5[1]:.4f} "
                      f"| {s14[0]:.2f} / {s14[1]:.4f} | {paper} ({row['table']}) |")
     return "\n".join(lines)
