@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -70,9 +69,9 @@ def main() -> None:
     parser.add_argument("--one-pass-max", type=int, default=2000, help="largest size also scored in one pass")
     parser.add_argument("--end-to-end", action="store_true")
     args = parser.parse_args()
-    print(f"peak resident memory, MB (ru_maxrss), scoring crop_border=4 (BAND_PIXELS from sr_zoo.metrics)")
-    print(f"| image | inputs | scoring adds | one pass adds |")
-    print(f"|---|---|---|---|")
+    print("peak resident memory, MB (ru_maxrss), scoring crop_border=4 (BAND_PIXELS from sr_zoo.metrics)")
+    print("| image | inputs | scoring adds | one pass adds |")
+    print("|---|---|---|---|")
     rows = {}
     for size in args.sizes:
         banded = _child(size, "banded")

@@ -9,7 +9,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from sr_zoo.cli import main
 from sr_zoo.cli.lightning import translate_args

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 import torch
 
 from sr_zoo.errors import SRZooError
-from sr_zoo.models import EMTCM, create_model, list_models, model_info
+from sr_zoo.models import EMTCM, create_model, model_info
 from sr_zoo.ops import imresize, rgb_to_ycbcr
 
 

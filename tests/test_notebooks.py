@@ -4,7 +4,6 @@ order in one namespace, from the notebooks folder, as a kernel would)."""
 from __future__ import annotations
 
 import json
-import os
 import warnings
 from pathlib import Path
 

@@ -9,13 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from gan_helpers import tiny_extractor, trainer
 from srseg_helpers import coco_stuff_standin, region_image
 from sr_zoo.data import SRDataModule
 from sr_zoo.losses import masked_cross_entropy
-from sr_zoo.models import SRGAN, SRSEG, SRResNet, create_model
+from sr_zoo.models import SRSEG, SRResNet, create_model
 from sr_zoo.models.srgan import SRGANDiscriminator, SRResNetGenerator
 
 
