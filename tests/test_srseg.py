@@ -121,7 +121,13 @@ def _coco(tmp_path: Path) -> SRDataModule:
                         samples_per_epoch=4, num_workers=0, root=str(tmp_path / "data"), seed=0)
 
 
-def test_three_stages_at_their_epochs_and_after_resume(tmp_path: Path) -> None:
+@pytest.mark.parametrize("lr_schedule,rates", [
+    # one decay over the run: /10 after every epoch, whatever the stage
+    ("run", [1e-3, 1e-4, 1e-5, 1e-6, 1e-7]),
+    # restarted at each stage (the default, srseg 3.5 read per step): stages start at epochs 0, 1 and 3
+    ("stage", [1e-3, 1e-3, 1e-4, 1e-3, 1e-4]),
+])
+def test_three_stages_at_their_epochs_and_after_resume(tmp_path: Path, lr_schedule: str, rates: list[float]) -> None:
     from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
     class Record(Callback):
@@ -136,18 +142,18 @@ def test_three_stages_at_their_epochs_and_after_resume(tmp_path: Path) -> None:
     def fit(epochs: int, ckpt: str | None = None) -> Record:
         torch.manual_seed(0)
         record = Record()
-        model = _tiny(mse_epochs=1, segmentation_epochs=2, lr_decay_every=2, lr_decay=0.1)
+        model = _tiny(mse_epochs=1, segmentation_epochs=2, lr_decay_every=1, lr_decay=0.1, lr_schedule=lr_schedule)
         saver = ModelCheckpoint(dirpath=tmp_path / "ckpt", filename="{epoch}", save_top_k=-1)
         trainer(max_epochs=epochs, callbacks=[record, saver], enable_checkpointing=True,
                 default_root_dir=tmp_path).fit(model, datamodule=_coco(tmp_path), ckpt_path=ckpt)
         return record
 
     rows = fit(5).rows
-    # 2 batches an epoch: epoch 0 MSE, epochs 1-2 + segmentation, then adversarial; rate /10 after epochs 2 and 4.
+    # 2 batches an epoch: epoch 0 MSE, epochs 1-2 + segmentation, then adversarial.
     assert [r[1] for r in rows] == ["pretrain"] * 2 + ["segmentation"] * 4 + ["adversarial"] * 4
     assert [r[2] for r in rows] == [False] * 2 + [True] * 8
     assert [r[3] for r in rows] == [False] * 6 + [True] * 4
-    assert [r[4] for r in rows[::2]] == pytest.approx([1e-3, 1e-3, 1e-4, 1e-4, 1e-5])
+    assert [r[4] for r in rows[::2]] == pytest.approx(rates)
     resumed = fit(5, ckpt=str(tmp_path / "ckpt" / "epoch=1.ckpt")).rows  # after epoch 1: inside the segmentation stage
     assert resumed == rows[4:]
 

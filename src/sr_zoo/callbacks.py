@@ -257,21 +257,21 @@ class Curriculum(ScheduleCallback):
     def apply(self, trainer: L.Trainer, pl_module: L.LightningModule, position: Position) -> None:
         net = pl_module.net
         stage, _ = self.stage(position.epoch, len(net.levels))
-        net.blend = self.blend(position, len(net.levels))
-        if net.active_levels != stage + 1:
-            net.active_levels = stage + 1
+        changed = net.active_levels != stage + 1
+        pl_module.set_curriculum(stage + 1, self.blend(position, len(net.levels)))
+        if changed:
             rank_zero_info(f"sr_zoo: curriculum stage {stage + 1}: x{2 ** (stage + 1)}")
         datamodule = trainer.datamodule
         if datamodule is not None and hasattr(datamodule, "set_eval_scale"):
             datamodule.set_eval_scale(2 ** (stage + 1))
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        pl_module.net.blend = 1.0
+        pl_module.set_curriculum(pl_module.net.active_levels, 1.0)
 
 
 class LossSchedule(ScheduleCallback):
     """CSRCNN's losses (papers/csrcnn.txt III-C): L1 for ``l1_epochs``, then fine-tuning that alternates
-    L2 and L1 every ``period`` epochs (starting with L2). Sets ``pl_module.loss_kind`` for each batch."""
+    L2 and L1 every ``period`` epochs (starting with L2). Calls ``pl_module.set_loss(kind)`` for each batch."""
 
     def __init__(self, l1_epochs: int = 20, period: int = 2) -> None:
         if period < 1:
@@ -284,4 +284,4 @@ class LossSchedule(ScheduleCallback):
         return "l2" if ((epoch - self.l1_epochs) // self.period) % 2 == 0 else "l1"
 
     def apply(self, trainer: L.Trainer, pl_module: L.LightningModule, position: Position) -> None:
-        pl_module.loss_kind = self.loss_kind(position.epoch)
+        pl_module.set_loss(self.loss_kind(position.epoch))

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["AdversarialLoss", "PerceptualLoss", "VGG16_LAYERS", "vgg16_features"]
+__all__ = ["AdversarialLoss", "PerceptualInput", "PerceptualLoss", "VGG16_LAYERS", "vgg16_features"]
 
 # Index (in torchvision's ``vgg16().features``) of the last module of each named activation.
 VGG16_LAYERS = {
@@ -38,25 +38,46 @@ def vgg16_features(layer: str) -> nn.Sequential:
     if layer not in VGG16_LAYERS:
         raise ValueError(f"unknown VGG16 layer {layer!r}; known: {', '.join(VGG16_LAYERS)}")
     net = vgg16(weights=None)
-    net.load_state_dict(vgg16_state_dict())
+    # Only the convolutional part is used: its keys are required, the classifier's are not read.
+    state = {k[len("features."):]: v for k, v in vgg16_state_dict().items() if k.startswith("features.")}
+    try:
+        net.features.load_state_dict(state)
+    except RuntimeError as exc:
+        from sr_zoo.weights import WeightsError
+
+        raise WeightsError(f"VGG16 weights in the torch cache do not fit torchvision's VGG16 "
+                           f"({str(exc).splitlines()[0]}); delete the file to fetch it again") from None
     features = net.features[: VGG16_LAYERS[layer] + 1]
     features.requires_grad_(False)
     return features.eval()
 
 
-class PerceptualLoss(nn.Module):
-    """Mean squared distance between feature maps of SR and HR (papers/msfmgan.txt eq. 4; srseg eq. 1).
+PerceptualInput = Literal["imagenet", "srgan"]
 
-    Images in [0, 1] are ImageNet-normalised and passed through a frozen ``extractor`` (default: VGG16 up
-    to ``layer``: ``conv4_3`` for the MSFM GAN, "the 3rd layer before the 4th max-pooling"; ``relu4_1``
-    for SRSEG). The extractor is not a registered sub-module: it never enters a checkpoint or DDP, and
-    it follows the input's device. Tests pass a small ``extractor`` and never download.
+
+class PerceptualLoss(nn.Module):
+    """Mean squared distance between feature maps of SR and HR (MSFM GAN eq. 4; SRSEG eq. 1).
+
+    Images in [0, 1] pass through a frozen ``extractor`` (default: VGG16 up to ``layer``: ``relu4_3``
+    for the MSFM GAN, ``relu4_1`` for SRSEG). ``input`` is the VGG input convention, which sets the
+    term's scale and so what a weight such as SRGAN's 2e-6 means:
+
+    - ``imagenet``: ``(x - mean) / std`` with x in [0, 1], torchvision's convention (PyTorch ports, the
+      MSFM GAN's own implementation);
+    - ``srgan``: ``255 (x - mean)``, the mean-subtracted [0, 255] input of the Caffe VGG16 that SRGAN's
+      weights were set for; features come out about 255 x 0.226 = 58 times larger, the squared
+      distance about 3,300 times (exactly so for a bias-free ReLU network).
+
+    The extractor is not a registered sub-module: it never enters a checkpoint or DDP, and it follows
+    the input's device. Tests pass a small ``extractor`` and never download.
     """
 
-    def __init__(self, layer: str = "conv4_3", extractor: nn.Module | None = None,
-                 reduction: Literal["mean", "sum"] = "mean") -> None:
+    def __init__(self, layer: str = "relu4_3", extractor: nn.Module | None = None,
+                 reduction: Literal["mean", "sum"] = "mean", input: PerceptualInput = "imagenet") -> None:
         super().__init__()
-        self.layer, self.reduction = layer, reduction
+        if input not in ("imagenet", "srgan"):
+            raise ValueError(f"perceptual input convention must be 'imagenet' or 'srgan', got {input!r}")
+        self.layer, self.reduction, self.input = layer, reduction, input
         self._extractor = [extractor]  # a list hides it from nn.Module's registration (no state_dict, no DDP)
         self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
@@ -74,7 +95,8 @@ class PerceptualLoss(nn.Module):
             extractor.to(x.device)
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
-        return extractor((x - self.mean.to(x.dtype)) / self.std.to(x.dtype))
+        centred = x - self.mean.to(x.dtype)
+        return extractor(centred * 255.0 if self.input == "srgan" else centred / self.std.to(x.dtype))
 
     def forward(self, sr: Tensor, hr: Tensor) -> Tensor:
         with torch.no_grad():

@@ -99,19 +99,19 @@ class ScheduleCallback(Callback):
 
 class StageSchedule(ScheduleCallback):
     """Named stages in order, each ``length`` iterations (batches) or epochs long (``None``: to the end);
-    sets ``pl_module.<attribute>`` to the stage of every batch. Zero-length stages are skipped.
+    calls ``pl_module.set_stage(name)`` with the stage of every batch. Zero-length stages are skipped.
 
     E.g. the MSFM GAN's ``[("pretrain", 20000), ("adversarial", None)]`` in iterations, SRSEG's
-    ``[("pretrain", 25), ("segmentation", 25), ("adversarial", None)]`` in epochs (papers/srseg.txt 3.5).
+    ``[("pretrain", 25), ("segmentation", 25), ("adversarial", None)]`` in epochs (SRSEG, section 3.5).
     """
 
-    def __init__(self, stages: Sequence[tuple[str, int | None]], unit: str = "iteration", attribute: str = "stage") -> None:
+    def __init__(self, stages: Sequence[tuple[str, int | None]], unit: str = "iteration") -> None:
         if unit not in ("iteration", "epoch"):
             raise ValueError(f"unit must be 'iteration' or 'epoch', got {unit!r}")
         if not stages or any(length is not None and length < 0 for _, length in stages):
             raise ValueError(f"stages need names and lengths >= 0 (None for the last), got {stages!r}")
         self.stages = [(name, length) for name, length in stages if length != 0]
-        self.unit, self.attribute = unit, attribute
+        self.unit = unit
 
     def stage_at(self, position: Position) -> str:
         """The stage of the batch at ``position``."""
@@ -124,6 +124,4 @@ class StageSchedule(ScheduleCallback):
         return self.stages[-1][0]
 
     def apply(self, trainer: L.Trainer, pl_module: L.LightningModule, position: Position) -> None:
-        stage = self.stage_at(position)
-        if getattr(pl_module, self.attribute, None) != stage:
-            setattr(pl_module, self.attribute, stage)
+        pl_module.set_stage(self.stage_at(position))

@@ -7,6 +7,7 @@ from typing import Any
 import lightning as L
 import torch
 from torch import Tensor, nn
+from torch.nn import Parameter
 from torchmetrics import MetricCollection
 from torchvision.utils import make_grid
 
@@ -31,6 +32,11 @@ class SRModule(L.LightningModule):
     ``val/<Set>/ssim``; the first set is also logged as ``val/psnr`` for checkpointing). Subclasses
     are registered with ``@register_model`` (which names them), build ``self.net`` and write ``training_step``
     and ``configure_optimizers``.
+
+    What trains is declared once: ``optimizer_parameters()`` lists each optimizer's parameter groups (the
+    optimizers are built from it) and ``trained_parameters(stage)`` says which of them a stage updates;
+    ``training_stages()``/``current_stage`` name the stages. The what-trains audit
+    (``tests/test_what_trains.py``) checks every recipe against these declarations.
     """
 
     model_name: str = ""  # set by @register_model
@@ -160,6 +166,37 @@ class SRModule(L.LightningModule):
         for i, optimizer in enumerate(self.trainer.optimizers):
             if optimizer.param_groups:  # bicubic's placeholder optimizer has none
                 self.log(f"train/lr{i if i else ''}", optimizer.param_groups[0]["lr"])
+
+    # ------------------------------------------------------------------ what trains
+    def optimizer_parameters(self) -> dict[str, list[dict[str, Any]]]:
+        """Each optimizer's parameter groups, by optimizer name in ``configure_optimizers``' order: a group is
+        ``{"params": {name: parameter}, **options}`` holding trainable parameters only. Default: one
+        optimizer, ``net``, over every trainable parameter of ``self.net``."""
+        params = self.named_trainable("net")
+        return {"net": [{"params": params}]} if params else {}
+
+    def named_trainable(self, *modules: str) -> dict[str, Parameter]:
+        """The parameters with ``requires_grad`` under the named sub-modules, by their full names."""
+        return {name: p for name, p in self.named_parameters() if p.requires_grad and name.split(".", 1)[0] in modules}
+
+    def param_groups(self, optimizer: str) -> list[dict[str, Any]]:
+        """``optimizer_parameters()[optimizer]`` as ``torch.optim`` param groups (lists of tensors)."""
+        return [{**group, "params": list(group["params"].values())} for group in self.optimizer_parameters()[optimizer]]
+
+    def training_stages(self) -> list[str]:
+        """The stages a fit goes through, in order (``["train"]`` for a model without staged training)."""
+        return ["train"]
+
+    @property
+    def current_stage(self) -> str:
+        """The stage of the batch being (or next to be) trained."""
+        return self.training_stages()[0]
+
+    def trained_parameters(self, stage: str) -> set[str]:
+        """Names of the parameters that batches of ``stage`` update; every optimized one by default."""
+        if stage not in self.training_stages():
+            raise ValueError(f"{self.model_name}: unknown stage {stage!r}; stages: {self.training_stages()}")
+        return {name for groups in self.optimizer_parameters().values() for group in groups for name in group["params"]}
 
     # ------------------------------------------------------------------ checkpoints
     def load_initial_weights(self, path: str) -> None:

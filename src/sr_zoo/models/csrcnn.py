@@ -242,6 +242,50 @@ class CSRCNN(SRModule):
     def eval_scale(self) -> int:
         return 2**self.net.active_levels
 
+    def set_curriculum(self, levels: int, blend: float) -> None:
+        """Called by ``Curriculum`` before each batch: train ``levels`` levels, the top one faded in by ``blend``."""
+        if not 1 <= levels <= len(self.net.levels) or not 0.0 <= blend <= 1.0:
+            raise ValueError(f"csrcnn: levels must be in 1..{len(self.net.levels)} and blend in [0, 1], got {levels}, {blend}")
+        self.net.active_levels, self.net.blend = int(levels), float(blend)
+
+    def set_loss(self, kind: Literal["l1", "l2"]) -> None:
+        """Called by ``LossSchedule`` before each batch: the pixel loss of that batch (III-C)."""
+        if kind not in ("l1", "l2"):
+            raise ValueError(f"csrcnn: loss must be 'l1' or 'l2', got {kind!r}")
+        self.loss_kind = kind
+
+    def training_stages(self) -> list[str]:
+        """``x2``, then for each next level ``x<f> blend`` (while it fades in; none if ``blend_epochs`` is 0)
+        and ``x<f>`` (III-B's curriculum)."""
+        names = ["x2"]
+        for level in range(2, len(self.net.levels) + 1):
+            names += ([f"x{2**level} blend"] if self.hparams.blend_epochs > 0 else []) + [f"x{2**level}"]
+        return names
+
+    @property
+    def current_stage(self) -> str:
+        name = f"x{2**self.net.active_levels}"
+        return f"{name} blend" if self.net.active_levels > 1 and self.net.blend < 1 else name
+
+    def trained_parameters(self, stage: str) -> set[str]:
+        """The head and the active levels; of the RGB convolutions only those a loss reads: the top
+        level's, the one below while blending, every active level's with ``level_loss="all"``."""
+        super().trained_parameters(stage)  # an unknown stage is an error
+        top = int(math.log2(int(stage.split()[0][1:]))) - 1
+        blending = stage.endswith("blend")
+        names = set()
+        for name in self.named_trainable("net"):
+            parts = name.split(".")
+            if parts[1] == "levels":
+                index = int(parts[2])
+                if index > top:
+                    continue
+                read = self.hparams.level_loss == "all" or index == top or (blending and index == top - 1)
+                if parts[3] == "to_rgb" and not read:
+                    continue
+            names.add(name)
+        return names
+
     def configure_callbacks(self) -> list[Callback]:
         """The curriculum and the loss schedule come with the model (a config may override them)."""
         stage_epochs = self.hparams.stage_epochs if self.hparams.stage_epochs is not None else [5, 5]
@@ -273,5 +317,5 @@ class CSRCNN(SRModule):
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         if self.hparams.optimizer == "adam":
-            return torch.optim.Adam(self.parameters(), lr=self.hparams.lr)
-        return torch.optim.SGD(self.parameters(), lr=self.hparams.lr, momentum=0.9, weight_decay=1e-4)
+            return torch.optim.Adam(self.param_groups("net"), lr=self.hparams.lr)
+        return torch.optim.SGD(self.param_groups("net"), lr=self.hparams.lr, momentum=0.9, weight_decay=1e-4)

@@ -21,7 +21,7 @@ two-step data schedule, cross-scale strategy). Where the paper is ambiguous:
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
@@ -111,10 +111,16 @@ class EMTCM(SRModule):
         self.log("train/loss", loss, prog_bar=True)
         return loss
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        deconv = list(self.net.deconv.parameters())
-        rest = [p for n, p in self.net.named_parameters() if not n.startswith("deconv.") and p.requires_grad]
+    def optimizer_parameters(self) -> dict[str, list[dict[str, Any]]]:
+        """Convolutions at ``lr``, the deconvolution at ``deconv_lr`` (4.2); with ``finetune="deconv"``
+        the frozen layers are in no group."""
+        params = self.named_trainable("net")
+        deconv = {n: p for n, p in params.items() if n.startswith("net.deconv.")}
+        rest = {n: p for n, p in params.items() if n not in deconv}
         groups = [{"params": deconv, "lr": self.hparams.deconv_lr}]
         if rest:
             groups.insert(0, {"params": rest, "lr": self.hparams.lr})
-        return torch.optim.Adam(groups)
+        return {"net": groups}
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.param_groups("net"))

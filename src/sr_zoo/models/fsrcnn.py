@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -52,8 +54,11 @@ class FSRCNN(SRModule):
         self.log("train/loss", loss, prog_bar=True)
         return loss
 
+    def optimizer_parameters(self) -> dict[str, list[dict[str, Any]]]:
+        params = self.named_trainable("net")
+        deconv = {n: p for n, p in params.items() if n.startswith("net.deconv.")}
+        body = {n: p for n, p in params.items() if n not in deconv}
+        return {"net": [{"params": body, "lr": self.hparams.lr}, {"params": deconv, "lr": self.hparams.deconv_lr}]}
+
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam([
-            {"params": self.net.body.parameters(), "lr": self.hparams.lr},
-            {"params": self.net.deconv.parameters(), "lr": self.hparams.deconv_lr},
-        ])
+        return torch.optim.Adam(self.param_groups("net"))

@@ -1,7 +1,7 @@
 """Adversarial training shared by the GAN papers (MSFM GAN, SRGAN, SRSEG), on Lightning's manual optimization.
 
 A ``GANModule`` holds a generator ``net`` and a ``discriminator``. Each training batch, by the stage
-(``phase``) that a ``StageSchedule`` callback sets from the training position (``sr_zoo.progress``):
+that a ``StageSchedule`` callback sets (``set_stage``) from the training position (``sr_zoo.progress``):
 
 - ``pretrain``: the generator alone, on its content loss (e.g. MSE; papers/msfmgan.txt Table 1 "Ours (MSE)");
 - ``segmentation`` (SRSEG): the generator alone, content loss plus its segmentation term;
@@ -16,7 +16,8 @@ Semantics worth knowing:
 
 - an *iteration* is a training batch; learning-rate schedulers step once per ``schedule_unit`` (every
   iteration, or after the last batch of each epoch of the data stream), whatever the stage, so the
-  rate is ``lr * lr_decay ** (units // lr_decay_every)``;
+  rate is ``lr * lr_decay ** (units // lr_decay_every)`` counted from the run's start
+  (``lr_schedule="run"``) or from the start of the current stage (``lr_schedule="stage"``);
 - Lightning's ``global_step`` counts optimizer steps: 1 per pretrain batch, ``d_steps`` per warm-up
   batch and ``d_steps + 1`` per adversarial batch, so ``Trainer(max_steps=...)`` counts those too
   (``GANModule.optimizer_steps`` computes it); ``max_epochs`` counts batches as usual;
@@ -63,19 +64,21 @@ class GANModule(SRModule):
                  d_steps: int = 1, pretrain_iterations: int = 0, d_warmup_iterations: int = 0,
                  lr_decay_every: int = 0, lr_decay: float = 1.0, gradient_clip: float = 0.0,
                  schedule_unit: Literal["iteration", "epoch"] = "iteration", init_from: str | None = None,
-                 sample_images: int = 1) -> None:
+                 lr_schedule: Literal["run", "stage"] = "run", sample_images: int = 1) -> None:
         super().__init__(scale, sample_images)
         if d_steps < 1:
             raise ValueError(f"d_steps must be >= 1, got {d_steps}")
+        if lr_schedule not in ("run", "stage"):
+            raise ValueError(f"lr_schedule must be 'run' or 'stage', got {lr_schedule!r}")
         self.automatic_optimization = False
         self.gan = dict(lr=lr, d_lr=d_lr if d_lr is not None else lr, betas=tuple(betas),
                         adversarial_weight=adversarial_weight, d_steps=d_steps,
                         pretrain_iterations=pretrain_iterations, d_warmup_iterations=d_warmup_iterations,
                         lr_decay_every=lr_decay_every, lr_decay=lr_decay, gradient_clip=gradient_clip,
-                        schedule_unit=schedule_unit, init_from=init_from)
+                        schedule_unit=schedule_unit, init_from=init_from, lr_schedule=lr_schedule)
         self.adversarial_loss = AdversarialLoss(adversarial_loss, patch_reduction)
         self.discriminator: nn.Module = nn.Identity()
-        self.phase: str = self.stages()[0][0]
+        self._stage: str | None = None  # None until a schedule sets it: the first stage
 
     # ------------------------------------------------------------------ to implement
     def content_losses(self, sr: Tensor, batch: TrainBatch) -> dict[str, Tensor]:
@@ -89,8 +92,71 @@ class GANModule(SRModule):
                   ("adversarial", None)]
         return [(name, length) for name, length in stages if length != 0]
 
+    def training_stages(self) -> list[str]:
+        return [name for name, _ in self.stages()]
+
+    @property
+    def current_stage(self) -> str:
+        return self._stage or self.stages()[0][0]
+
+    @property
+    def phase(self) -> str:
+        """The current stage (the name older code and tests use)."""
+        return self.current_stage
+
+    def set_stage(self, stage: str) -> None:
+        """Called by ``StageSchedule`` before each batch: the stage that batch trains in."""
+        if stage not in self.training_stages():
+            raise ValueError(f"{self.model_name}: unknown stage {stage!r}; stages: {self.training_stages()}")
+        self._stage = stage
+
+    def generator_parameters(self) -> dict[str, nn.Parameter]:
+        """What the generator's optimizer updates: ``self.net`` (SRSEG adds its segmentation head)."""
+        return self.named_trainable("net")
+
+    def optimizer_parameters(self) -> dict[str, list[dict[str, Any]]]:
+        """Two optimizers: ``generator`` (``generator_parameters()`` at ``lr``) and ``discriminator`` (at ``d_lr``)."""
+        return {"generator": [{"params": self.generator_parameters(), "lr": self.gan["lr"]}],
+                "discriminator": [{"params": self.named_trainable("discriminator"), "lr": self.gan["d_lr"]}]}
+
+    def idle_parameters(self, stage: str) -> set[str]:
+        """Parameters of a stepped optimizer that get no gradient in ``stage`` (none here; SRSEG's head
+        before its segmentation stage)."""
+        return set()
+
+    def trained_parameters(self, stage: str) -> set[str]:
+        """The generator's optimizer's parameters in stages that update G, the discriminator's in stages
+        that update D (``_STAGE_UPDATES``), less ``idle_parameters(stage)``."""
+        if stage not in self.training_stages():
+            raise ValueError(f"{self.model_name}: unknown stage {stage!r}; stages: {self.training_stages()}")
+        train_d, train_g, _ = _STAGE_UPDATES[stage]
+        groups = self.optimizer_parameters()
+        names = set()
+        for optimizer, stepped in (("generator", train_g), ("discriminator", train_d)):
+            if stepped:
+                names |= {name for group in groups[optimizer] for name in group["params"]}
+        return names - self.idle_parameters(stage)
+
+    def stage_start(self, units: int) -> int:
+        """The first ``schedule_unit`` of the stage that unit ``units`` (counted from 0) belongs to."""
+        start = 0
+        for _, length in self.stages():
+            if length is None or units < start + length:
+                return start
+            start += length
+        return start
+
+    def lr_factor(self, units: int) -> float:
+        """The learning-rate multiplier after ``units`` schedule units (``lr_schedule``: from the run's or
+        the stage's start)."""
+        every = self.gan["lr_decay_every"]
+        if not every:
+            return 1.0
+        counted = units - self.stage_start(units) if self.gan["lr_schedule"] == "stage" else units
+        return self.gan["lr_decay"] ** (counted // every)
+
     def configure_callbacks(self) -> list:
-        return [StageSchedule(self.stages(), unit=self.gan["schedule_unit"], attribute="phase")]
+        return [StageSchedule(self.stages(), unit=self.gan["schedule_unit"])]
 
     def on_fit_start(self) -> None:
         if self.gan["init_from"] and self.trainer.ckpt_path is None:  # a new run from another's generator
@@ -131,7 +197,7 @@ class GANModule(SRModule):
         lr, hr = batch["lr"], batch["hr"]
         sr = self.generate(lr)
         size = lr.shape[0]
-        train_d, train_g, _ = _STAGE_UPDATES[self.phase]
+        train_d, train_g, _ = _STAGE_UPDATES[self.current_stage]
         if train_d:
             for _ in range(self.gan["d_steps"]):
                 self._discriminator_step(opt_d, sr.detach(), hr, size)
@@ -169,7 +235,7 @@ class GANModule(SRModule):
     def _generator_step(self, opt_g: Any, sr: Tensor, batch: TrainBatch, size: int) -> None:
         self.toggle_optimizer(opt_g)
         terms = self.content_losses(sr, batch)
-        if _STAGE_UPDATES[self.phase][2]:
+        if _STAGE_UPDATES[self.current_stage][2]:
             terms["adversarial"] = self.gan["adversarial_weight"] * self.adversarial_loss.generator(self.discriminator(sr))
         loss = sum(terms.values())
         opt_g.zero_grad(set_to_none=True)
@@ -203,10 +269,12 @@ class GANModule(SRModule):
             self.log(f"train/{name}", optimizer.param_groups[0]["lr"])
 
     def configure_optimizers(self) -> Any:
-        g = self.gan
-        opt_g = torch.optim.Adam(self.net.parameters(), lr=g["lr"], betas=g["betas"])
-        opt_d = torch.optim.Adam(self.discriminator.parameters(), lr=g["d_lr"], betas=g["betas"])
-        if not g["lr_decay_every"]:
+        """Adam for each side, from ``optimizer_parameters()``; the rate follows ``lr_factor`` (a
+        ``LambdaLR`` stepped once per schedule unit; its count is checkpointed)."""
+        betas = self.gan["betas"]
+        opt_g = torch.optim.Adam(self.param_groups("generator"), betas=betas)
+        opt_d = torch.optim.Adam(self.param_groups("discriminator"), betas=betas)
+        if not self.gan["lr_decay_every"]:
             return [opt_g, opt_d]
-        schedulers = [torch.optim.lr_scheduler.StepLR(o, g["lr_decay_every"], g["lr_decay"]) for o in (opt_g, opt_d)]
+        schedulers = [torch.optim.lr_scheduler.LambdaLR(o, self.lr_factor) for o in (opt_g, opt_d)]
         return [opt_g, opt_d], schedulers

@@ -25,7 +25,12 @@ That is 22 convolutional layers counting sub-pixel ones (7 + 6 + 9); the paper s
 counting the input interpolation. ``global_residual`` (off: not in the text) adds the input to the output.
 The discriminator (3.2): a 5x5 stride-2 convolution, then 3x3 stride-1 convolutions with batch norm and
 LeakyReLU, max-pooling after the second and third, and a 1-channel 3x3 convolution: one logit per patch;
-the image's score is the mean patch probability (eq. 5).
+the image's score is the mean patch probability (eq. 5). Both networks start from MSRA init (4.1).
+
+Perceptual layer (3.3.2, eq. 4): phi_{i,j} is "the activations of the jth layer in front of the ith
+max-pooling layer", i = 4, j = 3: SRGAN's notation, whose phi_{i,j} is taken after the activation, so
+``relu4_3`` (default); ``conv4_3`` is the pre-activation reading. The paper's code is PyTorch, so VGG
+sees torchvision's ImageNet-normalised input (``perceptual_input="imagenet"``).
 """
 
 from __future__ import annotations
@@ -46,9 +51,10 @@ from sr_zoo.ops import imresize
 __all__ = ["MSFMGAN", "MSFMGenerator", "PatchDiscriminator"]
 
 
-def _conv(in_channels: int, out_channels: int, kernel_size: int = 3) -> nn.Conv2d:
-    conv = nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
-    nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")  # "MSRA" (4.1)
+def _conv(in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1,
+          nonlinearity: str = "relu", slope: float = 0.0) -> nn.Conv2d:
+    conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=kernel_size // 2)
+    nn.init.kaiming_normal_(conv.weight, a=slope, nonlinearity=nonlinearity)  # "MSRA" (4.1)
     nn.init.zeros_(conv.bias)
     return conv
 
@@ -123,15 +129,18 @@ class PatchDiscriminator(nn.Module):
         w0, w1, w2, w3 = widths
         act = lambda: nn.LeakyReLU(slope, inplace=True)  # noqa: E731
 
+        def conv(i: int, o: int, k: int = 3, stride: int = 1) -> nn.Conv2d:  # MSRA for LeakyReLU (4.1)
+            return _conv(i, o, k, stride, nonlinearity="leaky_relu", slope=slope)
+
         def block(i: int, o: int) -> list[nn.Module]:
-            return [nn.Conv2d(i, o, 3, padding=1), nn.BatchNorm2d(o), act()]
+            return [conv(i, o), nn.BatchNorm2d(o), act()]
 
         self.body = nn.Sequential(
-            nn.Conv2d(3, w0, 5, stride=2, padding=2), act(),
+            conv(3, w0, 5, stride=2), act(),
             *block(w0, w1), nn.MaxPool2d(2),
             *block(w1, w2), nn.MaxPool2d(2),
             *block(w2, w3),
-            nn.Conv2d(w3, 1, 3, padding=1),
+            _conv(w3, 1, 3, nonlinearity="linear"),
         )
 
     def forward(self, x: Tensor) -> Tensor:
@@ -140,7 +149,7 @@ class PatchDiscriminator(nn.Module):
 
 @register_model("msfmgan", paper="Multi-scale feature mapping GAN (papers/msfmgan.txt)", scales=(2, 3, 4))
 class MSFMGAN(GANModule):
-    """The MSFM GAN (3.3, 4.1): l_G = MSE + ``perceptual_weight`` x VGG16 conv4_3 + ``adversarial_weight`` x
+    """The MSFM GAN (3.3, 4.1): l_G = MSE + ``perceptual_weight`` x VGG16 relu4_3 + ``adversarial_weight`` x
     adversarial; Adam 1e-4, no weight decay, x0.8 every 20k iterations. ``pretrain_iterations`` of MSE
     alone come first (Table 1's "Ours (MSE)" is that stage run to the end: ``adversarial_weight`` unused).
 
@@ -157,7 +166,8 @@ class MSFMGAN(GANModule):
         global_residual: bool = False,
         d_widths: list[int] | None = None,
         perceptual_weight: float = 0.1,
-        perceptual_layer: str = "conv4_3",
+        perceptual_layer: str = "relu4_3",
+        perceptual_input: Literal["imagenet", "srgan"] = "imagenet",
         adversarial_weight: float = 1e-3,
         adversarial_loss: Literal["bce", "lsgan"] = "bce",
         patch_reduction: Literal["mean_probability", "per_patch"] = "mean_probability",
@@ -170,6 +180,7 @@ class MSFMGAN(GANModule):
         lr_decay: float = 0.8,
         gradient_clip: float = 0.0,
         init_from: str | None = None,
+        lr_schedule: Literal["run", "stage"] = "run",
         perceptual_extractor: nn.Module | None = None,
         sample_images: int = 1,
     ) -> None:
@@ -177,16 +188,17 @@ class MSFMGAN(GANModule):
                          adversarial_loss=adversarial_loss, patch_reduction=patch_reduction, d_steps=d_steps,
                          pretrain_iterations=pretrain_iterations, d_warmup_iterations=d_warmup_iterations,
                          lr_decay_every=lr_decay_every, lr_decay=lr_decay, gradient_clip=gradient_clip, init_from=init_from,
-                         sample_images=sample_images)
+                         lr_schedule=lr_schedule, sample_images=sample_images)
         self.save_hyperparameters(ignore=["perceptual_extractor"])
         self.net = MSFMGenerator(scale, widths or (64, 128, 256), first_kernel, last_kernel, global_residual)
         self.discriminator = PatchDiscriminator(d_widths or (64, 128, 256, 512))
         self.perceptual_weight = perceptual_weight
-        self.perceptual = PerceptualLoss(perceptual_layer, extractor=perceptual_extractor) if perceptual_weight else None
+        self.perceptual = (PerceptualLoss(perceptual_layer, extractor=perceptual_extractor, input=perceptual_input)
+                           if perceptual_weight else None)
 
     def content_losses(self, sr: Tensor, batch: TrainBatch) -> dict[str, Tensor]:
         hr = batch["hr"]
         terms = {"mse": F.mse_loss(sr, hr)}
-        if self.perceptual is not None and self.phase == "adversarial":
+        if self.perceptual is not None and self.current_stage == "adversarial":
             terms["perceptual"] = self.perceptual_weight * self.perceptual(sr, hr)
         return terms

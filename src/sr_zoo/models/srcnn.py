@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -57,9 +59,11 @@ class SRCNN(SRModule):
         self.log("train/loss", loss, prog_bar=True)
         return loss
 
+    def optimizer_parameters(self) -> dict[str, list[dict[str, Any]]]:
+        params = self.named_trainable("net")
+        last = {n: p for n, p in params.items() if n.startswith("net.reconstruction.")}
+        first = {n: p for n, p in params.items() if n not in last}
+        return {"net": [{"params": first, "lr": self.hparams.lr}, {"params": last, "lr": self.hparams.last_lr}]}
+
     def configure_optimizers(self) -> torch.optim.Optimizer:
-        first = [*self.net.features.parameters(), *self.net.mapping.parameters()]
-        return torch.optim.Adam([
-            {"params": first, "lr": self.hparams.lr},
-            {"params": self.net.reconstruction.parameters(), "lr": self.hparams.last_lr},
-        ])
+        return torch.optim.Adam(self.param_groups("net"))

@@ -10,8 +10,14 @@ Discriminator (srseg 3.1, "similar to [5]"): 3x3 convolutions from 64 to 512 map
 the size, batch norm and LeakyReLU, two dense layers (1024, 1), a logit per image (the sigmoid is in the
 loss); its dense layer fixes the HR patch size it takes (82x82 in srseg 3.4; 84 in our srseg data preset).
 Training (srseg 3.5, "the same parameters as ours" for both baselines): Adam 1e-3 divided by 10 every
-20 epochs; SRGAN: MSE for ``mse_epochs`` (SRSEG's 25 + 25, its segmentation stage being MSE here), then
-MSE + 2e-6 VGG16 relu4_1 + 1e-3 adversarial for the rest (55 epochs).
+20 epochs (restarted at each step by default, ``lr_schedule``; see ``sr_zoo.models.srseg``); SRGAN: MSE
+for ``mse_epochs`` (SRSEG's 25 + 25, its segmentation stage being MSE here), then MSE + 2e-6 VGG16
+relu4_1 + 1e-3 adversarial for the rest (55 epochs).
+
+Perceptual scale (``perceptual_input``): 2e-6 is SRGAN's weight (srseg 3.5: "as proposed by [5]") for
+VGG features of SRGAN's mean-subtracted [0, 255] input; with torchvision's ImageNet-normalised [0, 1]
+input the same weight makes the term about 3,300 times weaker. ``srgan`` (default) keeps the weight's
+meaning; ``imagenet`` is the literal PyTorch port. ``benchmarks/perceptual_scale.py`` measures both.
 """
 
 from __future__ import annotations
@@ -122,7 +128,7 @@ class SRResNet(SRModule):
         return loss
 
     def configure_optimizers(self) -> dict:
-        optimizer = torch.optim.Adam(self.net.parameters(), lr=self.hparams.lr)
+        optimizer = torch.optim.Adam(self.param_groups("net"), lr=self.hparams.lr)
         scheduler = torch.optim.lr_scheduler.StepLR(optimizer, self.hparams.lr_decay_every, self.hparams.lr_decay)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
 
@@ -152,23 +158,26 @@ class SRGAN(GANModule):
         lr_decay: float = 0.1,
         gradient_clip: float = 0.0,
         init_from: str | None = None,
+        lr_schedule: Literal["run", "stage"] = "stage",
+        perceptual_input: Literal["imagenet", "srgan"] = "imagenet",
         perceptual_extractor: nn.Module | None = None,
         sample_images: int = 1,
     ) -> None:
         super().__init__(scale, lr=lr, adversarial_weight=adversarial_weight, adversarial_loss=adversarial_loss,
                          d_steps=d_steps, pretrain_iterations=mse_epochs, lr_decay_every=lr_decay_every,
                          lr_decay=lr_decay, gradient_clip=gradient_clip, init_from=init_from, schedule_unit="epoch",
-                         sample_images=sample_images)
+                         lr_schedule=lr_schedule, sample_images=sample_images)
         self.save_hyperparameters(ignore=["perceptual_extractor"])
         self.net = SRResNetGenerator(scale, n, blocks)
         self.discriminator = SRGANDiscriminator(patch_size)
         self.mse_weight, self.perceptual_weight = mse_weight, perceptual_weight
-        self.perceptual = (PerceptualLoss(perceptual_layer, extractor=perceptual_extractor, reduction=perceptual_reduction)
+        self.perceptual = (PerceptualLoss(perceptual_layer, extractor=perceptual_extractor,
+                                          reduction=perceptual_reduction, input=perceptual_input)
                            if perceptual_weight else None)
 
     def content_losses(self, sr: Tensor, batch: TrainBatch) -> dict[str, Tensor]:
         hr = batch["hr"]
         terms = {"mse": self.mse_weight * F.mse_loss(sr, hr)}
-        if self.perceptual is not None and self.phase == "adversarial":
+        if self.perceptual is not None and self.current_stage == "adversarial":
             terms["perceptual"] = self.perceptual_weight * self.perceptual(sr, hr)
         return terms

@@ -5,12 +5,21 @@ upsampling stage (the last residual block's output concatenated with the first c
 features) and gives 6-class logits at LR size: a 3x3 convolution to ``head_channels`` maps, LeakyReLU,
 and a 1x1 convolution to the classes (kernel sizes are ours; Fig. 2 is not in the text). It is
 ``self.seg_head``, outside ``self.net``: at inference ``model.net`` is SRResNet's generator exactly, takes
-no label and costs the same.
+no label and costs the same. It trains with the generator, in the generator's Adam
+(``generator_parameters``), in the stages whose loss has the segmentation term (``segmentation`` and
+``adversarial``); in ``pretrain`` it gets no gradient and stays as initialised.
 
 Objective (eq. 1): alpha MSE + beta VGG16 relu4_1 + gamma adversarial + delta boundary-masked pixel-wise
 cross-entropy, alpha 1, beta 2e-6, gamma 1e-3, delta 0.8 (3.5). Schedule (3.5): MSE alone for 25 epochs,
 + segmentation for 25, then the whole objective for 55; Adam 1e-3 divided by 10 every 20 epochs; the
 discriminator alternated with the generator as in SRGAN.
+
+The rate across the three steps (3.5 does not say): ``lr_schedule="stage"`` (default) sets 1e-3 at the
+start of each step and divides it by 10 every 20 epochs within it; ``"run"`` is one decay over all 105
+epochs, which would run the adversarial step at 1e-5 down to 1e-8. 3.5 says "the Adam optimizer was used
+for all the steps. The learning rate was set to 1e-3 and then was decayed", describing each step's
+optimiser; and the adversarial step's effect on texture (Fig. 6) needs a rate at which 55 epochs move
+the weights, so the per-step reading is the default.
 """
 
 from __future__ import annotations
@@ -58,8 +67,8 @@ class SRSEG(SRGAN):
     ) -> None:
         """SRSEG's own arguments; the rest are SRGAN's (generator, discriminator, losses, optimiser), with
         ``mse_epochs`` 25 here (3.5: MSE alone, then MSE + segmentation for ``segmentation_epochs``)."""
-        self.segmentation_epochs = segmentation_epochs  # read by stages() during the base initialisation
         super().__init__(scale, mse_epochs=mse_epochs, **kwargs)
+        self.segmentation_epochs = segmentation_epochs
         self.save_hyperparameters(ignore=["perceptual_extractor"])
         self.seg_head = SegmentationHead(self.net.feature_channels, channels=head_channels)
         self.segmentation_weight = segmentation_weight
@@ -71,6 +80,16 @@ class SRSEG(SRGAN):
                   ("adversarial", None)]
         return [(name, length) for name, length in stages if length != 0]
 
+    def generator_parameters(self) -> dict[str, nn.Parameter]:
+        """The generator and the segmentation head: the head trains in the generator's Adam (3.5)."""
+        return self.named_trainable("net", "seg_head")
+
+    def idle_parameters(self, stage: str) -> set[str]:
+        """The head has no loss before the segmentation stage (or with a zero segmentation weight)."""
+        if stage in ("segmentation", "adversarial") and self.segmentation_weight:
+            return set()
+        return set(self.named_trainable("seg_head"))
+
     def segment(self, lr: Tensor) -> Tensor:
         """Class logits ``(N, 6, h, w)`` for LR images (training aid; not part of ``model.net``)."""
         return self.seg_head(self.net.features(lr))
@@ -81,7 +100,7 @@ class SRSEG(SRGAN):
 
     def content_losses(self, sr: Tensor, batch: TrainBatch) -> dict[str, Tensor]:
         terms = super().content_losses(sr, batch)
-        if self.phase in ("segmentation", "adversarial") and self.segmentation_weight:
+        if self.current_stage in ("segmentation", "adversarial") and self.segmentation_weight:
             if "label" not in batch:
                 if not self._said_no_labels:
                     rank_zero_info("sr_zoo: srseg: the training data has no segmentation labels: the segmentation "
