@@ -47,6 +47,18 @@ def _exif_orientation(path: Path) -> int:
         return 1
 
 
+def _is_gray_alpha(path: Path, data: np.ndarray) -> bool:
+    """Whether the file is gray + alpha (PNG colour type 4, any depth; Pillow's LA elsewhere), which
+    OpenCV decodes as BGRA with three equal channels."""
+    if data[:8].tobytes() == b"\x89PNG\r\n\x1a\n" and data.size > 25:
+        return int(data[25]) == 4  # IHDR colour type
+    try:
+        with Image.open(path) as im:
+            return im.mode in ("LA", "La")
+    except Exception:
+        return False
+
+
 def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
     """Apply EXIF orientation 1-8 the way Pillow's ``ImageOps.exif_transpose`` does."""
     if orientation == 2:
@@ -68,12 +80,16 @@ def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
 
 def load_image_file(path: str | os.PathLike) -> ImageFile:
     """Read ``path`` upright, splitting off alpha; one ``ImageReadError`` line for anything unreadable."""
+    from sr_zoo.data.io import _check_declared_size, _imdecode
+
     path = Path(path)
+    if path.is_file():
+        _check_declared_size(path, path)  # a declared size past the limit: one line before decoding
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
         raise ImageReadError(f"{path}: cannot read ({exc.strerror})") from None
-    array = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    array = _imdecode(data, path)
     if array is None:
         raise ImageReadError(f"{path}: cannot decode (corrupt, truncated or not an image)")
     if array.dtype not in (np.uint8, np.uint16):
@@ -82,6 +98,8 @@ def load_image_file(path: str | os.PathLike) -> ImageFile:
     alpha = None
     if array.shape[2] in (2, 4):
         alpha, array = array[:, :, -1], array[:, :, :-1]
+    if array.shape[2] == 3 and alpha is not None and _is_gray_alpha(path, data):
+        array = array[:, :, :1]  # gray + alpha stays gray + alpha
     if array.shape[2] == 3:
         array = array[:, :, ::-1]  # BGR -> RGB
     orientation = _exif_orientation(path)
@@ -96,19 +114,27 @@ def output_path(source: Path, out_dir: Path) -> Path:
 
 def save_image_file(path: Path, pixels: np.ndarray, alpha: np.ndarray | None = None) -> None:
     """Write ``pixels`` ``(H, W, C)`` RGB(A) uint8/uint16 atomically; 16 bits and alpha where the format
-    keeps them (PNG, TIFF; alpha also WebP), else 8 bits without alpha."""
+    keeps them (PNG, TIFF; alpha also WebP), else 8 bits without alpha. Gray + alpha is an 8-bit gray +
+    alpha PNG again; 16-bit (or TIFF/WebP) gray + alpha is written as RGBA with three equal channels."""
     ext = path.suffix.lower()
     if pixels.dtype == np.uint16 and ext not in _KEEPS_16_BIT:
         pixels = (pixels.astype(np.uint32) * 255 + 32767) // 65535
         pixels = pixels.astype(np.uint8)
         alpha = None if alpha is None else ((alpha.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
     array = pixels[:, :, ::-1] if pixels.shape[2] == 3 else pixels
+    gray_alpha = None  # an 8-bit gray + alpha PNG is written as one (Pillow's LA); OpenCV writes no 2-channel files
     if alpha is not None and ext in _KEEPS_ALPHA:
+        if array.shape[2] == 1 and ext == ".png" and array.dtype == np.uint8:
+            gray_alpha = Image.fromarray(np.ascontiguousarray(np.concatenate([array, alpha[:, :, None]], axis=2)), "LA")
+        elif array.shape[2] == 1:  # 16-bit, TIFF, WebP: RGBA with three equal channels
+            array = np.repeat(array, 3, axis=2)
         array = np.concatenate([array, alpha[:, :, None].astype(array.dtype)], axis=2)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
-        if not cv2.imwrite(tmp, np.ascontiguousarray(array)):
+        if gray_alpha is not None:
+            gray_alpha.save(tmp, format="PNG")
+        elif not cv2.imwrite(tmp, np.ascontiguousarray(array)):
             raise OSError(f"OpenCV could not write {path.suffix} files")
         umask = os.umask(0)
         os.umask(umask)

@@ -6,7 +6,9 @@ reads headers only, to list sizes without decoding. Both come with torchvision/a
 
 from __future__ import annotations
 
+import io
 import os
+import threading
 from pathlib import Path
 
 import cv2
@@ -17,42 +19,120 @@ from torch import Tensor
 
 from sr_zoo.errors import DatasetError, ImageReadError, SRZooError
 
-__all__ = ["IMAGE_EXTENSIONS", "decode_image", "list_images", "probe_image", "read_image", "write_image"]
+__all__ = ["IMAGE_EXTENSIONS", "MAX_IMAGE_PIXELS", "check_image_size", "decode_image", "list_images", "probe_image",
+           "read_image", "warn_once", "write_image"]
 
 IMAGE_EXTENSIONS = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
+
+# The most pixels (width x height) an image may declare: checked from the header before any decoding,
+# so a file declaring 100000x100000 is one line, not an allocation failure. 2**28 is 16384 x 16384.
+MAX_IMAGE_PIXELS = int(os.environ.get("SR_ZOO_MAX_PIXELS", 2**28))
 
 cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # OpenCV would print its own error lines; ours name the file instead.
 
 _GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+_PILLOW_LIMIT = threading.Lock()  # _header lifts Pillow's global limit for one open at a time
+
+
+_WARNED: set[str] = set()
+
+
+def warn_once(message: str) -> None:
+    """``sr-zoo: warning: <message>`` on stderr, once per message in this process (one line)."""
+    import sys
+
+    if message not in _WARNED:
+        _WARNED.add(message)
+        print(f"sr-zoo: warning: {' '.join(message.split())}", file=sys.stderr, flush=True)
+
+
+def _not_a_file(path: Path) -> str:
+    """Why an entry named like an image is not one: a folder, a symlink loop, a dangling symlink ..."""
+    try:
+        path.stat()
+    except OSError as exc:
+        if exc.errno == 40:  # ELOOP
+            return "a symlink loop"
+        if path.is_symlink():
+            return "a dangling symlink"
+        return exc.strerror or type(exc).__name__
+    return "a folder" if path.is_dir() else "not a regular file"
 
 
 def list_images(folder: str | os.PathLike) -> list[Path]:
-    """Image files directly inside ``folder``, sorted by name; a missing or empty folder is an error."""
+    """Image files directly inside ``folder``, sorted by name; a missing or empty folder is an error.
+
+    Entries named like images that are not files (a folder called ``x.png``, a symlink loop, a dangling
+    symlink) are skipped with one warning line per folder that names them."""
     folder = Path(folder)
     if not folder.exists():
         raise DatasetError(f"{folder}: no such directory")
     if not folder.is_dir():
         raise DatasetError(f"{folder}: not a directory")
     try:
-        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+        named = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
     except OSError as exc:  # no read or search permission, a vanished network mount ...
         raise DatasetError(f"{folder}: cannot list the folder ({exc.strerror or exc})") from None
+    files = [p for p in named if p.is_file()]
+    odd = [p for p in named if p not in files]
+    if odd:
+        listed = ", ".join(f"{p.name} ({_not_a_file(p)})" for p in odd[:5]) + (", ..." if len(odd) > 5 else "")
+        warn_once(f"{folder}: skipped {len(odd)} entr{'y' if len(odd) == 1 else 'ies'} named like images "
+                  f"that are not image files: {listed}")
     if not files:
         raise DatasetError(f"{folder}: no images found (looked for {', '.join(IMAGE_EXTENSIONS)})")
     return files
 
 
 def probe_image(path: str | os.PathLike) -> tuple[int, int, int]:
-    """``(height, width, channels)`` from the file header, without decoding the pixels."""
+    """``(height, width, channels)`` from the file header, without decoding the pixels; an image
+    declaring more than ``MAX_IMAGE_PIXELS`` pixels is an ``ImageReadError``."""
     path = Path(path)
     _check_not_empty(path)
     try:
-        with Image.open(path) as im:
-            width, height = im.size
-            channels = 1 if im.mode in _GRAY_MODES else 3
+        width, height, mode = _header(path)
     except Exception as exc:  # Pillow raises many types for bad files; all mean the same here
         raise ImageReadError(f"{path}: not a readable image ({_reason(exc)})") from None
-    return height, width, channels
+    check_image_size(path, height, width)
+    return height, width, 1 if mode in _GRAY_MODES else 3
+
+
+def _header(source: str | os.PathLike | io.BytesIO) -> tuple[int, int, str]:
+    """``(width, height, Pillow mode)`` from the header alone. Pillow's own decompression-bomb limit is
+    lifted here: ``check_image_size`` applies the zoo's, with a message that says what to do."""
+    with _PILLOW_LIMIT:
+        limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None
+        try:
+            with Image.open(source) as im:
+                return im.size[0], im.size[1], im.mode
+        finally:
+            Image.MAX_IMAGE_PIXELS = limit
+
+
+def check_image_size(path: str | os.PathLike, height: int, width: int) -> None:
+    """One ``ImageReadError`` line if ``height`` x ``width`` exceeds ``MAX_IMAGE_PIXELS`` (before decoding)."""
+    if height * width > MAX_IMAGE_PIXELS:
+        raise ImageReadError(
+            f"{path}: {width}x{height} pixels ({height * width / 1e6:.0f} megapixels) exceeds the limit of "
+            f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels decoded per image (set SR_ZOO_MAX_PIXELS to raise it)")
+
+
+def _check_declared_size(source: str | os.PathLike | io.BytesIO, name: str | os.PathLike) -> None:
+    """The size limit from the header where Pillow can read it (where it cannot, OpenCV decides)."""
+    try:
+        width, height, _ = _header(source)
+    except Exception:
+        return
+    check_image_size(name, height, width)
+
+
+def _imdecode(buf: np.ndarray, name: str | os.PathLike) -> np.ndarray | None:
+    """``cv2.imdecode`` (unchanged), OpenCV's own refusals (its pixel limit, a bad header) as one line."""
+    try:
+        return cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
+    except cv2.error as exc:
+        detail = _reason(exc).split("error: ")[-1].strip() or "OpenCV error"
+        raise ImageReadError(f"{name}: cannot decode (OpenCV refused it: {detail})") from None
 
 
 def _check_not_empty(path: Path) -> None:
@@ -74,7 +154,13 @@ def decode_image(data: bytes | np.ndarray, name: str | os.PathLike = "<bytes>") 
     Grayscale stays 1 channel, alpha is dropped, 16-bit images are scaled by 1/65535.
     """
     buf = np.frombuffer(data, dtype=np.uint8) if isinstance(data, bytes) else data
-    array = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED) if buf.size else None
+    if buf.size:
+        _check_declared_size(io.BytesIO(buf), name)
+    return _decode(buf, name)
+
+
+def _decode(buf: np.ndarray, name: str | os.PathLike) -> Tensor:
+    array = _imdecode(buf, name)
     if array is None:
         raise ImageReadError(f"{name}: cannot decode (corrupt, truncated or not an image)")
     if array.dtype == np.uint8:
@@ -100,11 +186,12 @@ def read_image(path: str | os.PathLike) -> Tensor:
     """Read an image file into a ``(C, H, W)`` float32 tensor in [0, 1] (see :func:`decode_image`)."""
     path = Path(path)
     _check_not_empty(path)
+    _check_declared_size(path, path)
     try:
         data = np.fromfile(path, dtype=np.uint8)
     except OSError as exc:
         raise ImageReadError(f"{path}: cannot read ({exc.strerror})") from None
-    return decode_image(data, path)
+    return _decode(data, path)
 
 
 def write_image(path: str | os.PathLike, img: Tensor) -> None:

@@ -43,6 +43,11 @@ class SRModule(L.LightningModule):
     y_channel: bool = False
     sample_every_n_epochs: int = 1  # how often the bicubic | SR | HR panels go to the logger
     sample_crop: int = 128  # HR side of the aligned crop shown in each panel
+    # An LR side shorter than ``min_input_side`` is replicate-padded by ``small_input_pad`` pixels at both
+    # ends before the network and cropped after it: a tiny image (1x1, 3x3, 1x64) is all border, where the
+    # convolutions' zero padding would darken it by tens of grey levels (sr_zoo.tiling keeps tiles that big).
+    min_input_side: int = 16
+    small_input_pad: int = 8
 
     def __init__(self, scale: int, sample_images: int = 1) -> None:
         super().__init__()
@@ -54,6 +59,16 @@ class SRModule(L.LightningModule):
 
     # ------------------------------------------------------------------ inference
     def forward(self, lr: Tensor) -> Tensor:
+        height, width = lr.shape[-2:]
+        pad_h = self.small_input_pad if height < self.min_input_side else 0
+        pad_w = self.small_input_pad if width < self.min_input_side else 0
+        if not (pad_h or pad_w):
+            return self._forward_rgb(lr)
+        sr = self._forward_rgb(nn.functional.pad(lr, (pad_w, pad_w, pad_h, pad_h), mode="replicate"))
+        s = sr.shape[-1] // (width + 2 * pad_w)
+        return sr[..., pad_h * s : (pad_h + height) * s, pad_w * s : (pad_w + width) * s]
+
+    def _forward_rgb(self, lr: Tensor) -> Tensor:
         gray = lr.shape[1] == 1
         rgb = lr.expand(-1, 3, -1, -1) if gray else lr
         if self.y_channel:
@@ -103,6 +118,8 @@ class SRModule(L.LightningModule):
     def _evaluate(self, prefix: str, batch: EvalBatch, batch_idx: int, dataloader_idx: int) -> None:
         names = self._set_names(prefix)
         key = f"{prefix}/{names[dataloader_idx] if dataloader_idx < len(names) else dataloader_idx}"
+        if batch["hr"].numel() == 0:  # an image that could not be decoded (BenchmarkDataset warned and counted it)
+            return
         sr = self(batch["lr"])
         metrics = self.metrics[key]
         metrics.update(sr, batch["hr"])
@@ -201,18 +218,27 @@ class SRModule(L.LightningModule):
     # ------------------------------------------------------------------ checkpoints
     def load_initial_weights(self, path: str) -> None:
         """Copy every weight of ``self.net`` from a checkpoint of the same model (any scale where the
-        shapes allow: EMTCM's cross-scale strategy), e.g. a GAN's generator from its MSE stage."""
-        from sr_zoo.models._registry import read_checkpoint
+        shapes allow: EMTCM's cross-scale strategy), e.g. a GAN's generator from its MSE stage; says in
+        one line what it loads (model, scale, tensors), and refuses in one line anything else."""
+        from lightning.pytorch.utilities import rank_zero_info
+
+        from sr_zoo.models._registry import checkpoint_model, read_checkpoint
 
         checkpoint = read_checkpoint(path)
-        if checkpoint.get("sr_zoo", {}).get("model") != self.model_name:
+        model, scale = checkpoint_model(checkpoint, path)
+        if model != self.model_name:
             raise SRZooError(f"{path}: init_from needs a checkpoint of {self.model_name!r}, "
-                             f"not of {checkpoint.get('sr_zoo', {}).get('model') or 'an unknown model'!r}")
+                             f"not of {model or 'an unknown model'!r}")
         weights = {k[len("net."):]: v for k, v in checkpoint["state_dict"].items() if k.startswith("net.")}
+        if not weights:
+            raise SRZooError(f"{path}: init_from found no network weights (net.*) in the checkpoint")
         try:
             self.net.load_state_dict(weights)
         except RuntimeError as exc:
             raise SRZooError(f"{path}: weights do not fit this {self.model_name} ({str(exc).splitlines()[0]})") from None
+        where = "cross-scale start" if scale != self.scale else "same scale, a new run"
+        rank_zero_info(f"sr-zoo: init_from {path}: loaded {len(weights)} network tensors of a {model} x{scale} "
+                       f"checkpoint into this {self.model_name} x{self.scale} ({where}; optimizer and schedule start afresh)")
 
     def on_train_start(self) -> None:
         align_epoch_counter(self.trainer)  # a run stopped by max_steps inside an epoch resumes in that epoch

@@ -27,6 +27,8 @@ class BicubicUpsampler(nn.Module):
 class Bicubic(SRModule):
     """Bicubic upsampling as a zoo model: nothing to train, everything to compare against."""
 
+    min_input_side = 0  # MATLAB's imresize handles any size itself: no padding of small images
+
 
     def __init__(self, scale: int = 4, sample_images: int = 1) -> None:
         super().__init__(scale, sample_images)
