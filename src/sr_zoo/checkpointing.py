@@ -93,9 +93,13 @@ def load_checkpoint_file(path: str | os.PathLike, map_location: Any = "cpu", wei
     except IsADirectoryError:
         raise CheckpointError(f"{path}: is a folder, not a checkpoint file") from None
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, zipfile.BadZipFile, AttributeError,
-            ModuleNotFoundError, TypeError) as exc:
+            ModuleNotFoundError, TypeError, KeyError, IndexError, OverflowError, UnicodeDecodeError, OSError) as exc:
+        # torch.load of a text file fails on its first byte (KeyError: 101 for an 'e', IndexError for others)
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        if "Weights only load failed" in reason or isinstance(exc, pickle.UnpicklingError):
+        if isinstance(exc, (KeyError, IndexError)) or any(
+                marker in str(exc) for marker in ("invalid load key", "Unsupported operand")):
+            reason = "not a PyTorch checkpoint file (a text file, an image, or another format)"
+        elif "Weights only load failed" in reason or isinstance(exc, pickle.UnpicklingError):
             reason = "it holds pickled objects beyond tensors and plain values, which are not loaded (weights_only)"
         raise CheckpointError(f"{path}: not a loadable checkpoint: {reason}") from None
     if not isinstance(checkpoint, dict):
