@@ -81,13 +81,26 @@ def upscale_tiles(model: Callable[[Tensor], Tensor], image: Tensor, scale: int, 
         yield 0, height * scale, 0, width * scale, model(image)
         return
     overlap = math.ceil(overlap / align) * align  # keeps every crop start on the alignment grid
+    # A zoo model pads an input side shorter than its ``min_input_side`` (SRModule.forward); a crop is made
+    # at least that long wherever the image is, so that no crop is padded where the whole image is not.
+    least = getattr(model, "min_input_side", 0)
     for top, bottom in tile_grid(height, tile, align):
         for left, right in tile_grid(width, tile, align):
-            y0, y1 = max(0, top - overlap), min(height, bottom + overlap)
-            x0, x1 = max(0, left - overlap), min(width, right + overlap)
+            y0, y1 = _crop(top, bottom, overlap, height, least, align)
+            x0, x1 = _crop(left, right, overlap, width, least, align)
             sr = model(image[..., y0:y1, x0:x1])
             keep = sr[..., (top - y0) * scale : (bottom - y0) * scale, (left - x0) * scale : (right - x0) * scale]
             yield top * scale, bottom * scale, left * scale, right * scale, keep
+
+
+def _crop(start: int, stop: int, overlap: int, length: int, least: int, align: int) -> tuple[int, int]:
+    """``start:stop`` with ``overlap`` context each side, within ``0:length``, at least ``least`` long
+    (where ``length`` allows), starting on the ``align`` grid."""
+    lo, hi = max(0, start - overlap), min(length, stop + overlap)
+    if hi - lo < least:
+        hi = min(length, lo + least)
+        lo = max(0, min(lo, hi - least)) // align * align
+    return lo, hi
 
 
 def precision_context(device: torch.device, precision: str) -> contextlib.AbstractContextManager:
