@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from gan_helpers import tiny_extractor, trainer
-from srseg_helpers import coco_stuff_standin, region_image
+from helpers.srseg_data import coco_stuff_standin, region_image
 from sr_zoo.data import SRDataModule
 from sr_zoo.losses import masked_cross_entropy
 from sr_zoo.models import SRSEG, SRResNet, create_model

@@ -37,13 +37,15 @@ class BenchmarkDataset(Dataset):
     the dataset is built, so a bad file fails at once, naming the file.
     """
 
-    def __init__(self, root: str | os.PathLike, scale: int, quantize_lr: bool = True, name: str | None = None) -> None:
+    def __init__(self, root: str | os.PathLike, scale: int, quantize_lr: bool = True, name: str | None = None,
+                 degradation: tuple[str, float] = ("bicubic", 1.0)) -> None:
         if int(scale) != scale or scale < 1:
             raise ValueError(f"scale must be a positive integer, got {scale}")
         self.root = Path(root)
         self.name = name or self.root.name
         self.scale = int(scale)
         self.quantize_lr = quantize_lr
+        self.degradation = degradation  # (kind, blur sigma): MATLAB bicubic unless a model is scored on its own blur
         self.files = list_images(self.root)
         self._sizes = {path: probe_image(path)[:2] for path in self.files}
         self.set_scale(self.scale)
@@ -62,7 +64,13 @@ class BenchmarkDataset(Dataset):
         path = self.files[index]
         hr = modcrop(read_image(path), self.scale)
         with torch.no_grad():
-            lr = make_lr(hr, self.scale, self.quantize_lr)
+            kind, sigma = self.degradation
+            if kind == "bicubic":
+                lr = make_lr(hr, self.scale, self.quantize_lr)
+            else:
+                from sr_zoo.data.degradation import degrade
+
+                lr = degrade(hr, self.scale, kind, sigma, self.quantize_lr)
         return {"lr": lr, "hr": hr, "name": path.stem}
 
 

@@ -200,6 +200,8 @@ _BENCHMARK_DIRS = {
     "bsd100": ("BSD100", "B100", "bsd100"),
     "urban100": ("Urban100", "urban100"),
     "manga109": ("Manga109", "manga109"),
+    # BSDS500's 200 test images (EMTCM 4.1, after FSRCNN): a folder of them, or the BSDS500 archive's own layout
+    "bsd200": ("BSD200", "B200", "bsd200", "BSDS500/data/images/test", "BSR/BSDS500/data/images/test"),
 }
 
 

@@ -33,6 +33,7 @@ Semantics worth knowing:
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Literal
 
 import torch
@@ -82,8 +83,15 @@ class GANModule(SRModule):
 
     # ------------------------------------------------------------------ to implement
     def content_losses(self, sr: Tensor, batch: TrainBatch) -> dict[str, Tensor]:
-        """Weighted non-adversarial generator terms, e.g. ``{"mse": ..., "perceptual": 0.1 * ...}``."""
+        """Weighted non-adversarial generator terms, e.g. ``{"mse": ..., "perceptual": 0.1 * ...}``, each
+        weighted by ``loss_weights(current_stage)`` and present only where that weight is non-zero."""
         raise NotImplementedError
+
+    def loss_weights(self, stage: str) -> dict[str, float]:
+        """The generator's loss terms in ``stage`` and their weights (zero-weight terms left out); the
+        training step and the schedule trace both read this. Here: the adversarial term."""
+        weight = self.gan["adversarial_weight"] if _STAGE_UPDATES[stage][2] else 0.0
+        return {"adversarial": weight} if weight else {}
 
     # ------------------------------------------------------------------ schedule and semantics
     def stages(self) -> list[tuple[str, int | None]]:
@@ -204,8 +212,10 @@ class GANModule(SRModule):
         if train_g:
             self._generator_step(opt_g, sr, batch, size)
         if self._unit_ends(batch_idx):
-            for scheduler in self._schedulers():
-                scheduler.step()  # once per schedule unit, whatever the stage (manual optimization steps them)
+            with warnings.catch_warnings():  # D's scheduler steps in stages where D does not (by design)
+                warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step()` before")
+                for scheduler in self._schedulers():
+                    scheduler.step()  # once per schedule unit, whatever the stage (manual optimization steps them)
 
     def generate(self, lr: Tensor) -> Tensor:
         """The generator's SR output for a training batch (SRSEG also keeps its features here)."""
@@ -235,8 +245,9 @@ class GANModule(SRModule):
     def _generator_step(self, opt_g: Any, sr: Tensor, batch: TrainBatch, size: int) -> None:
         self.toggle_optimizer(opt_g)
         terms = self.content_losses(sr, batch)
-        if _STAGE_UPDATES[self.current_stage][2]:
-            terms["adversarial"] = self.gan["adversarial_weight"] * self.adversarial_loss.generator(self.discriminator(sr))
+        weight = self.loss_weights(self.current_stage).get("adversarial")
+        if weight:
+            terms["adversarial"] = weight * self.adversarial_loss.generator(self.discriminator(sr))
         loss = sum(terms.values())
         opt_g.zero_grad(set_to_none=True)
         self.manual_backward(loss)

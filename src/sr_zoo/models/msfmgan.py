@@ -196,9 +196,16 @@ class MSFMGAN(GANModule):
         self.perceptual = (PerceptualLoss(perceptual_layer, extractor=perceptual_extractor, input=perceptual_input)
                            if perceptual_weight else None)
 
+    def loss_weights(self, stage: str) -> dict[str, float]:
+        """MSE throughout; the perceptual and adversarial terms in the adversarial stage (3.3)."""
+        weights = {"mse": 1.0, **super().loss_weights(stage)}
+        if stage == "adversarial" and self.perceptual is not None:
+            weights["perceptual"] = self.perceptual_weight
+        return weights
+
     def content_losses(self, sr: Tensor, batch: TrainBatch) -> dict[str, Tensor]:
-        hr = batch["hr"]
-        terms = {"mse": F.mse_loss(sr, hr)}
-        if self.perceptual is not None and self.current_stage == "adversarial":
-            terms["perceptual"] = self.perceptual_weight * self.perceptual(sr, hr)
+        hr, weights = batch["hr"], self.loss_weights(self.current_stage)
+        terms = {"mse": weights["mse"] * F.mse_loss(sr, hr)}
+        if "perceptual" in weights:
+            terms["perceptual"] = weights["perceptual"] * self.perceptual(sr, hr)
         return terms

@@ -175,9 +175,16 @@ class SRGAN(GANModule):
                                           reduction=perceptual_reduction, input=perceptual_input)
                            if perceptual_weight else None)
 
+    def loss_weights(self, stage: str) -> dict[str, float]:
+        """alpha MSE throughout; beta VGG (and gamma adversarial) in the adversarial stage (srseg eq. 1, 3.5)."""
+        weights = {"mse": self.mse_weight, **super().loss_weights(stage)}
+        if stage == "adversarial" and self.perceptual is not None:
+            weights["perceptual"] = self.perceptual_weight
+        return {k: v for k, v in weights.items() if v}
+
     def content_losses(self, sr: Tensor, batch: TrainBatch) -> dict[str, Tensor]:
-        hr = batch["hr"]
-        terms = {"mse": self.mse_weight * F.mse_loss(sr, hr)}
-        if self.perceptual is not None and self.current_stage == "adversarial":
-            terms["perceptual"] = self.perceptual_weight * self.perceptual(sr, hr)
+        hr, weights = batch["hr"], self.loss_weights(self.current_stage)
+        terms = {"mse": weights.get("mse", 0.0) * F.mse_loss(sr, hr)}
+        if "perceptual" in weights:
+            terms["perceptual"] = weights["perceptual"] * self.perceptual(sr, hr)
         return terms

@@ -85,10 +85,8 @@ class SRSEG(SRGAN):
         return self.named_trainable("net", "seg_head")
 
     def idle_parameters(self, stage: str) -> set[str]:
-        """The head has no loss before the segmentation stage (or with a zero segmentation weight)."""
-        if stage in ("segmentation", "adversarial") and self.segmentation_weight:
-            return set()
-        return set(self.named_trainable("seg_head"))
+        """The head has no loss in stages without the segmentation term."""
+        return set() if "segmentation" in self.loss_weights(stage) else set(self.named_trainable("seg_head"))
 
     def segment(self, lr: Tensor) -> Tensor:
         """Class logits ``(N, 6, h, w)`` for LR images (training aid; not part of ``model.net``)."""
@@ -98,9 +96,17 @@ class SRSEG(SRGAN):
         self._features = self.net.features(lr)
         return self.net.reconstruct(self._features)
 
+    def loss_weights(self, stage: str) -> dict[str, float]:
+        """SRGAN's terms, and delta x the boundary-masked cross-entropy from the segmentation stage on (3.5)."""
+        weights = super().loss_weights(stage)
+        if stage in ("segmentation", "adversarial") and self.segmentation_weight:
+            weights["segmentation"] = self.segmentation_weight
+        return weights
+
     def content_losses(self, sr: Tensor, batch: TrainBatch) -> dict[str, Tensor]:
         terms = super().content_losses(sr, batch)
-        if self.current_stage in ("segmentation", "adversarial") and self.segmentation_weight:
+        weight = self.loss_weights(self.current_stage).get("segmentation")
+        if weight:
             if "label" not in batch:
                 if not self._said_no_labels:
                     rank_zero_info("sr_zoo: srseg: the training data has no segmentation labels: the segmentation "
@@ -108,7 +114,7 @@ class SRSEG(SRGAN):
                     self._said_no_labels = True
             else:
                 logits = self.seg_head(self._features)
-                terms["segmentation"] = self.segmentation_weight * masked_cross_entropy(
+                terms["segmentation"] = weight * masked_cross_entropy(
                     logits, batch["label"], batch.get("boundary_mask"), ignore_index=IGNORE_INDEX)
                 with torch.no_grad():
                     self._log_accuracy(logits, batch)

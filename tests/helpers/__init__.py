@@ -1,0 +1,1 @@
+"""Test helpers: stand-in data in the datasets' real layouts, callbacks that record runs, scripts."""
