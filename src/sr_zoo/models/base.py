@@ -209,6 +209,11 @@ class SRModule(L.LightningModule):
         """The stage of the batch being (or next to be) trained."""
         return self.training_stages()[0]
 
+    def loss_weights(self, stage: str) -> dict[str, float]:
+        """The loss terms of ``stage`` and their weights, as far as the model declares them (the schedule
+        trace prints them; the GANs' training steps read them)."""
+        return {}
+
     def trained_parameters(self, stage: str) -> set[str]:
         """Names of the parameters that batches of ``stage`` update; every optimized one by default."""
         if stage not in self.training_stages():

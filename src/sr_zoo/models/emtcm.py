@@ -106,6 +106,11 @@ class EMTCM(SRModule):
         if self.hparams.init_from and self.trainer.ckpt_path is None:
             self.load_initial_weights(self.hparams.init_from)
 
+    def loss_weights(self, stage: str) -> dict[str, float]:
+        """Eq. 8: the SSIM task (1 - SSIM, weight 1, unless ``hvs_task=False``) and beta x the CE task."""
+        weights = {"1-SSIM": 1.0 if self.loss.hvs else 0.0, "CE": self.loss.beta}
+        return {k: v for k, v in weights.items() if v}
+
     def training_step(self, batch: TrainBatch, batch_idx: int) -> Tensor:
         loss = self.loss(self.net(rgb_to_y(batch["lr"])), rgb_to_y(batch["hr"]))
         self.log("train/loss", loss, prog_bar=True)

@@ -49,6 +49,9 @@ class FSRCNN(SRModule):
         self.save_hyperparameters()
         self.net = FSRCNNNet(scale, d, s, m)
 
+    def loss_weights(self, stage: str) -> dict[str, float]:
+        return {"mse": 1.0}
+
     def training_step(self, batch: TrainBatch, batch_idx: int) -> Tensor:
         loss = nn.functional.mse_loss(self.net(rgb_to_y(batch["lr"])), rgb_to_y(batch["hr"]))
         self.log("train/loss", loss, prog_bar=True)

@@ -122,6 +122,9 @@ class SRResNet(SRModule):
         self.save_hyperparameters()
         self.net = SRResNetGenerator(scale, n, blocks)
 
+    def loss_weights(self, stage: str) -> dict[str, float]:
+        return {"mse": 1.0}
+
     def training_step(self, batch: TrainBatch, batch_idx: int) -> Tensor:
         loss = F.mse_loss(self.net(batch["lr"]), batch["hr"])
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["lr"].shape[0])

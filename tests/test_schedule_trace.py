@@ -1,0 +1,79 @@
+"""``sr-zoo fit --config R --print_schedule``: the schedule a recipe will run, against the papers' text."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sr_zoo.cli import main
+
+EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
+
+
+def _rows(text: str) -> list[tuple[int, str, str, str]]:
+    """(start, stage, rates, losses) of each table row."""
+    rows = []
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].replace(",", "").isdigit():
+            rows.append((int(cells[0].replace(",", "")), cells[1], cells[2], cells[3]))
+    return rows
+
+
+def _trace(capsys: pytest.CaptureFixture, recipe: str, *extra: str) -> list[tuple[int, str, str, str]]:
+    assert main(["fit", f"--config={EXPERIMENTS / recipe}", *extra, "--print_schedule"]) == 0
+    return _rows(capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("recipe", sorted(p.name for p in EXPERIMENTS.glob("*.yaml")))
+def test_every_recipe_prints_its_schedule(recipe: str, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    rows = _trace(capsys, recipe)
+    assert rows and rows[0][0] == 0 and rows[-1][1] == "(end)"
+
+
+def test_srseg_schedule_is_section_3_5_read_per_step(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    # 3.5: MSE 25 epochs, + segmentation 25, + perceptual and adversarial 55; 1e-3 /10 every 20 epochs in each step.
+    rows = _trace(capsys, "srseg_x4.yaml")
+    assert [r[:3] for r in rows] == [(0, "pretrain", "0.001"), (20, "pretrain", "0.0001"), (25, "segmentation", "0.001"),
+                                     (45, "segmentation", "0.0001"), (50, "adversarial", "0.001"),
+                                     (70, "adversarial", "0.0001"), (90, "adversarial", "1e-05"), (105, "(end)", "")]
+    assert rows[0][3] == "mse 1" and rows[2][3] == "mse 1, segmentation 0.8"
+    assert rows[4][3] == "mse 1, adversarial 0.001, perceptual 2e-06, segmentation 0.8"
+    # The other reading: one decay over the whole run.
+    rows = _trace(capsys, "srseg_x4.yaml", "--model.init_args.lr_schedule=run")
+    assert [r[:3] for r in rows] == [(0, "pretrain", "0.001"), (20, "pretrain", "0.0001"), (25, "segmentation", "0.0001"),
+                                     (40, "segmentation", "1e-05"), (50, "adversarial", "1e-05"), (60, "adversarial", "1e-06"),
+                                     (80, "adversarial", "1e-07"), (100, "adversarial", "1e-08"), (105, "(end)", "")]
+
+
+def test_msfmgan_schedule_is_section_4_1(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    # 4.1: Adam 1e-4, x0.8 every 20k iterations, 200k iterations (after our 20k MSE-only ones).
+    rows = _trace(capsys, "msfmgan_x4.yaml")
+    assert [r[0] for r in rows] == list(range(0, 220_001, 20_000))
+    assert [r[1] for r in rows[:-1]] == ["pretrain"] + ["adversarial"] * 10
+    assert [float(r[2]) for r in rows[:-1]] == pytest.approx([1e-4 * 0.8**k for k in range(11)], rel=1e-2)
+
+
+def test_csrcnn_schedule_is_sections_3_b_and_3_c(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    rows = _trace(capsys, "csrcnn_x8.yaml")
+    assert [(r[0], r[1]) for r in rows] == [(0, "x2"), (60, "x4 blend"), (65, "x4"), (120, "x8 blend"), (125, "x8"),
+                                            (240, "x8"), (400, "(end)")]
+    assert rows[-2][3] == "L2 / L1 alternating every 10 epochs"
+
+
+def test_print_schedule_through_the_console_command(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "sr_zoo", "fit", "--config", str(EXPERIMENTS / "emtcm_x3.yaml"),
+                           "--print_schedule"], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "WANDB_MODE": "disabled"}, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert _rows(done.stdout)[0] == (0, "train", "0.001 / 0.0001", "1-SSIM 1, CE 0.0001")
+    assert "+ general100, rates x0.5" in done.stdout
+    assert not list(tmp_path.iterdir())  # nothing trained, nothing written
