@@ -69,6 +69,7 @@ def comparison_figure(hr: Tensor, panels: list[Panel], box: tuple[int, int, int,
         layout[title] = (x, 0, crop_w, crop_h)
         pen.text((x + 2, crop_h + 4), title, fill="black", font=font)
         if psnr is not None:
-            pen.text((x + 2, crop_h + 22), f"{psnr:.2f} dB / {ssim:.4f}", fill="black", font=font)
+            pen.text((x + 2, crop_h + 22), f"{psnr:.2f} dB" + (f" / {ssim:.4f}" if ssim is not None else ""),
+                     fill="black", font=font)
         x += crop_w + _GAP
     return figure, layout

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import sys
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from sr_zoo.data.benchmark import BenchmarkDataset
 from sr_zoo.cli.devices import resolve_device
-from sr_zoo.data.io import check_writable_dir
-from sr_zoo.evaluation import evaluate, format_table
+from sr_zoo.cli.outputs import refuse_overwriting_inputs
+from sr_zoo.data.io import check_writable_dir, probe_image, read_image
+from sr_zoo.errors import ImageReadError, SRZooError, one_line
+from sr_zoo.evaluation import BenchmarkResult, evaluate, format_table
+from sr_zoo.metrics import SSIM_WINDOW
 from sr_zoo.models import check_scale, inference_model, model_info
 
 
@@ -31,33 +36,83 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--round-y", action="store_true", help="round Y to integers as MATLAB's rgb2ycbcr on uint8 does")
     p.add_argument("--save-images", type=Path, default=None, metavar="DIR", help="write SR images to DIR/<set>/x<scale>/")
-    p.add_argument("--json", action="store_true", help="print only {\"results\": [...]} as JSON on stdout")
+    p.add_argument("--json", action="store_true",
+                   help="print only {\"results\": [...]} as JSON on stdout (always valid JSON; after a failure, the "
+                        "sets scored so far and \"error\")")
     p.set_defaults(run=run)
 
 
+def _check_decodable(datasets: list[BenchmarkDataset]) -> None:
+    """Decode every file of every set once, and check each is big enough to score at each scale, so that
+    a truncated or tiny file fails in one line before any scoring, not after the sets before it."""
+    checked: set = set()
+    for dataset in datasets:
+        for path in dataset.files:
+            if path not in checked:
+                read_image(path)  # the pixels, not just the header; dropped at once
+                checked.add(path)
+            height, width = probe_image(path)[:2]
+            scored = min(height - height % dataset.scale, width - width % dataset.scale) - 2 * dataset.scale
+            if scored < SSIM_WINDOW:
+                raise ImageReadError(f"{path}: image of {height}x{width} is too small to score at x{dataset.scale} "
+                                     f"(the border of {dataset.scale} leaves {max(scored, 0)} pixels; SSIM needs "
+                                     f"{SSIM_WINDOW})")
+
+
+def _check_finite(result: BenchmarkResult, ckpt: Path | None) -> None:
+    """A non-finite score is an error naming its cause (JSON has no Infinity or NaN)."""
+    where = f"{result.model} x{result.scale} on {result.dataset}"
+    if math.isnan(result.psnr) or math.isnan(result.ssim):
+        weights = f"the weights of {ckpt}" if ckpt else "the weights"
+        raise SRZooError(f"{where}: the score is NaN: the model's output holds NaN ({weights} hold NaN, or an overflow)")
+    if math.isinf(result.psnr):
+        raise SRZooError(f"{where}: PSNR is infinite: every SR image equals its HR image exactly (x{result.scale} "
+                         f"with {result.model} is the identity); score at a scale above 1")
+
+
+def _print(results: list[BenchmarkResult], name: str, as_json: bool, error: str | None = None) -> None:
+    if as_json:
+        payload: dict = {"results": [r.as_dict() for r in results]}
+        if error is not None:
+            payload["error"] = error
+        print(json.dumps(payload, allow_nan=False))
+    elif results:
+        print(f"{name}: PSNR (dB) / SSIM on Y, border = scale, averaged per image"
+              + (" (incomplete: scoring stopped on an error)" if error is not None else ""))
+        print(format_table(results))
+    sys.stdout.flush()
+
+
 def run(args: argparse.Namespace) -> int:
+    results: list[BenchmarkResult] = []
+    try:
+        _run(args, results)
+    except SRZooError as exc:  # the sets scored so far are not thrown away; --json stays valid JSON
+        if results or args.json:
+            _print(results, model_info(args.model).name if results else args.model, args.json, one_line(exc))
+        raise
+    _print(results, model_info(args.model).name, args.json)
+    return 0
+
+
+def _run(args: argparse.Namespace, results: list[BenchmarkResult]) -> None:
     info = model_info(args.model)
     for scale in args.scale:
         check_scale(info.name, scale)
     device = resolve_device(args.device)
-    # Build every dataset and check the output folder first: bad input fails before any work is done.
+    # Build every dataset, decode every file, load every model and check the output folder first: bad
+    # input fails before any work is done.
     datasets = [BenchmarkDataset(folder, scale) for folder in args.data for scale in args.scale]
     if args.save_images is not None:
+        targets = [args.save_images / d.name / f"x{d.scale}" / f"{p.stem}.png" for d in datasets for p in d.files]
+        refuse_overwriting_inputs(targets, [p for d in datasets for p in d.files], "--save-images", args.save_images)
         check_writable_dir(args.save_images, "--save-images")
-    results = []
+    _check_decodable(datasets)
+    models = {scale: inference_model(info.name, scale, args.ckpt).to(device) for scale in dict.fromkeys(args.scale)}
     with tqdm(total=sum(len(d) for d in datasets), desc=f"{info.name}", unit="img", disable=None) as bar:
-        models = {}
         for dataset in datasets:
-            if dataset.scale not in models:
-                models[dataset.scale] = inference_model(info.name, dataset.scale, args.ckpt).to(device)
             save_dir = args.save_images / dataset.name / f"x{dataset.scale}" if args.save_images else None
             bar.set_postfix_str(f"{dataset.name} x{dataset.scale}")
-            results.append(
-                evaluate(models[dataset.scale], dataset, info.name, device, save_dir, args.round_y, progress=bar)
-            )
-    if args.json:
-        print(json.dumps({"results": [r.as_dict() for r in results]}))
-    else:
-        print(f"{info.name}: PSNR (dB) / SSIM on Y, border = scale, averaged per image")
-        print(format_table(results))
-    return 0
+            result = evaluate(models[dataset.scale], dataset, info.name, device, save_dir, args.round_y, progress=bar)
+            _check_finite(result, args.ckpt)
+            results.append(result)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 import torch
 
 from sr_zoo.cli.devices import resolve_device
+from sr_zoo.cli.outputs import check_output_file, refuse_overwriting_inputs, write_atomically
 from sr_zoo.data.benchmark import make_lr, modcrop
 from sr_zoo.data.io import read_image
 from sr_zoo.errors import SRZooError
@@ -23,7 +25,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         help="a comparison figure (PNG) of models on one image",
         description="Make the papers' kind of figure: the HR image with a boxed region, then that region for "
         "bicubic and each model, zoomed, with PSNR/SSIM (Y channel, border = scale) under each. The LR input "
-        "is made from the HR image by MATLAB bicubic, as in the benchmarks.",
+        "is made from the HR image by MATLAB bicubic, as in the benchmarks. An image too small to score with that "
+        "border gets no scores (null); one smaller than the scale is refused.",
     )
     p.add_argument("image", type=Path, help="an HR image")
     p.add_argument("--scale", type=int, required=True)
@@ -47,30 +50,60 @@ def _parse_models(specs: list[str], scale: int) -> list[tuple[str, str, Path | N
     return parsed
 
 
+def _scores(sr: torch.Tensor, hr: torch.Tensor, scale: int, title: str) -> tuple[float | None, float | None]:
+    """Y PSNR/SSIM with the scale cropped from each border; None where the image is too small to score
+    that way; a non-finite score is one line naming its cause."""
+    try:
+        psnr = float(y_psnr(sr, hr, scale)[0])
+    except ValueError:  # too small once the border is cropped
+        return None, None
+    try:
+        ssim = float(y_ssim(sr, hr, scale)[0])
+    except ValueError:  # smaller than SSIM's 11x11 window once the border is cropped
+        ssim = None
+    if math.isnan(psnr) or (ssim is not None and math.isnan(ssim)):
+        raise SRZooError(f"{title}: its score is NaN (the model's output holds NaN: damaged weights?)")
+    if math.isinf(psnr):
+        raise SRZooError(f"{title}: PSNR is infinite: its output equals the HR image exactly (at x{scale}, "
+                         "nothing is lost to compare); choose a scale above 1")
+    return psnr, ssim
+
+
 @torch.no_grad()
 def run(args: argparse.Namespace) -> int:
     models = _parse_models(args.models, args.scale)
+    check_output_file(args.output, "-o")
     if args.output.suffix.lower() != ".png":
         raise SRZooError(f"-o {args.output}: the figure is a PNG; name it .png")
-    hr = modcrop(read_image(args.image), args.scale)
+    refuse_overwriting_inputs([args.output], [args.image], "-o", args.output)
+    if not args.image.is_file():
+        raise SRZooError(f"{args.image}: no such file" if not args.image.exists() else f"{args.image}: not a file")
+    original = read_image(args.image)
+    if min(original.shape[-2:]) < args.scale:
+        raise SRZooError(f"{args.image}: image of {original.shape[-2]}x{original.shape[-1]} is smaller than the "
+                         f"scale x{args.scale}: there is no LR image to make")
+    hr = modcrop(original, args.scale)
     h, w = hr.shape[-2:]
-    side = max(8, min(h, w) // 4)
+    side = min(max(8, min(h, w) // 4), h, w)
     box = tuple(args.box) if args.box else ((w - side) // 2, (h - side) // 2, side, side)
+    left, top, bw, bh = box
+    if left < 0 or top < 0 or bw < 1 or bh < 1 or left + bw > w or top + bh > h:
+        raise SRZooError(f"--box: box {box} does not fit in the {w}x{h} image")
     device = resolve_device(args.device)
     lr = make_lr(hr, args.scale)[None].to(device)
     panels = []
     for title, name, ckpt in models:
         model = inference_model(name, args.scale, ckpt).to(device)
         sr = model(lr)
-        psnr = float(y_psnr(sr, hr[None].to(device), args.scale)[0])
-        ssim = float(y_ssim(sr, hr[None].to(device), args.scale)[0])
+        psnr, ssim = _scores(sr, hr[None].to(device), args.scale, title)
         panels.append(Panel(title, sr[0].cpu(), psnr, ssim))
     try:
         figure, _ = comparison_figure(hr, panels, box)
     except ValueError as exc:
         raise SRZooError(f"--box: {exc}") from None
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    figure.save(args.output)
+    write_atomically(args.output, lambda tmp: figure.save(tmp, format="PNG"), "-o")
+    rounded = lambda v: None if v is None else round(v, 4)  # noqa: E731
     print(json.dumps({"figure": str(args.output), "box": list(box),
-                      "scores": {p.title: {"psnr": round(p.psnr, 4), "ssim": round(p.ssim, 4)} for p in panels}}))
+                      "scores": {p.title: {"psnr": rounded(p.psnr), "ssim": rounded(p.ssim)} for p in panels}},
+                     allow_nan=False))
     return 0

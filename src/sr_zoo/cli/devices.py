@@ -19,4 +19,13 @@ def resolve_device(name: str) -> torch.device:
         raise SRZooError(f"--device: unknown device {name!r}") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise SRZooError(f"--device: {name} requested but no CUDA device is available")
+    if device.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise SRZooError(f"--device: {name} requested but no Apple MPS device is available; use cpu or auto")
+    try:  # xpu, a CUDA index past the last GPU ...: this build or machine may not have it
+        torch.empty(1, device=device)
+    except (RuntimeError, AssertionError, AttributeError) as exc:
+        reason = str(exc).strip().splitlines()[0].split(". ")[0] if str(exc).strip() else type(exc).__name__
+        raise SRZooError(f"--device: {name} cannot be used here ({reason}); use cpu or auto") from None
     return device

@@ -10,6 +10,7 @@ import torch
 from tqdm.auto import tqdm
 
 from sr_zoo.cli.devices import resolve_device
+from sr_zoo.cli.outputs import refuse_overwriting_inputs
 from sr_zoo.data.imagefile import load_image_file, output_path, save_image_file
 from sr_zoo.data.io import check_writable_dir, list_images
 from sr_zoo.errors import SRZooError
@@ -18,6 +19,7 @@ from sr_zoo.ops import imresize
 from sr_zoo.tiling import precision_context, receptive_radius, upscale_tiles
 
 _BICUBIC_RADIUS = 3  # LR pixels the MATLAB bicubic kernel reaches when upscaling alpha
+_MIN_TILE = 8  # no model is worth tiles smaller than this: each tile costs a model call and its overlap
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         description="Upscale image files or folders of images with a zoo model. Large images go through "
         "overlapping tiles (--tile) in bounded memory; the overlap defaults to the model's receptive field, "
         "so the result equals the whole-image pass. Keeps the format, bit depth, grayscale and alpha "
-        "(resized bicubically) of each input, and applies its EXIF orientation.",
+        "(resized bicubically) of each input, and applies its EXIF orientation. Gray + alpha comes back gray + "
+        "alpha (8-bit PNG) or as RGBA with three equal channels (16-bit, TIFF, WebP). Never writes over an input.",
     )
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files and/or folders of images")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR", help="folder for the results")
@@ -60,8 +63,11 @@ def _to_tensor(array: np.ndarray, peak: int, device: torch.device) -> torch.Tens
     return torch.from_numpy(array.transpose(2, 0, 1).astype(np.float32) / peak)[None].to(device)
 
 
-def _fill(out: np.ndarray, tiles, peak: int) -> None:  # noqa: ANN001 - an iterator of upscale_tiles
+def _fill(out: np.ndarray, tiles, peak: int, path: Path) -> None:  # noqa: ANN001 - an iterator of upscale_tiles
     for y0, y1, x0, x1, sr in tiles:
+        if torch.isnan(sr).any():  # clamp and the uint8 cast would make it black, silently
+            raise SRZooError(f"{path}: the model's output holds NaN (an overflow at --precision 16, or damaged "
+                             "weights); nothing written for it")
         values = torch.floor(sr[0].float().clamp(0, 1) * peak + 0.5).permute(1, 2, 0).cpu().numpy()
         out[y0:y1, x0:x1] = values.astype(out.dtype)
 
@@ -72,25 +78,33 @@ def run(args: argparse.Namespace) -> int:
     check_scale(info.name, args.scale)
     if args.tile is not None and args.tile < 1:
         raise SRZooError(f"--tile: expected a positive number of pixels, got {args.tile}")
+    overlap = None
+    if args.tile_overlap != "auto":
+        try:
+            overlap = int(args.tile_overlap)
+        except ValueError:
+            raise SRZooError(f"--tile-overlap: expected 'auto' or a number of pixels, got {args.tile_overlap!r}") from None
+        if overlap < 0:
+            raise SRZooError(f"--tile-overlap: expected 'auto' or a number of pixels >= 0, got {overlap}")
     files = _gather(args.inputs)
     targets = [output_path(f, args.output) for f in files]
     clashes = {t for t in targets if targets.count(t) > 1}
     if clashes:
         raise SRZooError(f"-o {args.output}: several inputs would be written to {sorted(clashes)[0].name}")
+    refuse_overwriting_inputs(targets, files, "-o", args.output)
     check_writable_dir(args.output, "-o")
     device = resolve_device(args.device)
     model = inference_model(info.name, args.scale, args.ckpt).to(device)
     scale = args.scale
+    align = getattr(getattr(model, "net", model), "tile_align", 1)
+    least = max(_MIN_TILE, getattr(model, "min_input_side", 0), align)
+    if args.tile is not None and args.tile < least:
+        raise SRZooError(f"--tile {args.tile}: below {info.name}'s minimum of {least} pixels (smaller tiles would "
+                         f"each be padded, or take minutes of overlap); use --tile {least} or more")
     if args.tile is None:
         overlap = 0
-    elif args.tile_overlap == "auto":
+    elif overlap is None:
         overlap = receptive_radius(model, scale)
-    else:
-        try:
-            overlap = int(args.tile_overlap)
-        except ValueError:
-            raise SRZooError(f"--tile-overlap: expected 'auto' or a number of pixels, got {args.tile_overlap!r}") from None
-    align = getattr(getattr(model, "net", model), "tile_align", 1)
     bicubic = lambda x: imresize(x, scale=scale)  # noqa: E731 - alpha is resized, not super-resolved
     for path, target in tqdm(list(zip(files, targets)), desc=f"{info.name} x{scale}", unit="img", disable=None):
         image = load_image_file(path)
@@ -98,12 +112,12 @@ def run(args: argparse.Namespace) -> int:
         out = np.empty((height * scale, width * scale, channels), dtype=image.pixels.dtype)
         with precision_context(device, args.precision):
             _fill(out, upscale_tiles(model, _to_tensor(image.pixels, image.peak, device), scale, args.tile, overlap, align),
-                  image.peak)
+                  image.peak, path)
         alpha = None
         if image.alpha is not None:
             alpha = np.empty((height * scale, width * scale, 1), dtype=image.alpha.dtype)
             _fill(alpha, upscale_tiles(bicubic, _to_tensor(image.alpha[:, :, None], image.peak, device), scale,
-                                       args.tile, _BICUBIC_RADIUS), image.peak)
+                                       args.tile, _BICUBIC_RADIUS), image.peak, path)
             alpha = alpha[:, :, 0]
         save_image_file(target, out, alpha)
     tiles = "whole images" if args.tile is None else f"tiles of {args.tile} px, overlap {overlap} px"

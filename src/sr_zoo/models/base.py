@@ -46,7 +46,7 @@ class SRModule(L.LightningModule):
     # An LR side shorter than ``min_input_side`` is replicate-padded by ``small_input_pad`` pixels at both
     # ends before the network and cropped after it: a tiny image (1x1, 3x3, 1x64) is all border, where the
     # convolutions' zero padding would darken it by tens of grey levels (sr_zoo.tiling keeps tiles that big).
-    min_input_side: int = 16
+    min_input_side: int = 8
     small_input_pad: int = 8
 
     def __init__(self, scale: int, sample_images: int = 1) -> None:

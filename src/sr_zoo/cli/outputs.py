@@ -1,0 +1,80 @@
+"""Where the commands write: never over an input, and checked before any model runs.
+
+An output path that resolves (symlinks, ``..``, hard links) to an input file is refused, and so is an
+output folder that is an input's own folder where a file of the output's name already exists beside
+the inputs: either would replace a photo with a derived image. Output files are written atomically
+(temporary file, rename), so a full disk leaves the previous file, or none, never half an image.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Callable, Iterable
+
+from sr_zoo.errors import SRZooError
+
+__all__ = ["check_output_file", "refuse_overwriting_inputs", "write_atomically"]
+
+
+def _inode(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def refuse_overwriting_inputs(targets: Iterable[Path], inputs: Iterable[Path], flag: str, output: Path) -> None:
+    """One ``SRZooError`` line if writing ``targets`` would replace one of ``inputs`` (or a file beside
+    them, when ``output`` is an input's own folder)."""
+    inputs = list(inputs)
+    by_path = {p.resolve(): p for p in inputs}
+    by_inode = {key: p for p in inputs if (key := _inode(p)) is not None}
+    folders = {p.resolve().parent for p in inputs}
+    for target in targets:
+        hit = by_path.get(target.resolve())
+        if hit is None and target.exists():
+            hit = by_inode.get(_inode(target))
+        if hit is not None:
+            raise SRZooError(f"{flag} {output}: would overwrite the input {hit} (it is {target}); "
+                             "write the results to another folder")
+        if target.resolve().parent in folders and target.exists():
+            raise SRZooError(f"{flag} {output}: is the inputs' own folder and {target.name} already exists there "
+                             "(it would be replaced); write the results to another folder")
+
+
+def check_output_file(path: Path, flag: str) -> None:
+    """``path`` can be created or replaced: not a folder, its folder creatable and writable; one line."""
+    if path.is_dir():
+        raise SRZooError(f"{flag} {path}: is a folder; name the file to write (e.g. {path / 'figure.png'})")
+    blocker = next((a for a in path.parents if a.exists() and not a.is_dir()), None)
+    if blocker is not None:
+        raise SRZooError(f"{flag} {path}: cannot write there ({blocker} is a file, not a folder)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path.parent):
+            pass
+    except OSError as exc:
+        raise SRZooError(f"{flag} {path}: cannot write there ({exc.strerror or exc})") from None
+
+
+def write_atomically(path: Path, write: Callable[[str], None], flag: str) -> None:
+    """``write(temporary path)`` beside ``path``, then rename over it; a failure (full disk) is one line and
+    leaves any earlier ``path`` as it was."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise SRZooError(f"{flag} {path}: not written ({exc.strerror or exc}); an earlier file of that name is "
+                         "unchanged") from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,116 @@
+"""Many ``python -m sr_zoo ...`` runs for the price of one interpreter start.
+
+``run_cli(cases)`` starts one Python process that imports ``sr_zoo``'s command line (torch, Lightning:
+about 5 s on the test machine), then forks a child per case; each child runs ``sr_zoo.__main__`` as
+``python -m sr_zoo ARGS`` would (``runpy``, ``sys.argv``, its own stdout/stderr files, its exit status;
+an uncaught exception prints Python's traceback and exits 1, as the interpreter does). Each case is a
+separate process, so no state (warnings shown once, signal handlers, caches) leaks between cases.
+
+Run as a script it is that server: ``python cli_runner.py CASES.json RESULTS.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+__all__ = ["CliResult", "run_cli"]
+
+
+@dataclass
+class CliResult:
+    args: list[str]
+    returncode: int
+    stdout: str
+    stderr: str
+
+    @property
+    def err_lines(self) -> list[str]:
+        return [line for line in self.stderr.splitlines() if line.strip()]
+
+    def __str__(self) -> str:  # what an assertion failure shows
+        return f"sr-zoo {' '.join(self.args)} -> {self.returncode}\nstdout: {self.stdout[-2000:]}\nstderr: {self.stderr[-4000:]}"
+
+
+def run_cli(cases: Sequence[Sequence[str]], cwd: str | os.PathLike | None = None, env: dict | None = None,
+            timeout: float = 300) -> list[CliResult]:
+    """Run ``python -m sr_zoo *case`` for each case (in order, each in its own forked process)."""
+    with tempfile.TemporaryDirectory(prefix="sr_zoo_cli_") as tmp:
+        spec, out = Path(tmp) / "cases.json", Path(tmp) / "results.json"
+        spec.write_text(json.dumps({"cases": [list(map(str, c)) for c in cases], "timeout": timeout, "tmp": tmp}))
+        env = {**os.environ, "WANDB_MODE": "disabled", "SR_ZOO_OFFLINE": "1", **(env or {})}
+        proc = subprocess.run([sys.executable, __file__, str(spec), str(out)], cwd=cwd, env=env,
+                              capture_output=True, text=True, timeout=timeout * len(cases) + 120)
+        if proc.returncode != 0 or not out.is_file():
+            raise RuntimeError(f"cli_runner failed ({proc.returncode}): {proc.stderr[-4000:]}")
+        return [CliResult(**r) for r in json.loads(out.read_text())]
+
+
+def _serve(spec_path: str, out_path: str) -> None:
+    import runpy
+    import signal
+    import time
+    import traceback
+
+    import sr_zoo.cli  # noqa: F401 - the imports every run shares, paid once
+    import sr_zoo.cli.benchmark  # noqa: F401
+    import sr_zoo.cli.compare  # noqa: F401
+    import sr_zoo.cli.lightning  # noqa: F401
+    import sr_zoo.cli.upscale  # noqa: F401
+
+    spec = json.loads(Path(spec_path).read_text())
+    results = []
+    for index, args in enumerate(spec["cases"]):
+        stdout, stderr = Path(spec["tmp"]) / f"{index}.out", Path(spec["tmp"]) / f"{index}.err"
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: `python -m sr_zoo *args`
+            code = 1
+            try:
+                for fd, path in ((1, stdout), (2, stderr)):
+                    handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+                    os.dup2(handle, fd)
+                    os.close(handle)
+                sys.argv = ["sr_zoo", *args]
+                try:
+                    runpy.run_module("sr_zoo", run_name="__main__", alter_sys=True)
+                    code = 0
+                except SystemExit as exc:
+                    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+                    if exc.code is not None and not isinstance(exc.code, int):
+                        print(exc.code, file=sys.stderr)
+                except BaseException:  # noqa: BLE001 - what the interpreter does with an uncaught exception
+                    traceback.print_exc()
+                    code = 1
+            finally:
+                try:
+                    sys.stdout.flush()
+                    sys.stderr.flush()
+                finally:
+                    os._exit(code)
+        deadline = time.monotonic() + spec["timeout"]
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                code = os.waitstatus_to_exitcode(status)
+                break
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                code = -9
+                break
+            time.sleep(0.02)
+        results.append({"args": args, "returncode": code, "stdout": stdout.read_text(errors="replace"),
+                        "stderr": stderr.read_text(errors="replace")})
+    Path(out_path).write_text(json.dumps(results))
+
+
+if __name__ == "__main__":
+    _serve(sys.argv[1], sys.argv[2])
