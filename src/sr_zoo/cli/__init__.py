@@ -37,6 +37,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv and argv[0] in ("fit", "validate", "test", "predict"):
             from sr_zoo.cli.lightning import run_lightning_cli
 
+            if not {"-h", "--help", "--print_config"} & {a.split("=", 1)[0] for a in argv}:
+                from sr_zoo.cli.preflight import check_accelerator, check_fit_paths
+
+                check_accelerator(argv)
+                if argv[0] == "fit":
+                    check_fit_paths(argv)
             return run_lightning_cli(argv)
         args = _parser().parse_args(argv)
         return args.run(args)
@@ -47,3 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("sr-zoo: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if type(exc).__name__ != "MisconfigurationException":  # Lightning's word for a bad Trainer argument
+            raise
+        print(f"sr-zoo: error: --trainer: {one_line(exc)}", file=sys.stderr)
+        return 2

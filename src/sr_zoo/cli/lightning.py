@@ -90,16 +90,13 @@ def translate_args(argv: Sequence[str]) -> list[str]:
 
 
 def _check_ckpt_path(args: Sequence[str]) -> None:
-    """A ``--ckpt_path`` file that is not a checkpoint fails here in one line (LightningCLI reads it first
-    with a bare ``torch.load``, whose refusal is a page of traceback)."""
-    for i, arg in enumerate(args):
-        key, eq, value = arg.partition("=")
-        if key == "--ckpt_path":
-            value = value if eq else (args[i + 1] if i + 1 < len(args) else "")
-            if value and value not in ("last", "best", "hpc", "registry") and "://" not in value:
-                from sr_zoo.checkpointing import load_checkpoint_file
+    """A ``--ckpt_path`` file that is not a zoo checkpoint of the run's model and scale, whose weights fit
+    it (and, for ``fit``, with the training state to resume) fails here in one line: LightningCLI reads it
+    first with a bare ``torch.load`` and lets its hyper-parameters replace the run's model
+    (``sr_zoo.cli.preflight.check_ckpt_path``)."""
+    from sr_zoo.cli.preflight import check_ckpt_path
 
-                load_checkpoint_file(value)
+    check_ckpt_path(args, args[0] if args else "")
 
 
 def _interrupted(signum: int, frame: object) -> None:

@@ -60,9 +60,16 @@ class BenchmarkDataset(Dataset):
     def __len__(self) -> int:
         return len(self.files)
 
+    skip_unreadable = False  # True (validation during a fit): a file that fails to decode is skipped, warned once, counted
+
     def __getitem__(self, index: int) -> dict[str, Tensor | str]:
         path = self.files[index]
-        hr = modcrop(read_image(path), self.scale)
+        try:
+            hr = modcrop(read_image(path), self.scale)
+        except ImageReadError as exc:
+            if not self.skip_unreadable:
+                raise
+            return self._skipped_item(path, exc)
         with torch.no_grad():
             kind, sigma = self.degradation
             if kind == "bicubic":
@@ -72,6 +79,23 @@ class BenchmarkDataset(Dataset):
 
                 lr = degrade(hr, self.scale, kind, sigma, self.quantize_lr)
         return {"lr": lr, "hr": hr, "name": path.stem}
+
+    def _skipped_item(self, path: Path, exc: ImageReadError) -> dict[str, Tensor | str]:
+        """An empty item in place of an image that cannot be decoded (``SRModule`` scores nothing for it)."""
+        from sr_zoo.data.io import warn_once
+
+        if not hasattr(self, "skipped"):
+            self.skipped: dict[Path, str] = {}
+        if path not in self.skipped:
+            self.skipped[path] = str(exc)
+            warn_once(f"{exc}; validation skips it ({len(self.skipped)} of {len(self.files)} images of "
+                      f"{self.name} skipped; the scores average the others)")
+        try:
+            channels = probe_image(path)[2]
+        except ImageReadError:
+            channels = 3
+        empty = torch.empty(channels, 0, 0)
+        return {"lr": empty, "hr": empty.clone(), "name": path.stem}
 
 
 class LRFolder(Dataset):

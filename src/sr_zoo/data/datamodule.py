@@ -231,6 +231,8 @@ class SRDataModule(L.LightningDataModule):
         return seed
 
     def val_dataloader(self) -> list[DataLoader]:
+        for dataset in self.val_sets:  # an image that fails to decode is skipped, warned once and counted: it never ends a fit
+            dataset.skip_unreadable = True
         return [self._benchmark_loader(d) for d in self.val_sets]
 
     def test_dataloader(self) -> list[DataLoader]:

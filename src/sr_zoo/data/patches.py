@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import atexit
+import hashlib
 import math
+import os
+import shutil
+import tempfile
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -35,6 +40,31 @@ def _rgb_uint8(image: Tensor) -> np.ndarray:
     if image.shape[0] == 1:
         image = image.expand(3, -1, -1)
     return (image.permute(1, 2, 0).numpy() * 255.0 + 0.5).astype(np.uint8)
+
+
+class _FirstTime:
+    """Which keys were seen, shared by every process of one dataset (its DataLoader workers, forked or
+    spawned, persistent or not): ``first(key)`` is True once per key across all of them. The marks are
+    empty files in a temporary folder that its creating process removes at exit."""
+
+    def __init__(self) -> None:
+        self.owner = os.getpid()
+        self.folder = tempfile.mkdtemp(prefix="sr_zoo_seen_")
+        atexit.register(self._remove)
+
+    def _remove(self) -> None:
+        if os.getpid() == self.owner:
+            shutil.rmtree(self.folder, ignore_errors=True)
+
+    def first(self, key: str) -> bool:
+        try:
+            fd = os.open(os.path.join(self.folder, hashlib.sha1(key.encode()).hexdigest()), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            return False
+        except OSError:  # the folder is gone: say it again rather than never
+            return True
+        os.close(fd)
+        return True
 
 
 def _nbytes(entry: _Entry) -> int:
@@ -110,6 +140,7 @@ class PatchDataset(Dataset):
         self.cache_bytes, self.quantize_lr = cache_mb * 2**20, quantize_lr
         self.with_labels = any(r.label is not None for r in self.records)
         self.skipped: dict[str, str] = {}
+        self._warned = _FirstTime()  # a file that fails to decode mid-epoch is warned about once, not once per worker
         self.views = self._make_views(subimage, subimage_stride)
         self.samples_per_epoch = samples_per_epoch or max(len(self.views), min_samples_per_epoch)
         self._cache: OrderedDict[tuple[int, int], _Entry] = OrderedDict()
@@ -230,7 +261,8 @@ class PatchDataset(Dataset):
                 return self._crops(view, rng)
             except ImageReadError as exc:
                 self.skipped[str(path)] = str(exc)
-                warnings.warn(f"skipping unreadable training image: {exc}", stacklevel=2)
+                if self._warned.first(str(path)):
+                    warnings.warn(f"skipping unreadable training image: {exc}", stacklevel=2)
         folders = sorted({str(r.hr.parent) for r in self.records})
         raise DatasetError(f"{', '.join(folders[:3])}: none of the {len(self.records)} training images could be "
                            f"decoded (first: {next(iter(self.skipped.values()), 'unknown')})")

@@ -215,7 +215,13 @@ def resolve_benchmark(spec: str, root: Path) -> Path | None:
         if found is None:
             found = _first_dir(root / "benchmark", _BENCHMARK_DIRS[key])
         return found
+    if key.startswith("folder:"):  # the training sources' spelling of a plain folder
+        spec = spec[len("folder:"):]
+        if not spec:
+            raise DatasetError("benchmark 'folder' needs a path: folder:/path/to/images")
     path = Path(spec).expanduser()
-    if not path.is_dir():
+    if not path.exists():
         raise DatasetError(f"{path}: benchmark folder not found")
+    if not path.is_dir():
+        raise DatasetError(f"{path}: not a folder (a benchmark set is a folder of HR images)")
     return path
