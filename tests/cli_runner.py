@@ -38,12 +38,15 @@ class CliResult:
         return f"sr-zoo {' '.join(self.args)} -> {self.returncode}\nstdout: {self.stdout[-2000:]}\nstderr: {self.stderr[-4000:]}"
 
 
-def run_cli(cases: Sequence[Sequence[str]], cwd: str | os.PathLike | None = None, env: dict | None = None,
+def run_cli(cases: Sequence[Sequence[str] | dict], cwd: str | os.PathLike | None = None, env: dict | None = None,
             timeout: float = 300) -> list[CliResult]:
-    """Run ``python -m sr_zoo *case`` for each case (in order, each in its own forked process)."""
+    """Run ``python -m sr_zoo *case`` for each case (in order, each in its own forked process). A case is
+    the argument list, or ``{"args": [...], "env": {...}}`` for variables of that run alone."""
+    cases = [c if isinstance(c, dict) else {"args": c} for c in cases]
+    cases = [{"args": list(map(str, c["args"])), "env": c.get("env", {})} for c in cases]
     with tempfile.TemporaryDirectory(prefix="sr_zoo_cli_") as tmp:
         spec, out = Path(tmp) / "cases.json", Path(tmp) / "results.json"
-        spec.write_text(json.dumps({"cases": [list(map(str, c)) for c in cases], "timeout": timeout, "tmp": tmp}))
+        spec.write_text(json.dumps({"cases": cases, "timeout": timeout, "tmp": tmp}))
         env = {**os.environ, "WANDB_MODE": "disabled", "SR_ZOO_OFFLINE": "1", **(env or {})}
         proc = subprocess.run([sys.executable, __file__, str(spec), str(out)], cwd=cwd, env=env,
                               capture_output=True, text=True, timeout=timeout * len(cases) + 120)
@@ -66,7 +69,8 @@ def _serve(spec_path: str, out_path: str) -> None:
 
     spec = json.loads(Path(spec_path).read_text())
     results = []
-    for index, args in enumerate(spec["cases"]):
+    for index, case in enumerate(spec["cases"]):
+        args = case["args"]
         stdout, stderr = Path(spec["tmp"]) / f"{index}.out", Path(spec["tmp"]) / f"{index}.err"
         sys.stdout.flush()
         sys.stderr.flush()
@@ -78,6 +82,7 @@ def _serve(spec_path: str, out_path: str) -> None:
                     handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
                     os.dup2(handle, fd)
                     os.close(handle)
+                os.environ.update(case["env"])
                 sys.argv = ["sr_zoo", *args]
                 try:
                     runpy.run_module("sr_zoo", run_name="__main__", alter_sys=True)

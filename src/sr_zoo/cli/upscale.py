@@ -14,7 +14,7 @@ from sr_zoo.cli.outputs import refuse_overwriting_inputs
 from sr_zoo.data.imagefile import load_image_file, output_path, save_image_file
 from sr_zoo.data.io import check_writable_dir, list_images
 from sr_zoo.errors import SRZooError
-from sr_zoo.models import check_scale, inference_model, model_info
+from sr_zoo.models import check_scale, create_model, inference_model, model_info
 from sr_zoo.ops import imresize
 from sr_zoo.tiling import precision_context, receptive_radius, upscale_tiles
 
@@ -94,13 +94,15 @@ def run(args: argparse.Namespace) -> int:
     refuse_overwriting_inputs(targets, files, "-o", args.output)
     check_writable_dir(args.output, "-o")
     device = resolve_device(args.device)
+    if args.tile is not None:  # the model's minimum tile, from a bare model: before any weights are read
+        bare = create_model(info.name, args.scale)
+        least = max(_MIN_TILE, getattr(bare, "min_input_side", 0), getattr(getattr(bare, "net", bare), "tile_align", 1))
+        if args.tile < least:
+            raise SRZooError(f"--tile {args.tile}: below {info.name}'s minimum of {least} pixels (smaller tiles would "
+                             f"each be padded, or cost minutes of overlap); use --tile {least} or more")
     model = inference_model(info.name, args.scale, args.ckpt).to(device)
     scale = args.scale
     align = getattr(getattr(model, "net", model), "tile_align", 1)
-    least = max(_MIN_TILE, getattr(model, "min_input_side", 0), align)
-    if args.tile is not None and args.tile < least:
-        raise SRZooError(f"--tile {args.tile}: below {info.name}'s minimum of {least} pixels (smaller tiles would "
-                         f"each be padded, or take minutes of overlap); use --tile {least} or more")
     if args.tile is None:
         overlap = 0
     elif overlap is None:

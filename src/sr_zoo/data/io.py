@@ -110,11 +110,16 @@ def _header(source: str | os.PathLike | io.BytesIO) -> tuple[int, int, str]:
 
 
 def check_image_size(path: str | os.PathLike, height: int, width: int) -> None:
-    """One ``ImageReadError`` line if ``height`` x ``width`` exceeds ``MAX_IMAGE_PIXELS`` (before decoding)."""
-    if height * width > MAX_IMAGE_PIXELS:
+    """One ``ImageReadError`` line if ``height`` x ``width`` exceeds the limit (``SR_ZOO_MAX_PIXELS``, read
+    at each call, else ``MAX_IMAGE_PIXELS``), before decoding."""
+    try:
+        limit = int(os.environ.get("SR_ZOO_MAX_PIXELS", MAX_IMAGE_PIXELS))
+    except ValueError:
+        raise SRZooError(f"SR_ZOO_MAX_PIXELS={os.environ['SR_ZOO_MAX_PIXELS']!r}: expected a number of pixels") from None
+    if height * width > limit:
         raise ImageReadError(
             f"{path}: {width}x{height} pixels ({height * width / 1e6:.0f} megapixels) exceeds the limit of "
-            f"{MAX_IMAGE_PIXELS / 1e6:.0f} megapixels decoded per image (set SR_ZOO_MAX_PIXELS to raise it)")
+            f"{limit / 1e6:.0f} megapixels decoded per image (set SR_ZOO_MAX_PIXELS to raise it)")
 
 
 def _check_declared_size(source: str | os.PathLike | io.BytesIO, name: str | os.PathLike) -> None:
