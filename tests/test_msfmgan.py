@@ -254,7 +254,7 @@ def test_recipes_follow_section_4_1() -> None:
     assert gan["trainer"]["max_steps"] == model.optimizer_steps(args["pretrain_iterations"] + 200_000)
     assert gan["data"]["batch_size"] == 128 and gan["data"]["crops_per_image"] == 16 and gan["data"]["recipe"] == "msfmgan"
     assert (args["lr"], args["lr_decay_every"], args["lr_decay"]) == (1e-4, 20_000, 0.8)
-    assert (args["perceptual_weight"], args["adversarial_weight"], args["perceptual_layer"]) == (0.1, 1e-3, "conv4_3")
+    assert (args["perceptual_weight"], args["adversarial_weight"], args["perceptual_layer"]) == (0.1, 1e-3, "relu4_3")
     for scale in (2, 3, 4):
         mse = yaml.safe_load((REPO / "experiments" / f"msfmgan_mse_x{scale}.yaml").read_text())
         # MSE for the whole run: 200k iterations, one optimizer step each.

@@ -34,7 +34,7 @@ Semantics worth knowing:
 from __future__ import annotations
 
 import warnings
-from typing import Any, Literal
+from typing import Any, Literal, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -44,7 +44,16 @@ from sr_zoo.losses_gan import AdversarialLoss
 from sr_zoo.models.base import SRModule
 from sr_zoo.progress import StageSchedule, training_position
 
-__all__ = ["GANModule"]
+__all__ = ["GANModule", "step_decay"]
+
+
+def step_decay(units: int, every: int, decay: float, restarts: Sequence[int] = ()) -> float:
+    """``decay ** (n // every)``, ``n`` counted from the last restart at or before ``units`` (from 0 without
+    one): a step schedule that can start again, e.g. at each of SRSEG's training steps (3.5)."""
+    if not every:
+        return 1.0
+    start = max((r for r in restarts if r <= units), default=0)
+    return decay ** ((units - start) // every)
 
 # What each stage trains: (discriminator, generator, adversarial term in G's loss).
 _STAGE_UPDATES = {"pretrain": (False, True, False), "segmentation": (False, True, False),
@@ -65,7 +74,8 @@ class GANModule(SRModule):
                  d_steps: int = 1, pretrain_iterations: int = 0, d_warmup_iterations: int = 0,
                  lr_decay_every: int = 0, lr_decay: float = 1.0, gradient_clip: float = 0.0,
                  schedule_unit: Literal["iteration", "epoch"] = "iteration", init_from: str | None = None,
-                 lr_schedule: Literal["run", "stage"] = "run", sample_images: int = 1) -> None:
+                 lr_schedule: Literal["run", "stage"] = "run", lr_restarts: Sequence[int] = (),
+                 sample_images: int = 1) -> None:
         super().__init__(scale, sample_images)
         if d_steps < 1:
             raise ValueError(f"d_steps must be >= 1, got {d_steps}")
@@ -76,7 +86,8 @@ class GANModule(SRModule):
                         adversarial_weight=adversarial_weight, d_steps=d_steps,
                         pretrain_iterations=pretrain_iterations, d_warmup_iterations=d_warmup_iterations,
                         lr_decay_every=lr_decay_every, lr_decay=lr_decay, gradient_clip=gradient_clip,
-                        schedule_unit=schedule_unit, init_from=init_from, lr_schedule=lr_schedule)
+                        schedule_unit=schedule_unit, init_from=init_from, lr_schedule=lr_schedule,
+                        lr_restarts=tuple(lr_restarts))
         self.adversarial_loss = AdversarialLoss(adversarial_loss, patch_reduction)
         self.discriminator: nn.Module = nn.Identity()
         self._stage: str | None = None  # None until a schedule sets it: the first stage
@@ -145,23 +156,20 @@ class GANModule(SRModule):
                 names |= {name for group in groups[optimizer] for name in group["params"]}
         return names - self.idle_parameters(stage)
 
-    def stage_start(self, units: int) -> int:
-        """The first ``schedule_unit`` of the stage that unit ``units`` (counted from 0) belongs to."""
-        start = 0
+    def stage_starts(self) -> list[int]:
+        """The first ``schedule_unit`` of each stage."""
+        starts, start = [], 0
         for _, length in self.stages():
-            if length is None or units < start + length:
-                return start
-            start += length
-        return start
+            starts.append(start)
+            start += length or 0
+        return starts
 
     def lr_factor(self, units: int) -> float:
-        """The learning-rate multiplier after ``units`` schedule units (``lr_schedule``: from the run's or
-        the stage's start)."""
-        every = self.gan["lr_decay_every"]
-        if not every:
-            return 1.0
-        counted = units - self.stage_start(units) if self.gan["lr_schedule"] == "stage" else units
-        return self.gan["lr_decay"] ** (counted // every)
+        """The learning-rate multiplier after ``units`` schedule units: ``lr_decay`` every ``lr_decay_every``
+        units from the run's start (``lr_schedule="run"``) or from each stage's (``"stage"``), and from each
+        of ``lr_restarts``."""
+        restarts = list(self.gan["lr_restarts"]) + (self.stage_starts() if self.gan["lr_schedule"] == "stage" else [])
+        return step_decay(units, self.gan["lr_decay_every"], self.gan["lr_decay"], restarts)
 
     def configure_callbacks(self) -> list:
         return [StageSchedule(self.stages(), unit=self.gan["schedule_unit"])]

@@ -33,7 +33,7 @@ from sr_zoo.data.batches import TrainBatch
 from sr_zoo.losses_gan import PerceptualLoss
 from sr_zoo.models._registry import register_model
 from sr_zoo.models.base import SRModule
-from sr_zoo.models.gan import GANModule
+from sr_zoo.models.gan import GANModule, step_decay
 
 __all__ = ["SRGAN", "SRGANDiscriminator", "SRResNet", "SRResNetGenerator"]
 
@@ -117,7 +117,8 @@ class SRResNet(SRModule):
 
 
     def __init__(self, scale: int = 4, n: int = 64, blocks: int = 16, lr: float = 1e-3, lr_decay_every: int = 20,
-                 lr_decay: float = 0.1, sample_images: int = 1) -> None:
+                 lr_decay: float = 0.1, lr_restarts: list[int] | None = None, sample_images: int = 1) -> None:
+        """``lr_restarts``: epochs at which the rate returns to ``lr`` (the recipe's 25 and 50: SRSEG's steps)."""
         super().__init__(scale, sample_images)
         self.save_hyperparameters()
         self.net = SRResNetGenerator(scale, n, blocks)
@@ -132,7 +133,9 @@ class SRResNet(SRModule):
 
     def configure_optimizers(self) -> dict:
         optimizer = torch.optim.Adam(self.param_groups("net"), lr=self.hparams.lr)
-        scheduler = torch.optim.lr_scheduler.StepLR(optimizer, self.hparams.lr_decay_every, self.hparams.lr_decay)
+        restarts = list(self.hparams.lr_restarts or [])
+        scheduler = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda epoch: step_decay(epoch, self.hparams.lr_decay_every, self.hparams.lr_decay, restarts))
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
 
 
@@ -162,6 +165,7 @@ class SRGAN(GANModule):
         gradient_clip: float = 0.0,
         init_from: str | None = None,
         lr_schedule: Literal["run", "stage"] = "stage",
+        lr_restarts: list[int] | None = None,
         perceptual_input: Literal["imagenet", "srgan"] = "imagenet",
         perceptual_extractor: nn.Module | None = None,
         sample_images: int = 1,
@@ -169,7 +173,7 @@ class SRGAN(GANModule):
         super().__init__(scale, lr=lr, adversarial_weight=adversarial_weight, adversarial_loss=adversarial_loss,
                          d_steps=d_steps, pretrain_iterations=mse_epochs, lr_decay_every=lr_decay_every,
                          lr_decay=lr_decay, gradient_clip=gradient_clip, init_from=init_from, schedule_unit="epoch",
-                         lr_schedule=lr_schedule, sample_images=sample_images)
+                         lr_schedule=lr_schedule, lr_restarts=lr_restarts or (), sample_images=sample_images)
         self.save_hyperparameters(ignore=["perceptual_extractor"])
         self.net = SRResNetGenerator(scale, n, blocks)
         self.discriminator = SRGANDiscriminator(patch_size)
