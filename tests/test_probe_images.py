@@ -210,3 +210,34 @@ def test_odd_folder_entries_are_reported_in_one_line(probe: dict, case: str) -> 
     (line,) = result.err_lines
     assert line.startswith("sr-zoo: warning: ") and "odd: skipped 3 entries named like images that are not image files" in line
     assert "folder.png (a folder)" in line and "loop.png (a symlink loop)" in line and "dangling.jpg (a dangling symlink)" in line
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_sets_scored_before_a_later_failure_are_printed(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                        monkeypatch: pytest.MonkeyPatch, as_json: bool) -> None:
+    """A failure that no up-front check can see (a file changed mid-run) keeps the finished sets."""
+    import sr_zoo.cli.benchmark as benchmark_cli
+    from sr_zoo.cli import main
+    from sr_zoo.errors import ImageReadError
+
+    rng = np.random.default_rng(0)
+    for name in ("first", "second"):
+        (tmp_path / name).mkdir()
+        cv2.imwrite(str(tmp_path / name / "0.png"), rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
+    real = benchmark_cli.evaluate
+
+    def evaluate(model, dataset, *args, **kwargs):  # noqa: ANN001, ANN202
+        if dataset.name == "second":
+            raise ImageReadError(f"{dataset.files[0]}: cannot decode (changed during the run)")
+        return real(model, dataset, *args, **kwargs)
+
+    monkeypatch.setattr(benchmark_cli, "evaluate", evaluate)
+    code = main(["benchmark", "--scale", "2", "--data", str(tmp_path / "first"), str(tmp_path / "second")]
+                + (["--json"] if as_json else []))
+    out, err = capsys.readouterr()
+    assert code == 2 and err.strip() == f"sr-zoo: error: {tmp_path / 'second' / '0.png'}: cannot decode (changed during the run)"
+    if as_json:
+        payload = _strict_json(out)
+        assert [r["dataset"] for r in payload["results"]] == ["first"] and "changed during the run" in payload["error"]
+    else:
+        assert "incomplete" in out and "| first " in out and "second" not in out
