@@ -1,18 +1,34 @@
 """Run by tests/test_resume_ddp.py: the resume runs of resume_runs.py under 2-process DDP (gloo, CPU).
 
 Usage: ddp_resume_script.py MODEL ROOT OUT [CKPT]. Each rank writes its final weights to OUT/rank<r>.pt.
+``SR_ZOO_TEST_WORKERS`` sets the loader workers of each rank (default 0); with ``SR_ZOO_TEST_PACE`` the
+ranks print ``interrupt_helpers.Announce``'s markers. A stop signal ends the script as it ends ``sr-zoo
+fit``: one line (rank 0), status 128 + signal.
 """
 
+import os
 import sys
 from pathlib import Path
 
 import torch
 
 from resume_runs import run, weights
+from sr_zoo.errors import TrainingInterrupted
 
 if __name__ == "__main__":
     name, root, out = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
     ckpt = sys.argv[4] if len(sys.argv) > 4 else None
-    model, trainer, trace = run(name, root, 4, ckpt=ckpt, devices=2)
+    callbacks = ()
+    if os.environ.get("SR_ZOO_TEST_PACE"):
+        from interrupt_helpers import Announce
+
+        callbacks = (Announce(),)
+    try:
+        model, trainer, trace = run(name, root, 4, ckpt=ckpt, devices=2, callbacks=callbacks,
+                                    workers=int(os.environ.get("SR_ZOO_TEST_WORKERS", "0")))
+    except TrainingInterrupted as stop:
+        if not stop.quiet:
+            print(f"sr-zoo: {stop}", file=sys.stderr)
+        sys.exit(stop.exit_code)
     out.mkdir(parents=True, exist_ok=True)
     torch.save({"weights": weights(model), "rows": trace.rows}, out / f"rank{trainer.global_rank}.pt")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from interrupt_helpers import Job, job_env
 from sr_zoo.checkpointing import AtomicCheckpointIO, atomic_torch_save, load_checkpoint_file
 from sr_zoo.errors import CheckpointError
 
@@ -60,6 +62,183 @@ def test_signal_to_sr_zoo_fit_writes_a_checkpoint_and_exits_non_zero(signum: int
                              capture_output=True, text=True, env={**os.environ, "WANDB_MODE": "disabled"}, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert load_checkpoint_file(last)["global_step"] == steps
+
+
+# ---------------------------------------------------------------- signals to the whole process group
+# A terminal's Ctrl+C and a scheduler's SIGTERM (scancel) reach every process of the job: the CLI and its
+# DataLoader workers (2 by default, persistent). These runs use the user's defaults (workers included) on
+# a small configuration: 4 batches an epoch, validation after each, 16 steps. ``interrupt_helpers`` marks
+# on stderr where a run is, and holds it there (pauses), so that each signal lands where the test says.
+STEPS = 16
+
+
+@pytest.fixture(scope="module")
+def group_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data root (the demo photos, written by the first run) and a validation folder of 2 images."""
+    from resume_runs import images
+
+    root = tmp_path_factory.mktemp("group_data")
+    images(root / "val", 2, seed=9, size=32)
+    return root
+
+
+def _group_args(data: Path, run_dir: Path, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "sr_zoo", "fit", "--model", "fsrcnn", "--scale", "2", "--seed_everything", "0",
+            "--data.root", str(data), "--data.val", f"[{data / 'val'}]", "--data.patch_size", "16",
+            "--data.batch_size", "4", "--data.samples_per_epoch", "16", "--data.seed", "0",
+            "--trainer.max_steps", str(STEPS), "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
+            "--trainer.enable_model_summary", "false", "--trainer.num_sanity_val_steps", "0",
+            "--trainer.default_root_dir", str(run_dir), "--trainer.callbacks+=interrupt_helpers.Announce", *extra]
+
+
+def _stopped(job: Job, status: int) -> tuple[Path, dict]:
+    """Check a stopped job: ``status``, no traceback, one final line naming the checkpoint to continue
+    from, which is complete and at a batch boundary, and no temporary file beside it."""
+    code = job.finish()
+    assert code == status, job.stderr[-3000:]
+    assert "Traceback" not in job.stderr and "exited unexpectedly" not in job.stderr, job.stderr[-3000:]
+    found = re.search(r"continue with --ckpt_path (\S+)\)$", job.messages[-1])
+    assert job.messages[-1].startswith("sr-zoo: ") and found, job.messages[-1]
+    path = Path(found.group(1))
+    checkpoint = load_checkpoint_file(path)
+    assert checkpoint["SRDataModule"]["progress"]["batches"] == checkpoint["global_step"] > 0
+    assert [p.name for p in path.parent.iterdir() if p.name.startswith(".")] == []  # no temporary file
+    return path, checkpoint
+
+
+def _validated(stderr: str) -> dict[str, str]:
+    """``epoch=E step=S`` -> the validation metrics printed by ``Announce`` at the end of that validation."""
+    return dict(m.groups() for m in re.finditer(r"^test: validated (epoch=\d+ step=\d+) (.*)$", stderr, re.M))
+
+
+def _final(run_dir: Path) -> dict[str, torch.Tensor]:
+    checkpoint = load_checkpoint_file(run_dir / "checkpoints" / "last.ckpt")
+    assert checkpoint["global_step"] == STEPS
+    return checkpoint["state_dict"]
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_fit(group_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict]:
+    """The run the interrupted ones must reproduce: its final weights and its validations' metrics."""
+    run_dir = tmp_path_factory.mktemp("uninterrupted")
+    proc = subprocess.run(_group_args(group_data, run_dir), capture_output=True, text=True, env=job_env(), cwd=run_dir)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    validated = _validated(proc.stderr)
+    assert len(validated) == STEPS // 4, proc.stderr[-3000:]
+    return _final(run_dir), validated
+
+
+def _resume_matches(uninterrupted: tuple[dict, dict], data: Path, run_dir: Path, path: Path,
+                    redone: str | None = None) -> None:
+    """Resume from ``path`` to the end: the same final weights as the uninterrupted run, to the bit; each
+    validation of the resumed run (the interrupted one, ``redone``, among them) scores what it scored there."""
+    proc = subprocess.run(_group_args(data, run_dir, "--ckpt_path", str(path)), capture_output=True, text=True,
+                          env=job_env(), cwd=run_dir)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    weights, validated = uninterrupted
+    final = _final(run_dir)
+    assert final.keys() == weights.keys() and all(torch.equal(final[k], weights[k]) for k in final)
+    again = _validated(proc.stderr)
+    assert again and all(validated[k] == v for k, v in again.items()), (again, validated)
+    if redone is not None:
+        assert redone in again, f"the interrupted validation ({redone}) did not run again: {sorted(again)}"
+
+
+@pytest.mark.parametrize("signum,status,workers,where", [
+    pytest.param(signal.SIGINT, 130, None, "training", id="ctrl_c-2_workers-training"),
+    pytest.param(signal.SIGTERM, 143, None, "validation", id="sigterm-2_persistent_workers-validation"),
+    pytest.param(signal.SIGTERM, 143, "0", "training", id="sigterm-0_workers-training", marks=pytest.mark.slow),
+    pytest.param(signal.SIGINT, 130, "0", "validation", id="ctrl_c-0_workers-validation", marks=pytest.mark.slow),
+    pytest.param(signal.SIGINT, 130, None, "validation", id="ctrl_c-2_workers-validation", marks=pytest.mark.slow),
+    pytest.param(signal.SIGTERM, 143, None, "training", id="sigterm-2_workers-training", marks=pytest.mark.slow),
+])
+def test_a_signal_to_the_process_group_stops_with_a_checkpoint_that_resumes_exactly(
+        signum: int, status: int, workers: str | None, where: str, group_data: Path, uninterrupted_fit: tuple,
+        tmp_path: Path) -> None:
+    """Ctrl+C / SIGTERM to the CLI and its loader workers together: the workers ignore it, the run
+    finishes its batch (training or validation), writes one checkpoint, says how to continue in one
+    line, exits 130 / 143; resumed, it ends as the uninterrupted run does, bit for bit.
+
+    "validation" signals during the second validation, when the persistent workers have already
+    served two epochs; that validation runs again, whole, on resume.
+    """
+    extra = ["--data.num_workers", workers] if workers is not None else []
+    run_dir = tmp_path / "run"
+    with Job(_group_args(group_data, run_dir, *extra), tmp_path, SR_ZOO_TEST_PACE="0.3") as job:
+        job.wait_for("test: validating epoch=1" if where == "validation" else "test: step 2")
+        job.signal(signum)
+        path, checkpoint = _stopped(job, status)
+    assert path == run_dir / "checkpoints" / "last.ckpt"
+    if where == "validation":
+        assert "during validation" in job.messages[-1]
+        assert checkpoint["global_step"] == 8  # the training batches before that validation, no more
+        _resume_matches(uninterrupted_fit, group_data, run_dir, path, redone="epoch=1 step=8")
+    else:
+        assert 2 <= checkpoint["global_step"] <= 3  # the batch that was running, finished
+        _resume_matches(uninterrupted_fit, group_data, run_dir, path)
+
+
+_SLOW_SAVES = ("--trainer.plugins", "interrupt_helpers.SlowCheckpointIO")
+
+
+def test_ctrl_c_twice_while_the_checkpoint_is_written_completes_it(group_data: Path, tmp_path: Path) -> None:
+    """The second Ctrl+C arrives while the interrupt checkpoint is half-written: it is completed (loads,
+    not left as a temporary file), then the run stops with status 130 and the usual line."""
+    run_dir = tmp_path / "run"
+    with Job(_group_args(group_data, run_dir, *_SLOW_SAVES), tmp_path, SR_ZOO_TEST_PACE="0.3",
+              SR_ZOO_TEST_SAVE_PAUSE="1.5") as job:
+        job.wait_for("test: step 1")
+        job.signal(signal.SIGINT)
+        job.wait_for("test: InterruptCheckpoint writing")
+        job.signal(signal.SIGINT)
+        path, _ = _stopped(job, 130)
+    assert any("Ctrl+C again: still writing" in line for line in job.messages)
+    assert f"test: InterruptCheckpoint wrote {path}\n" in job.lines
+
+
+@pytest.mark.slow
+def test_sigterm_while_a_periodic_checkpoint_is_written_stops_after_it(group_data: Path, uninterrupted_fit: tuple,
+                                                                      tmp_path: Path) -> None:
+    """SIGTERM while ModelCheckpoint writes its epoch checkpoint: that write completes, the run goes on
+    to the end of the next batch, writes the interrupt checkpoint and stops (143); both files load."""
+    run_dir = tmp_path / "run"
+    with Job(_group_args(group_data, run_dir, *_SLOW_SAVES), tmp_path, SR_ZOO_TEST_SAVE_PAUSE="1.5") as job:
+        periodic = Path(job.wait_for("test: ModelCheckpoint writing").split(" writing ")[1].strip())
+        job.signal(signal.SIGTERM)
+        path, checkpoint = _stopped(job, 143)
+    assert load_checkpoint_file(periodic)["global_step"] == 4 < checkpoint["global_step"]
+    _resume_matches(uninterrupted_fit, group_data, run_dir, path)
+
+
+@pytest.mark.slow
+def test_ctrl_c_twice_during_a_periodic_checkpoint_stops_once_it_is_complete(group_data: Path,
+                                                                            uninterrupted_fit: tuple,
+                                                                            tmp_path: Path) -> None:
+    """Both Ctrl+C while ModelCheckpoint writes: the stop waits for that file, names it, and it resumes."""
+    run_dir = tmp_path / "run"
+    with Job(_group_args(group_data, run_dir, *_SLOW_SAVES), tmp_path, SR_ZOO_TEST_SAVE_PAUSE="1.5") as job:
+        periodic = Path(job.wait_for("test: ModelCheckpoint writing").split(" writing ")[1].strip())
+        job.signal(signal.SIGINT)
+        time.sleep(0.3)
+        job.signal(signal.SIGINT)
+        path, checkpoint = _stopped(job, 130)
+    assert path == periodic and job.messages[-1].startswith(f"sr-zoo: SIGINT again: stopped after completing {path}")
+    assert checkpoint["global_step"] == 4
+    _resume_matches(uninterrupted_fit, group_data, run_dir, path)
+
+
+@pytest.mark.slow
+def test_ctrl_c_twice_between_checkpoints_stops_at_once(group_data: Path, tmp_path: Path) -> None:
+    """The second Ctrl+C, with no checkpoint being written, stops at once: 130, one line, no traceback."""
+    run_dir = tmp_path / "run"
+    with Job(_group_args(group_data, run_dir), tmp_path, SR_ZOO_TEST_PACE="3") as job:
+        job.wait_for("test: step 1")  # then 3 s in that batch's end
+        job.signal(signal.SIGINT)
+        job.wait_for("stopping after this batch")
+        job.signal(signal.SIGINT)
+        assert job.finish() == 130
+    assert "Traceback" not in job.stderr
+    assert job.messages[-1] == "sr-zoo: SIGINT again: stopped at once; no checkpoint was written by this run"
 
 
 def _failing_save(limit: int):
@@ -145,5 +324,5 @@ def test_fit_with_a_pickled_checkpoint_prints_one_line(tmp_path: Path) -> None:
     proc = subprocess.run(_fit_args(tmp_path, "--ckpt_path", str(path), "--trainer.max_steps", "1"),
                           capture_output=True, text=True, env={**os.environ, "WANDB_MODE": "disabled"}, cwd=tmp_path)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1].startswith(f"sr-zoo: error: {path}: not a loadable checkpoint")
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"sr-zoo: error: --ckpt_path {path}: not a loadable checkpoint")
     assert "Traceback" not in proc.stderr

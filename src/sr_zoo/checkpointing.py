@@ -15,25 +15,42 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info
 
-from sr_zoo.errors import CheckpointError, TrainingInterrupted
+from sr_zoo.errors import CheckpointError, Interrupted, TrainingInterrupted
+from sr_zoo.interrupts import deferred_signals, in_owner_process, mark_stopping, request_stop
 
-__all__ = ["AtomicCheckpointIO", "InterruptCheckpoint", "atomic_torch_save"]
+__all__ = ["AtomicCheckpointIO", "InterruptCheckpoint", "atomic_torch_save", "last_written"]
 
 _SIGNAL_EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
 if hasattr(signal, "SIGUSR1"):
     _SIGNAL_EXIT[signal.SIGUSR1] = 138  # SLURM's usual pre-emption warning (sbatch --signal=USR1@90)
+
+_last_written: Path | None = None
+
+
+def last_written() -> Path | None:
+    """The checkpoint this process completed last (``atomic_torch_save``), or None."""
+    return _last_written
 
 
 def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
     """``torch.save`` to a temporary file beside ``path``, fsync, then rename over it.
 
     A write that fails (full disk, killed process) leaves the previous file, or none, and never a
-    truncated one; Lightning's own writer opens the final path directly.
+    truncated one; Lightning's own writer opens the final path directly. A stop signal that arrives
+    during the write takes effect once the file is complete (``sr_zoo.interrupts.deferred_signals``).
     """
+    global _last_written
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    with deferred_signals(path):
+        _write_atomically(obj, path)
+        _last_written = path
+
+
+def _write_atomically(obj: Any, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -69,8 +86,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
     def save_checkpoint(self, checkpoint: dict[str, Any], path: str | os.PathLike,
                         storage_options: Any | None = None) -> None:
-        if "://" in str(path):  # remote (fsspec): Lightning's writer
-            return super().save_checkpoint(checkpoint, path, storage_options)
+        if "://" in str(path):  # remote (fsspec): Lightning's writer, signals held back until it is done
+            with deferred_signals(path):
+                return super().save_checkpoint(checkpoint, path, storage_options)
         atomic_torch_save(checkpoint, path)
         return None
 
@@ -111,25 +129,50 @@ class InterruptCheckpoint(Callback):
     """Stop cleanly on SIGINT, SIGTERM or SIGUSR1: finish the batch, write ``last.ckpt``, exit 128+signal.
 
     The checkpoint is written at a batch boundary (the state a periodic checkpoint would hold), in the
-    first ``ModelCheckpoint``'s folder, so ``--ckpt_path last`` resumes it exactly. Under DDP the ranks
-    agree after every batch (one small all-reduce) so that all of them save and stop together. A
-    second Ctrl+C aborts at once without a checkpoint. The handlers exist only while training runs;
-    they replace Lightning's SIGTERM handler, which would stop without a checkpoint (exit 0).
+    first ``ModelCheckpoint``'s folder, so ``--ckpt_path last`` resumes it exactly. A signal during
+    validation stops after the current validation batch; the checkpoint then holds the state after the
+    last training batch, and the resumed run redoes that validation from its start (no partial metrics
+    are logged). Under DDP the ranks agree after every batch (one small all-reduce) so that all of them
+    save and stop together. A second Ctrl+C stops at once without a new checkpoint, except while a
+    checkpoint is being written: that one is completed first. The handlers exist only while training
+    runs; they replace Lightning's SIGTERM handler, which would stop without a checkpoint (exit 0).
     """
 
     def __init__(self, filename: str = "last.ckpt") -> None:
         self.filename = filename
         self.received: int | None = None
         self._previous: dict[int, Any] = {}
+        self._writing: Path | None = None  # our own checkpoint, while it is written
+        self._rank = 0
 
     # ------------------------------------------------------------------ handlers
+    def _say(self, message: str) -> None:
+        if self._rank == 0:
+            print(f"sr-zoo: {message}", file=sys.stderr, flush=True)
+
     def _handle(self, signum: int, frame: Any) -> None:
-        if self.received is not None and signum == signal.SIGINT:
-            print("sr-zoo: interrupted again: stopping now, without a checkpoint", file=sys.stderr, flush=True)
-            os._exit(130)
-        self.received = signum
-        print(f"sr-zoo: {signal.Signals(signum).name} received: stopping after this batch and writing a "
-              "checkpoint (Ctrl+C again to stop at once)", file=sys.stderr, flush=True)
+        if not in_owner_process():  # a DataLoader worker forked with this handler, before its worker_init
+            return
+        if self.received is None:
+            self.received = signum
+            self._say(f"{signal.Signals(signum).name} received: stopping after this batch and writing a "
+                      "checkpoint (Ctrl+C again to stop at once)")
+        elif signum == signal.SIGINT and self._writing is not None:
+            self._say(f"Ctrl+C again: still writing {self._writing}; stopping as soon as it is complete")
+        elif signum == signal.SIGINT:
+            request_stop(self._stopped_at_once)  # now, or once a checkpoint being written is complete
+        # a repeated SIGTERM or SIGUSR1 (schedulers resend them): already stopping
+
+    @staticmethod
+    def _stopped_at_once(written: Path | None) -> Interrupted:
+        if written is not None:
+            where = f"after completing {written} (continue with --ckpt_path {written})"
+        else:
+            latest = last_written()
+            where = ("at once, without a new checkpoint; the newest is "
+                     f"{latest} (continue with --ckpt_path {latest})" if latest is not None else
+                     "at once; no checkpoint was written by this run")
+        return Interrupted(signal.SIGINT, f"SIGINT again: stopped {where}")
 
     def _install(self) -> None:
         import threading
@@ -148,12 +191,22 @@ class InterruptCheckpoint(Callback):
     # ------------------------------------------------------------------ hooks
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.received = None
+        self._rank = trainer.global_rank
         self._install()
         rank_zero_info(f"sr_zoo: training; Ctrl+C or SIGTERM stops after the current batch and writes "
                        f"{self.checkpoint_path(trainer)}")
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
+        self._stop_if_asked(trainer, validating=False)
+
+    def on_validation_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                                batch_idx: int, dataloader_idx: int = 0) -> None:
+        if trainer.training or trainer.sanity_checking or trainer.state.fn != TrainerFn.FITTING:
+            return
+        self._stop_if_asked(trainer, validating=True)
+
+    def _stop_if_asked(self, trainer: L.Trainer, validating: bool) -> None:
         stop = self.received is not None
         if trainer.world_size > 1:
             stop = trainer.strategy.reduce_boolean_decision(stop, all=False)
@@ -163,17 +216,28 @@ class InterruptCheckpoint(Callback):
         for callback in trainer.checkpoint_callbacks:  # so that the resumed run's ModelCheckpoint
             if isinstance(callback, ModelCheckpoint) and callback.dirpath and Path(callback.dirpath) == path.parent:
                 callback.last_model_path = str(path)  # overwrites this last.ckpt instead of adding last-v1.ckpt
-        trainer.save_checkpoint(path)
+        if validating:
+            _redo_validation_on_resume(trainer)
+        self._writing = path
+        try:
+            trainer.save_checkpoint(path, weights_only=False)
+        finally:
+            self._writing = None
         signum = self.received if self.received is not None else signal.SIGTERM
+        mark_stopping()  # a signal from here on does not replace the line below
         self._restore()
+        during = " during validation (it runs again on resume)" if validating else ""
         raise TrainingInterrupted(
-            f"{signal.Signals(signum).name}: stopped after {trainer.global_step} optimizer steps; resumable "
-            f"checkpoint: {path} (continue with --ckpt_path {path})",
-            exit_code=_SIGNAL_EXIT.get(signum, 128 + int(signum)),
+            f"{signal.Signals(signum).name}: stopped{during} after {trainer.global_step} optimizer steps; "
+            f"resumable checkpoint: {path} (continue with --ckpt_path {path})",
+            exit_code=_SIGNAL_EXIT.get(signum, 128 + int(signum)), quiet=trainer.global_rank != 0,
         )
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._restore()
+        if self.received is not None:
+            rank_zero_info(f"sr_zoo: {signal.Signals(self.received).name} arrived as training finished: "
+                           "nothing was left to stop")
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         self._restore()
@@ -181,6 +245,22 @@ class InterruptCheckpoint(Callback):
     def checkpoint_path(self, trainer: L.Trainer) -> Path:
         """``<first ModelCheckpoint's folder>/last.ckpt``, else under ``default_root_dir/checkpoints``."""
         return checkpoint_dir(trainer) / self.filename
+
+
+def _redo_validation_on_resume(trainer: L.Trainer) -> None:
+    """Make a checkpoint written during a validation batch record that validation as not begun.
+
+    Lightning resumes a checkpoint written inside a validation step by running validation again
+    ("restarted mid-evaluation"), and one written after it by skipping it. The counters of this run are
+    set to what a save inside its first step would record, so the resumed run validates from the start;
+    the training counters already say that the last training batch is complete.
+    """
+    progress = trainer.fit_loop.epoch_loop.val_loop.batch_progress
+    before = progress.total.processed - progress.current.processed  # validation batches of earlier runs
+    for tracker, base in ((progress.total, before), (progress.current, 0)):
+        tracker.ready = tracker.started = base + 1
+        tracker.processed = tracker.completed = base
+    progress.is_last_batch = False
 
 
 def checkpoint_dir(trainer: L.Trainer) -> Path:

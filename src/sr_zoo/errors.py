@@ -21,11 +21,31 @@ class CheckpointError(SRZooError):
 
 
 class TrainingInterrupted(SRZooError):
-    """Training stopped on a signal after writing a resumable checkpoint; ``exit_code`` is 128 + signal."""
+    """Training stopped on a signal after writing a resumable checkpoint; ``exit_code`` is 128 + signal.
 
-    def __init__(self, message: str, exit_code: int = 130) -> None:
+    ``quiet``: a DDP rank other than 0, which exits with the same status without repeating rank 0's line.
+    """
+
+    def __init__(self, message: str, exit_code: int = 130, quiet: bool = False) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+        self.quiet = quiet
+
+
+class Interrupted(BaseException):
+    """A signal (Ctrl+C, SIGTERM) stopped the command where it was; ``exit_code`` is 128 + signal.
+
+    A ``BaseException``, as ``KeyboardInterrupt`` is: no ``except Exception`` on its way swallows it or
+    reports it as an error of its own, while ``finally`` and ``except BaseException`` cleanup still runs
+    (a half-written temporary file is removed). Raised by ``sr_zoo.interrupts``' handlers.
+    """
+
+    def __init__(self, signum: int, message: str | None = None) -> None:
+        import signal
+
+        super().__init__(message or f"{signal.Signals(signum).name}: stopped")
+        self.signum = int(signum)
+        self.exit_code = 128 + int(signum)
 
 
 def one_line(exc: BaseException) -> str:

@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Sequence
 
-from sr_zoo.errors import SRZooError, one_line
+from sr_zoo.errors import Interrupted, SRZooError, one_line
 
 __all__ = ["main"]
 
@@ -31,7 +31,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point; user errors become one ``sr-zoo: error: ...`` line and exit status 2."""
+    """Entry point; user errors become one ``sr-zoo: error: ...`` line and exit status 2.
+
+    Ctrl+C and SIGTERM end a command with one line and status 130 / 143, after its cleanup (no
+    half-written file is left); ``fit`` first writes a resumable checkpoint (``InterruptCheckpoint``).
+    """
+    from sr_zoo.interrupts import command_signals
+
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv and argv[0] in ("fit", "validate", "test", "predict"):
@@ -44,12 +50,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if argv[0] == "fit":
                     check_fit_paths(argv)
             return run_lightning_cli(argv)
-        args = _parser().parse_args(argv)
-        return args.run(args)
+        with command_signals():
+            args = _parser().parse_args(argv)
+            return args.run(args)
     except SRZooError as exc:
         code = getattr(exc, "exit_code", 2)
-        print(f"sr-zoo: {'error: ' if code == 2 else ''}{one_line(exc)}", file=sys.stderr)
+        if not getattr(exc, "quiet", False):
+            print(f"sr-zoo: {'error: ' if code == 2 else ''}{one_line(exc)}", file=sys.stderr)
         return code
+    except Interrupted as exc:
+        print(f"sr-zoo: {one_line(exc)}", file=sys.stderr)
+        return exc.exit_code
     except KeyboardInterrupt:
         print("sr-zoo: interrupted", file=sys.stderr)
         return 130

@@ -8,9 +8,7 @@ linked to the model's scale, so one number reaches both.
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import threading
 import warnings
 from typing import Any, Sequence
 
@@ -23,7 +21,8 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 from sr_zoo.checkpointing import AtomicCheckpointIO, InterruptCheckpoint
 from sr_zoo.data import SRDataModule
 from sr_zoo.loggers import SRZooWandbLogger
-from sr_zoo.errors import SRZooError, TrainingInterrupted
+from sr_zoo.errors import SRZooError
+from sr_zoo.interrupts import command_signals
 from sr_zoo.models import SRModule, list_models, model_info
 
 __all__ = ["SUBCOMMANDS", "SRZooCLI", "run_lightning_cli", "translate_args"]
@@ -99,18 +98,22 @@ def _check_ckpt_path(args: Sequence[str]) -> None:
     check_ckpt_path(args, args[0] if args else "")
 
 
-def _interrupted(signum: int, frame: object) -> None:
-    raise TrainingInterrupted("SIGINT: stopped (outside training, nothing to save)", exit_code=130)
-
-
 def run_lightning_cli(argv: Sequence[str]) -> int:
-    """Run a LightningCLI subcommand; user errors surface as ``SRZooError`` for the caller to print.
+    """Run a LightningCLI subcommand; user errors surface as ``SRZooError``, signals as ``Interrupted``,
+    for the caller (``sr_zoo.cli.main``) to print in one line.
 
-    Ctrl+C outside training ends with one line and status 130 (Lightning would exit 1); during
-    training ``InterruptCheckpoint`` takes over and writes a checkpoint first.
+    Ctrl+C or SIGTERM outside training ends with status 130 / 143 (Lightning would exit 1, or ignore
+    SIGTERM); during training ``InterruptCheckpoint`` takes over and writes a checkpoint first.
     """
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGINT, _interrupted)
+    with command_signals("outside training: nothing to save"):
+        return _run(argv)
+
+
+def _run(argv: Sequence[str]) -> int:
+    if "--print_schedule" in argv:  # what the recipe will do, from the same parser and objects (sr_zoo.schedule_trace)
+        from sr_zoo.schedule_trace import print_schedule
+
+        return print_schedule(argv)
     args = translate_args(argv)
     scale = next((a.split("=", 1)[1] for a in args if a.startswith("--data.scale=")), None)
     model = next((a.split("=", 1)[1] for a in args if a.startswith("--model=")), None)
@@ -145,4 +148,6 @@ def run_lightning_cli(argv: Sequence[str]) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(run_lightning_cli(sys.argv[1:]))
+    from sr_zoo.cli import main
+
+    sys.exit(main(sys.argv[1:]))

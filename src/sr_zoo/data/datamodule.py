@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -17,6 +18,7 @@ from sr_zoo.data.recipes import get_recipe
 from sr_zoo.data.sampling import ResumableSampler, TrainingProgress
 from sr_zoo.data.sources import Record, data_root, resolve_benchmark, resolve_source
 from sr_zoo.errors import DatasetError
+from sr_zoo.interrupts import end_workers_at_exit, worker_init
 
 __all__ = ["SRDataModule"]
 
@@ -184,16 +186,31 @@ class SRDataModule(L.LightningDataModule):
             drop_last=len(self.train_set) // world >= items_per_batch,
         )
         workers = self.hparams.num_workers
+        if workers > 0:
+            end_workers_at_exit()
         self._train_loader = DataLoader(
             self.train_set,
             batch_size=items_per_batch,
             sampler=sampler,
             num_workers=workers,
             persistent_workers=workers > 0,
+            # Workers ignore Ctrl+C/SIGTERM (the main process stops the run and them), and are seeded as
+            # Lightning's own worker_init_fn would seed them.
+            worker_init_fn=partial(worker_init, rank=rank) if workers > 0 else None,
             pin_memory=torch.cuda.is_available(),
             collate_fn=collate_patches,
         )
         return self._train_loader
+
+    def on_exception(self, exception: BaseException) -> None:
+        """Shut the training loader's workers down when a run fails or is stopped.
+
+        After an exception Lightning tears down only the loop that was running: one raised during
+        validation (a stop signal there, an error) would leave the training loader's persistent workers
+        running, and they ignore SIGTERM (``sr_zoo.interrupts.worker_init``), so the process would not exit.
+        """
+        if self.trainer is not None:
+            self.trainer.fit_loop.teardown()
 
     def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """Note where a training batch sits in the data stream (``progress``); models never see it."""
