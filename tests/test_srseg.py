@@ -179,3 +179,21 @@ def test_fast_dev_run_on_demo_says_the_segmentation_term_is_off_once(tmp_path: P
 
     assert main(_fit_args(tmp_path, "--data.patch_size=84", "--trainer.fast_dev_run=3")) == 0
     assert caplog.text.count("segmentation term is off") == 1
+
+
+def test_a_checkpoint_written_with_steplr_resumes(tmp_path: Path) -> None:
+    """Checkpoints of the previous layout kept StepLR states; the LambdaLR schedules resume from them."""
+    model = _tiny(mse_epochs=1, segmentation_epochs=1, lr_decay_every=1, lr_decay=0.1)
+    opt = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+    old = torch.optim.lr_scheduler.StepLR(opt, 1, 0.1)
+    for _ in range(2):
+        opt.step()
+        old.step()
+    checkpoint = {"lr_schedulers": [old.state_dict(), old.state_dict()]}
+    model.on_load_checkpoint(checkpoint)
+    (opt_g, opt_d), schedulers = model.configure_optimizers()
+    for scheduler, state in zip(schedulers, checkpoint["lr_schedulers"]):
+        scheduler.load_state_dict(state)
+        assert scheduler.last_epoch == 2
+    schedulers[0].step()  # epoch 3: the adversarial stage, restarted by lr_schedule="stage" at epoch 2
+    assert opt_g.param_groups[0]["lr"] == pytest.approx(1e-3 * 0.1 ** (3 - 2))

@@ -248,5 +248,13 @@ class SRModule(L.LightningModule):
     def on_train_start(self) -> None:
         align_epoch_counter(self.trainer)  # a run stopped by max_steps inside an epoch resumes in that epoch
 
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # The GANs' and SRResNet's rates became LambdaLR schedules (restartable per stage); a checkpoint
+        # written with StepLR has no lr_lambdas entry, which LambdaLR.load_state_dict requires. Its count
+        # (last_epoch) carries over unchanged.
+        for state in checkpoint.get("lr_schedulers", []):
+            if isinstance(state, dict) and "lr_lambdas" not in state:
+                state["lr_lambdas"] = [None] * len(state.get("base_lrs", [None]))
+
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["sr_zoo"] = {"model": self.model_name, "scale": self.scale}
