@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 
 from sr_zoo.errors import ImageReadError, SRZooError
+from sr_zoo.interrupts import deferred_signals
 
 __all__ = ["ImageFile", "load_image_file", "output_path", "save_image_file"]
 
@@ -113,7 +114,8 @@ def output_path(source: Path, out_dir: Path) -> Path:
 
 
 def save_image_file(path: Path, pixels: np.ndarray, alpha: np.ndarray | None = None) -> None:
-    """Write ``pixels`` ``(H, W, C)`` RGB(A) uint8/uint16 atomically; 16 bits and alpha where the format
+    """Write ``pixels`` ``(H, W, C)`` RGB(A) uint8/uint16 atomically (a stop signal waits until the file
+    is complete: ``sr_zoo.interrupts.deferred_signals``); 16 bits and alpha where the format
     keeps them (PNG, TIFF; alpha also WebP), else 8 bits without alpha. Gray + alpha is an 8-bit gray +
     alpha PNG again; 16-bit (or TIFF/WebP) gray + alpha is written as RGBA with three equal channels."""
     ext = path.suffix.lower()
@@ -129,19 +131,20 @@ def save_image_file(path: Path, pixels: np.ndarray, alpha: np.ndarray | None = N
         elif array.shape[2] == 1:  # 16-bit, TIFF, WebP: RGBA with three equal channels
             array = np.repeat(array, 3, axis=2)
         array = np.concatenate([array, alpha[:, :, None].astype(array.dtype)], axis=2)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        if gray_alpha is not None:
-            gray_alpha.save(tmp, format="PNG")
-        elif not cv2.imwrite(tmp, np.ascontiguousarray(array)):
-            raise OSError(f"OpenCV could not write {path.suffix} files")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise SRZooError(f"{path}: cannot write the image ({exc.strerror or exc})") from None
-        raise
+    with deferred_signals(path):  # Ctrl+C/SIGTERM: this image is finished first, no temporary file is left
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+        os.close(fd)
+        try:
+            if gray_alpha is not None:
+                gray_alpha.save(tmp, format="PNG")
+            elif not cv2.imwrite(tmp, np.ascontiguousarray(array)):
+                raise OSError(f"OpenCV could not write {path.suffix} files")
+            umask = os.umask(0)
+            os.umask(umask)
+            os.chmod(tmp, 0o666 & ~umask)
+            os.replace(tmp, path)
+        except BaseException as exc:
+            Path(tmp).unlink(missing_ok=True)
+            if isinstance(exc, OSError):
+                raise SRZooError(f"{path}: cannot write the image ({exc.strerror or exc})") from None
+            raise

@@ -19,8 +19,8 @@ from torch import Tensor
 
 from sr_zoo.errors import DatasetError, ImageReadError, SRZooError
 
-__all__ = ["IMAGE_EXTENSIONS", "MAX_IMAGE_PIXELS", "check_image_size", "decode_image", "list_images", "probe_image",
-           "read_image", "warn_once", "write_image"]
+__all__ = ["IMAGE_EXTENSIONS", "MAX_IMAGE_PIXELS", "check_image_size", "decode_image", "is_image_name", "list_images",
+           "probe_image", "read_image", "warn_once", "write_image"]
 
 IMAGE_EXTENSIONS = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
 
@@ -59,18 +59,27 @@ def _not_a_file(path: Path) -> str:
     return "a folder" if path.is_dir() else "not a regular file"
 
 
+def is_image_name(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is named as an image the zoo reads: an image extension, and not hidden (a name
+    starting with '.' is a temporary file being written, e.g. ``.photo.x1y2.png``, or one left by a
+    killed process, or macOS's ``._photo.png`` metadata)."""
+    name = Path(path).name
+    return not name.startswith(".") and Path(name).suffix.lower() in IMAGE_EXTENSIONS
+
+
 def list_images(folder: str | os.PathLike) -> list[Path]:
     """Image files directly inside ``folder``, sorted by name; a missing or empty folder is an error.
 
-    Entries named like images that are not files (a folder called ``x.png``, a symlink loop, a dangling
-    symlink) are skipped with one warning line per folder that names them."""
+    Hidden files are not images (``is_image_name``). Entries named like images that are not files (a
+    folder called ``x.png``, a symlink loop, a dangling symlink) are skipped with one warning line per
+    folder that names them."""
     folder = Path(folder)
     if not folder.exists():
         raise DatasetError(f"{folder}: no such directory")
     if not folder.is_dir():
         raise DatasetError(f"{folder}: not a directory")
     try:
-        named = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS)
+        named = sorted(p for p in folder.iterdir() if is_image_name(p))
     except OSError as exc:  # no read or search permission, a vanished network mount ...
         raise DatasetError(f"{folder}: cannot list the folder ({exc.strerror or exc})") from None
     files = [p for p in named if p.is_file()]
@@ -200,13 +209,16 @@ def read_image(path: str | os.PathLike) -> Tensor:
 
 
 def write_image(path: str | os.PathLike, img: Tensor) -> None:
-    """Write a ``(C, H, W)`` image in [0, 1] (C = 1 or 3) as an 8-bit file, rounding as MATLAB does."""
+    """Write a ``(C, H, W)`` image in [0, 1] (C = 1 or 3) as an 8-bit file, rounding as MATLAB does.
+
+    Atomically (``save_image_file``: a hidden temporary file, renamed), so that an interrupted or
+    failed write leaves no partial image for a later run to read."""
+    from sr_zoo.data.imagefile import save_image_file
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     array = torch.floor(img.detach().float().clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
-    array = array[0] if array.shape[0] == 1 else cv2.cvtColor(array.transpose(1, 2, 0), cv2.COLOR_RGB2BGR)
-    if not cv2.imwrite(str(path), array):
-        raise ImageReadError(f"{path}: cannot write image")
+    save_image_file(path, np.ascontiguousarray(array.transpose(1, 2, 0)))
 
 
 def check_writable_dir(folder: str | os.PathLike, what: str) -> Path:

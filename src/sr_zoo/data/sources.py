@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from sr_zoo.data.cache import file_lock, make_temp_dir
-from sr_zoo.data.io import IMAGE_EXTENSIONS, list_images
+from sr_zoo.data.io import is_image_name, list_images
 from sr_zoo.errors import DatasetError
 
 __all__ = ["Record", "data_root", "resolve_benchmark", "resolve_source", "SOURCE_NAMES"]
@@ -76,7 +76,7 @@ def _general100(base: Path) -> list[Record]:
 
 
 def _looks_like_images(folder: Path) -> bool:
-    return folder.is_dir() and any(p.suffix.lower() in IMAGE_EXTENSIONS for p in folder.iterdir())
+    return folder.is_dir() and any(is_image_name(p) for p in folder.iterdir())
 
 
 def div2k_records(base: Path, scale: int | None, split: str = "train") -> list[Record]:
