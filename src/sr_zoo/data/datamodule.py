@@ -32,7 +32,7 @@ class SRDataModule(L.LightningDataModule):
         train: training sources, combined: ``t91``, ``general100``, ``div2k``, ``coco-stuff``, ``demo``,
             ``name:PATH`` (a named layout at PATH), ``folder:PATH`` or a plain folder path. Default: the
             recipe's sources, or ``demo`` (photos bundled with scikit-image) when there is no recipe.
-        val: benchmark sets for validation (``set5``, ``set14``, ``bsd100``, ``urban100``, ``manga109``,
+        val: benchmark sets for validation (``set5``, ``set14``, ``bsd100``, ``bsd200``, ``urban100``, ``manga109``,
             ``demo`` or folder paths); named sets missing under ``root`` are skipped with a warning, and
             ``demo`` is used when none is left.
         test: benchmark sets for testing; default: the same as ``val``.
@@ -50,6 +50,13 @@ class SRDataModule(L.LightningDataModule):
         samples_per_epoch: items per epoch; default: one per image version, and at least 64 batches
             (so that a small source such as ``demo`` still makes a useful epoch).
         boundary_radius: disk radius of the SRSEG boundary mask, in LR pixels (papers/srseg.txt 3.2).
+        coco_stuff_per_class: SRSEG's selection of COCO-Stuff (3.4): only images dominated by the five
+            background classes, at most this many per class (12000 in the SRSEG recipes), drawn with the
+            data seed; ``None`` uses every labelled image (``sr_zoo.data.coco_selection``).
+        coco_stuff_min_background: the share of an image's labelled pixels the five background classes
+            must cover for it to be selected.
+        eval_degradation: how validation/test LR images are made: ``bicubic`` (MATLAB bicubic, what
+            every paper's table uses) or ``train`` (the training degradation, e.g. the MSFM GAN's blur).
         num_workers: DataLoader worker processes (persistent, so each decodes its images once).
         root: data root; default ``$SR_ZOO_DATA``, else ``~/.cache/sr_zoo``.
         cache_mb: per-worker memory for decoded images.
@@ -79,6 +86,9 @@ class SRDataModule(L.LightningDataModule):
         crops_per_image: int = 1,
         samples_per_epoch: int | None = None,
         boundary_radius: int = 2,
+        coco_stuff_per_class: int | None = None,
+        coco_stuff_min_background: float = 0.5,
+        eval_degradation: str = "bicubic",
         num_workers: int = 2,
         root: str | None = None,
         cache_mb: int = 1024,
@@ -101,6 +111,8 @@ class SRDataModule(L.LightningDataModule):
         self.degradation = degradation or self.recipe.degradation
         self.blur_sigma = blur_sigma if blur_sigma is not None else self.recipe.blur_sigma
         self.augment = augment if augment is not None else self.recipe.online_augment
+        if eval_degradation not in ("bicubic", "train"):
+            raise DatasetError(f"eval_degradation must be 'bicubic' or 'train', got {eval_degradation!r}")
         self.root = data_root(root)
         self.train_set: PatchDataset | None = None
         self.val_sets: list[BenchmarkDataset] = []
@@ -279,6 +291,8 @@ class SRDataModule(L.LightningDataModule):
             name, found, unlabeled = resolve_source(spec, self.root, self.scale)
             if unlabeled:
                 rank_zero_warn(f"{name}: skipped {len(unlabeled)} image(s) without a label map, e.g. {unlabeled[0]}")
+            if name == "coco-stuff" and self.hparams.coco_stuff_per_class and found:
+                found = self._srseg_selection(found)
             records.extend(found)
         if any(r.label is not None for r in records) and not all(r.label is not None for r in records):
             raise DatasetError("cannot mix sources with and without label maps in one training set")
@@ -300,6 +314,26 @@ class SRDataModule(L.LightningDataModule):
             cache_mb=self.hparams.cache_mb,
         )
 
+    def _srseg_selection(self, records: list[Record]) -> list[Record]:
+        from sr_zoo.data.coco_selection import select_background_images
+
+        selected, counts = select_background_images(
+            records, records[0].label.parent.parent, self.hparams.coco_stuff_per_class, self.progress.seed,
+            self.hparams.coco_stuff_min_background, progress=self.trainer is None or self.trainer.is_global_zero)
+        rank_zero_info(f"sr_zoo: coco-stuff: {len(selected)} of {len(records)} images selected (SRSEG 3.4: "
+                       + ", ".join(f"{k} {v}" for k, v in counts.items()) + ")")
+        if not selected:
+            raise DatasetError(f"{records[0].label.parent}: no COCO-Stuff image is dominated by the five background "
+                               f"classes (coco_stuff_min_background={self.hparams.coco_stuff_min_background})")
+        return selected
+
+    @property
+    def eval_degradation(self) -> tuple[str, float]:
+        """The degradation (and blur) of validation/test LR images."""
+        if self.hparams.eval_degradation == "train":
+            return self.degradation, self.blur_sigma
+        return "bicubic", self.blur_sigma
+
     def _benchmarks(self, specs: list[str], role: str) -> list[BenchmarkDataset]:
         sets, missing = [], []
         for spec in specs:
@@ -307,7 +341,8 @@ class SRDataModule(L.LightningDataModule):
             if folder is None:
                 missing.append(spec)
             else:
-                sets.append(BenchmarkDataset(folder, self.eval_scale, name="demo" if spec.lower() == "demo" else None))
+                sets.append(BenchmarkDataset(folder, self.eval_scale, name="demo" if spec.lower() == "demo" else None,
+                                             degradation=self.eval_degradation))
         if missing:
             rank_zero_warn(f"{role}: benchmark set(s) {', '.join(missing)} not found under {self.root}; skipped")
         if not sets and specs:
