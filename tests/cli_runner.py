@@ -29,6 +29,7 @@ class CliResult:
     returncode: int
     stdout: str
     stderr: str
+    seconds: float = 0.0  # wall time of the run (the fork included)
 
     @property
     def err_lines(self) -> list[str]:
@@ -52,7 +53,11 @@ def run_cli(cases: Sequence[Sequence[str] | dict], cwd: str | os.PathLike | None
                               capture_output=True, text=True, timeout=timeout * len(cases) + 120)
         if proc.returncode != 0 or not out.is_file():
             raise RuntimeError(f"cli_runner failed ({proc.returncode}): {proc.stderr[-4000:]}")
-        return [CliResult(**r) for r in json.loads(out.read_text())]
+        results = [CliResult(**r) for r in json.loads(out.read_text())]
+        if os.environ.get("SR_ZOO_CLI_TIMES"):  # a file to append each run's wall time to (for budgeting)
+            with open(os.environ["SR_ZOO_CLI_TIMES"], "a") as log:
+                log.writelines(f"{r.seconds:6.2f}s rc={r.returncode} {' '.join(r.args)[:150]}\n" for r in results)
+        return results
 
 
 def _serve(spec_path: str, out_path: str) -> None:
@@ -100,7 +105,8 @@ def _serve(spec_path: str, out_path: str) -> None:
                     sys.stderr.flush()
                 finally:
                     os._exit(code)
-        deadline = time.monotonic() + spec["timeout"]
+        started = time.monotonic()
+        deadline = started + spec["timeout"]
         while True:
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
@@ -113,7 +119,7 @@ def _serve(spec_path: str, out_path: str) -> None:
                 break
             time.sleep(0.02)
         results.append({"args": args, "returncode": code, "stdout": stdout.read_text(errors="replace"),
-                        "stderr": stderr.read_text(errors="replace")})
+                        "stderr": stderr.read_text(errors="replace"), "seconds": round(time.monotonic() - started, 2)})
     Path(out_path).write_text(json.dumps(results))
 
 
