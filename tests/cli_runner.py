@@ -49,7 +49,7 @@ def run_cli(cases: Sequence[Sequence[str] | dict], cwd: str | os.PathLike | None
         spec, out = Path(tmp) / "cases.json", Path(tmp) / "results.json"
         spec.write_text(json.dumps({"cases": cases, "timeout": timeout, "tmp": tmp}))
         env = {**os.environ, "WANDB_MODE": "disabled", "SR_ZOO_OFFLINE": "1", **(env or {})}
-        proc = subprocess.run([sys.executable, __file__, str(spec), str(out)], cwd=cwd, env=env,
+        proc = subprocess.run([sys.executable, __file__, str(spec), str(out)], cwd=cwd, env=env, check=False,
                               capture_output=True, text=True, timeout=timeout * len(cases) + 120)
         if proc.returncode != 0 or not out.is_file():
             raise RuntimeError(f"cli_runner failed ({proc.returncode}): {proc.stderr[-4000:]}")
@@ -66,11 +66,12 @@ def _serve(spec_path: str, out_path: str) -> None:
     import time
     import traceback
 
-    import sr_zoo.cli  # noqa: F401 - the imports every run shares, paid once
-    import sr_zoo.cli.benchmark  # noqa: F401
-    import sr_zoo.cli.compare  # noqa: F401
-    import sr_zoo.cli.lightning  # noqa: F401
-    import sr_zoo.cli.upscale  # noqa: F401
+    # The imports every run shares, paid once here rather than in each run.
+    import sr_zoo.cli
+    import sr_zoo.cli.benchmark
+    import sr_zoo.cli.compare
+    import sr_zoo.cli.lightning
+    import sr_zoo.cli.upscale
 
     spec = json.loads(Path(spec_path).read_text())
     results = []
@@ -96,7 +97,7 @@ def _serve(spec_path: str, out_path: str) -> None:
                     code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
                     if exc.code is not None and not isinstance(exc.code, int):
                         print(exc.code, file=sys.stderr)
-                except BaseException:  # noqa: BLE001 - what the interpreter does with an uncaught exception
+                except BaseException:  # what the interpreter does with an uncaught exception
                     traceback.print_exc()
                     code = 1
             finally:

@@ -12,7 +12,6 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
 from cli_runner import CliResult, run_cli
 
 

@@ -15,9 +15,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
 from cli_runner import CliResult, run_cli
+from PIL import Image
 
 COLOUR = (120, 30, 200)  # RGB of the tiny images
 TINY = {"1x1": (1, 1), "3x3": (3, 3), "1x64": (1, 64)}
@@ -26,7 +25,7 @@ TINY_MODELS = [("emtcm", 2), ("emtcm", 3), ("fsrcnn", 2), ("srcnn", 2)]
 
 def _png(path: Path, width: int, height: int, colour_type: int = 2, depth: int = 8, rows: bytes | None = None) -> None:
     """A PNG written by hand: any declared size (the pixel data may be a single row), or gray+alpha 16-bit."""
-    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))  # noqa: E731
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
     header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
     data = rows if rows is not None else b"\0" * (1 + 3 * min(width, 64))
     path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(data)) + chunk(b"IEND", b""))
@@ -226,7 +225,7 @@ def test_sets_scored_before_a_later_failure_are_printed(tmp_path: Path, capsys: 
         cv2.imwrite(str(tmp_path / name / "0.png"), rng.integers(0, 256, (32, 32, 3), dtype=np.uint8))
     real = benchmark_cli.evaluate
 
-    def evaluate(model, dataset, *args, **kwargs):  # noqa: ANN001, ANN202
+    def evaluate(model, dataset, *args, **kwargs):
         if dataset.name == "second":
             raise ImageReadError(f"{dataset.files[0]}: cannot decode (changed during the run)")
         return real(model, dataset, *args, **kwargs)
