@@ -241,6 +241,19 @@ def test_ctrl_c_twice_between_checkpoints_stops_at_once(group_data: Path, tmp_pa
     assert job.messages[-1] == "sr-zoo: SIGINT again: stopped at once; no checkpoint was written by this run"
 
 
+def test_loader_workers_left_running_do_not_hang_the_exit(tmp_path: Path) -> None:
+    """Loader workers ignore SIGTERM, so multiprocessing's exit handler (SIGTERM, then wait) would wait
+    for ever on workers nobody shut down; ``end_workers_at_exit`` ends them: status 0, no process left."""
+    script = ("from torch.utils.data import DataLoader\n"
+              "from sr_zoo.interrupts import end_workers_at_exit, worker_init\n"
+              "end_workers_at_exit()\n"
+              "batches = iter(DataLoader(list(range(64)), batch_size=4, num_workers=2, persistent_workers=True,"
+              " worker_init_fn=worker_init))\n"
+              "assert next(batches).tolist() == [0, 1, 2, 3]\n")
+    with Job([sys.executable, "-c", script], tmp_path) as job:
+        assert job.finish(timeout=60) == 0, job.stderr[-3000:]
+
+
 def _failing_save(limit: int):
     """A ``torch.save`` that writes ``limit`` bytes, then fails as a full disk does."""
     real = torch.save

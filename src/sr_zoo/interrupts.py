@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -135,7 +136,8 @@ def ignore_stop_signals() -> None:
 
 
 def end_workers_at_exit() -> None:
-    """At interpreter exit, end DataLoader workers still running with SIGKILL (registered once).
+    """At interpreter exit, end daemonic child processes still running (DataLoader workers) even if they
+    ignore SIGTERM: SIGTERM, then SIGKILL one second later (registered once).
 
     Multiprocessing's own exit handler sends its daemonic children SIGTERM, which ``worker_init``'s
     workers ignore, and then waits for them: a loader whose workers were not shut down (a stop at an
@@ -143,16 +145,20 @@ def end_workers_at_exit() -> None:
     """
     global _exit_registered
     if not _exit_registered:
-        atexit.register(_end_workers)  # runs before multiprocessing's handler, registered earlier
+        atexit.register(_end_daemonic_children)  # runs before multiprocessing's handler, registered earlier
         _exit_registered = True
 
 
-def _end_workers() -> None:
-    from torch.utils.data._utils.worker import _worker_loop
-
-    for child in multiprocessing.active_children():
-        if getattr(child, "_target", None) is _worker_loop:
+def _end_daemonic_children(grace: float = 1.0) -> None:
+    children = [child for child in multiprocessing.active_children() if child.daemon]
+    for child in children:
+        child.terminate()
+    deadline = time.monotonic() + grace
+    for child in children:
+        child.join(max(0.0, deadline - time.monotonic()))
+        if child.is_alive():
             child.kill()
+            child.join()
 
 
 def worker_init(worker_id: int, rank: int = 0) -> None:
