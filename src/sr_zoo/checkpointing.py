@@ -19,7 +19,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info
 
 from sr_zoo.errors import CheckpointError, Interrupted, TrainingInterrupted
-from sr_zoo.interrupts import deferred_signals, in_owner_process, mark_stopping, request_stop
+from sr_zoo.interrupts import deferred_signals, mark_stopping, request_stop
 
 __all__ = ["AtomicCheckpointIO", "InterruptCheckpoint", "atomic_torch_save", "last_written"]
 
@@ -144,6 +144,7 @@ class InterruptCheckpoint(Callback):
         self._previous: dict[int, Any] = {}
         self._writing: Path | None = None  # our own checkpoint, while it is written
         self._rank = 0
+        self._pid = os.getpid()  # the process whose handlers these are
 
     # ------------------------------------------------------------------ handlers
     def _say(self, message: str) -> None:
@@ -151,7 +152,7 @@ class InterruptCheckpoint(Callback):
             print(f"sr-zoo: {message}", file=sys.stderr, flush=True)
 
     def _handle(self, signum: int, frame: Any) -> None:
-        if not in_owner_process():  # a DataLoader worker forked with this handler, before its worker_init
+        if os.getpid() != self._pid:  # a DataLoader worker forked with this handler, before its worker_init
             return
         if self.received is None:
             self.received = signum
@@ -163,8 +164,7 @@ class InterruptCheckpoint(Callback):
             request_stop(self._stopped_at_once)  # now, or once a checkpoint being written is complete
         # a repeated SIGTERM or SIGUSR1 (schedulers resend them): already stopping
 
-    @staticmethod
-    def _stopped_at_once(written: Path | None) -> Interrupted:
+    def _stopped_at_once(self, written: Path | None) -> Interrupted:
         if written is not None:
             where = f"after completing {written} (continue with --ckpt_path {written})"
         else:
@@ -172,13 +172,16 @@ class InterruptCheckpoint(Callback):
             where = ("at once, without a new checkpoint; the newest is "
                      f"{latest} (continue with --ckpt_path {latest})" if latest is not None else
                      "at once; no checkpoint was written by this run")
-        return Interrupted(signal.SIGINT, f"SIGINT again: stopped {where}")
+        stop = Interrupted(signal.SIGINT, f"SIGINT again: stopped {where}")
+        stop.quiet = self._rank != 0  # under DDP rank 0 says it
+        return stop
 
     def _install(self) -> None:
         import threading
 
         if threading.current_thread() is not threading.main_thread() or self._previous:
             return
+        self._pid = os.getpid()
         for signum in _SIGNAL_EXIT:
             self._previous[signum] = signal.getsignal(signum)
             signal.signal(signum, self._handle)

@@ -37,7 +37,8 @@ class Interrupted(BaseException):
 
     A ``BaseException``, as ``KeyboardInterrupt`` is: no ``except Exception`` on its way swallows it or
     reports it as an error of its own, while ``finally`` and ``except BaseException`` cleanup still runs
-    (a half-written temporary file is removed). Raised by ``sr_zoo.interrupts``' handlers.
+    (a half-written temporary file is removed). Raised by ``sr_zoo.interrupts``' handlers. ``quiet``: a
+    DDP rank other than 0, which exits with the same status without repeating rank 0's line.
     """
 
     def __init__(self, signum: int, message: str | None = None) -> None:
@@ -46,6 +47,7 @@ class Interrupted(BaseException):
         super().__init__(message or f"{signal.Signals(signum).name}: stopped")
         self.signum = int(signum)
         self.exit_code = 128 + int(signum)
+        self.quiet = False
 
 
 def one_line(exc: BaseException) -> str:

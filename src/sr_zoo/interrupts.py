@@ -24,8 +24,8 @@ from typing import Callable, Iterator
 
 from sr_zoo.errors import Interrupted
 
-__all__ = ["STOP_SIGNALS", "command_signals", "deferred_signals", "end_workers_at_exit", "exit_code",
-           "ignore_stop_signals", "in_owner_process", "mark_stopping", "request_stop", "stopping", "worker_init"]
+__all__ = ["STOP_SIGNALS", "command_signals", "deferred_signals", "end_workers_at_exit", "ignore_stop_signals",
+           "mark_stopping", "request_stop", "worker_init"]
 
 STOP_SIGNALS: tuple[signal.Signals, ...] = (signal.SIGINT, signal.SIGTERM)
 # What workers ignore: the stop signals and SLURM's pre-emption warning (sbatch --signal=USR1@90), whose
@@ -35,24 +35,9 @@ _WORKER_IGNORED = STOP_SIGNALS + ((signal.SIGUSR1,) if hasattr(signal, "SIGUSR1"
 _depth = 0  # nesting of deferred_signals blocks in this process
 _pending: Callable[[Path | None], BaseException] | None = None  # the stop a block holds back
 _stopping = False  # a stop is on its way out: repeated signals are not raised again
-_owner = os.getpid()  # the process whose handlers these are (a forked worker inherits them)
+_owner = os.getpid()  # the process that installed command_signals' handlers (a forked worker inherits them)
 _what_stopped = ""  # command_signals' context, for the message
 _exit_registered = False
-
-
-def exit_code(signum: int) -> int:
-    """The shell's status for a process ended by ``signum``: 128 + signal (130 Ctrl+C, 143 SIGTERM)."""
-    return 128 + int(signum)
-
-
-def in_owner_process() -> bool:
-    """Whether this is the process that installed the handlers, not a forked child that inherited them."""
-    return os.getpid() == _owner
-
-
-def stopping() -> bool:
-    """Whether a stop is already on its way out of this process."""
-    return _stopping
 
 
 def mark_stopping() -> None:
@@ -96,7 +81,7 @@ def deferred_signals(path: str | os.PathLike | None = None) -> Iterator[None]:
 
 
 def _stop(signum: int, frame: object) -> None:
-    if not in_owner_process() or _stopping:  # a forked worker before its worker_init, or already stopping
+    if os.getpid() != _owner or _stopping:  # a forked worker before its worker_init, or already stopping
         return
 
     def make(written: Path | None) -> Interrupted:

@@ -59,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"sr-zoo: {'error: ' if code == 2 else ''}{one_line(exc)}", file=sys.stderr)
         return code
     except Interrupted as exc:
-        print(f"sr-zoo: {one_line(exc)}", file=sys.stderr)
+        if not exc.quiet:
+            print(f"sr-zoo: {one_line(exc)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("sr-zoo: interrupted", file=sys.stderr)
