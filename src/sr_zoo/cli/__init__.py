@@ -40,17 +40,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] in ("fit", "validate", "test", "predict"):
-            from sr_zoo.cli.lightning import run_lightning_cli
+        with command_signals():  # from the start: a signal while torch and Lightning load is one line too
+            if argv and argv[0] in ("fit", "validate", "test", "predict"):
+                from sr_zoo.cli.lightning import run_lightning_cli
 
-            if not {"-h", "--help", "--print_config"} & {a.split("=", 1)[0] for a in argv}:
-                from sr_zoo.cli.preflight import check_accelerator, check_fit_paths
+                if not {"-h", "--help", "--print_config"} & {a.split("=", 1)[0] for a in argv}:
+                    from sr_zoo.cli.preflight import check_accelerator, check_fit_paths
 
-                check_accelerator(argv)
-                if argv[0] == "fit":
-                    check_fit_paths(argv)
-            return run_lightning_cli(argv)
-        with command_signals():
+                    check_accelerator(argv)
+                    if argv[0] == "fit":
+                        check_fit_paths(argv)
+                return run_lightning_cli(argv)
             args = _parser().parse_args(argv)
             return args.run(args)
     except SRZooError as exc:
