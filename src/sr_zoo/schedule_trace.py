@@ -156,8 +156,6 @@ def format_trace(rows: Sequence[TraceRow], notes: Sequence[str], end: int | None
 
 def print_schedule(argv: Sequence[str]) -> int:
     """``sr-zoo fit ... --print_schedule``: parse as ``fit`` would, print the trace, train nothing."""
-    from lightning.pytorch.cli import LightningCLI  # noqa: F401 - imported for its parser's side effects
-
     from sr_zoo.cli.lightning import SRZooCLI, translate_args
     from sr_zoo.data import SRDataModule
     from sr_zoo.models import SRModule

@@ -8,13 +8,12 @@ the inputs: either would replace a photo with a derived image. Output files are 
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 from typing import Callable, Iterable
 
+from sr_zoo.data.imagefile import write_atomically as publish_atomically
 from sr_zoo.errors import SRZooError
-from sr_zoo.interrupts import deferred_signals
 
 __all__ = ["check_output_file", "refuse_overwriting_inputs", "write_atomically"]
 
@@ -62,21 +61,5 @@ def check_output_file(path: Path, flag: str) -> None:
 
 
 def write_atomically(path: Path, write: Callable[[str], None], flag: str) -> None:
-    """``write(temporary path)`` beside ``path``, then rename over it; a failure (full disk) is one line and
-    leaves any earlier ``path`` as it was; a stop signal waits until the file is complete."""
-    with deferred_signals(path):  # Ctrl+C/SIGTERM: the file is finished first, no temporary file is left
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-        os.close(fd)
-        try:
-            write(tmp)
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, path)
-        except OSError as exc:
-            Path(tmp).unlink(missing_ok=True)
-            raise SRZooError(f"{flag} {path}: not written ({exc.strerror or exc}); an earlier file of that name is "
-                             "unchanged") from None
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+    """``sr_zoo.data.imagefile.write_atomically`` with the command's one-line error for ``flag``."""
+    publish_atomically(path, write, lambda reason: f"{flag} {path}: not written ({reason}); an earlier file of that name is unchanged")

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 from tqdm.auto import tqdm
 
-from sr_zoo.data.coco_stuff import IGNORE_INDEX, SRSEG_CLASSES, srseg_lookup_table
+from sr_zoo.data.coco_stuff import SRSEG_CLASSES, srseg_lookup_table
 from sr_zoo.data.sources import Record
 from sr_zoo.errors import ImageReadError
 
@@ -34,7 +34,7 @@ def _fractions_of(label_path: Path, lut: np.ndarray) -> np.ndarray:
     if raw is None or raw.ndim != 2:
         raise ImageReadError(f"{label_path}: not a readable single-channel label map")
     counts = np.bincount(lut[raw].ravel(), minlength=256)[: len(SRSEG_CLASSES)].astype(np.float64)
-    total = counts.sum()  # IGNORE_INDEX (255) pixels are not counted
+    total = counts.sum()  # unlabelled pixels (IGNORE_INDEX, 255) fall outside the six classes: not counted
     return counts / total if total else counts
 
 
@@ -50,7 +50,6 @@ def class_fractions(records: Sequence[Record], cache_dir: Path, progress: bool =
         except (OSError, ValueError, KeyError):
             known = {}  # a damaged cache is rebuilt
     lut = srseg_lookup_table()
-    assert lut[255] == IGNORE_INDEX
     missing = [r for r in records if r.label is not None and r.label.name not in known]
     for record in tqdm(missing, desc="SRSEG selection: reading COCO-Stuff labels", unit="map",
                        disable=not progress or len(missing) < 100):

@@ -11,6 +11,7 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import cv2
 import numpy as np
@@ -131,14 +132,24 @@ def save_image_file(path: Path, pixels: np.ndarray, alpha: np.ndarray | None = N
         elif array.shape[2] == 1:  # 16-bit, TIFF, WebP: RGBA with three equal channels
             array = np.repeat(array, 3, axis=2)
         array = np.concatenate([array, alpha[:, :, None].astype(array.dtype)], axis=2)
-    with deferred_signals(path):  # Ctrl+C/SIGTERM: this image is finished first, no temporary file is left
+    def write(tmp: str) -> None:
+        if gray_alpha is not None:
+            gray_alpha.save(tmp, format="PNG")
+        elif not cv2.imwrite(tmp, np.ascontiguousarray(array)):
+            raise OSError(f"OpenCV could not write {path.suffix} files")
+
+    write_atomically(path, write, lambda reason: f"{path}: cannot write the image ({reason})")
+
+
+def write_atomically(path: Path, write: Callable[[str], None], error: Callable[[str], str]) -> None:
+    """``write(temporary path)`` beside ``path``, then rename it over ``path`` with the usual permissions.
+    A failure (full disk) is one ``SRZooError`` line, ``error(reason)``, and leaves an earlier ``path`` as
+    it was; a stop signal waits until the file is complete (``deferred_signals``), no temporary file is left."""
+    with deferred_signals(path):
         fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
         os.close(fd)
         try:
-            if gray_alpha is not None:
-                gray_alpha.save(tmp, format="PNG")
-            elif not cv2.imwrite(tmp, np.ascontiguousarray(array)):
-                raise OSError(f"OpenCV could not write {path.suffix} files")
+            write(tmp)
             umask = os.umask(0)
             os.umask(umask)
             os.chmod(tmp, 0o666 & ~umask)
@@ -146,5 +157,5 @@ def save_image_file(path: Path, pixels: np.ndarray, alpha: np.ndarray | None = N
         except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
             if isinstance(exc, OSError):
-                raise SRZooError(f"{path}: cannot write the image ({exc.strerror or exc})") from None
+                raise SRZooError(error(str(exc.strerror or exc))) from None
             raise
