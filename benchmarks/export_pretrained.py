@@ -1,5 +1,5 @@
 """Copy the networks trained by ``benchmarks/train_pretrained.sh`` into the package, with their sha256,
-the command that made them and their Set5/Set14 scores (``sr_zoo/pretrained/manifest.json``).
+the command that made them and their Set5/Set14 scores (``sr_zoo/models/weights/manifest.json``).
 
     python benchmarks/export_pretrained.py RUNS_DIR   (data: SR_ZOO_DATA, default ../shared/data)
 """
@@ -14,11 +14,11 @@ from pathlib import Path
 
 import torch
 
-from sr_zoo.checkpointing import atomic_torch_save, load_checkpoint_file
-from sr_zoo.data.benchmark import BenchmarkDataset
-from sr_zoo.evaluation import evaluate
+from sr_zoo.training.checkpointing import atomic_torch_save, load_checkpoint_file
+from sr_zoo.data.eval_sets import BenchmarkDataset
+from sr_zoo.inference.evaluation import evaluate
 from sr_zoo.models import create_model
-from sr_zoo.pretrained_weights import sha256_of
+from sr_zoo.files.download import sha256_of
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "sr_zoo" / "pretrained"
 _DROP = {"init_from", "finetune", "sample_images"}  # training-only arguments

@@ -25,9 +25,9 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from sr_zoo.data.benchmark import make_lr, modcrop
-from sr_zoo.data.io import list_images, read_image
-from sr_zoo.losses_gan import VGG16_LAYERS, PerceptualLoss
+from sr_zoo.data.eval_sets import make_lr, modcrop
+from sr_zoo.files.images import list_images, read_image
+from sr_zoo.losses import VGG16_LAYERS, PerceptualLoss
 from sr_zoo.ops import imresize
 
 SETTINGS = [("SRSEG / SRGAN", "relu4_1", 2e-6), ("MSFM GAN", "relu4_3", 0.1)]
@@ -36,8 +36,8 @@ SETTINGS = [("SRSEG / SRGAN", "relu4_1", 2e-6), ("MSFM GAN", "relu4_3", 0.1)]
 def _extractor(layer: str) -> tuple[torch.nn.Module, str]:
     from torchvision.models import vgg16
 
-    from sr_zoo.losses_gan import vgg16_features
-    from sr_zoo.weights import WeightsError
+    from sr_zoo.losses import vgg16_features
+    from sr_zoo.errors import WeightsError
 
     os.environ.setdefault("SR_ZOO_OFFLINE", "1")  # a benchmark never downloads
     try:

@@ -3,7 +3,7 @@
 
     python benchmarks/receptive_fields.py [--max-probe 128]
 
-Measured by ``sr_zoo.tiling.receptive_radius`` (autograd from one LR pixel's outputs), the probe doubling
+Measured by ``sr_zoo.inference.tiling.receptive_radius`` (autograd from one LR pixel's outputs), the probe doubling
 from 32 pixels; a radius that reaches half the largest probe is printed as "at least".
 """
 
@@ -14,7 +14,7 @@ import argparse
 import torch
 
 from sr_zoo.models import create_model, list_models, model_info
-from sr_zoo.tiling import receptive_radius
+from sr_zoo.inference.tiling import receptive_radius
 
 
 def main() -> None:

@@ -35,8 +35,8 @@ import torch  # noqa: E402
 from lightning.pytorch.callbacks import Callback  # noqa: E402
 
 from sr_zoo.data import SRDataModule  # noqa: E402
-from sr_zoo.data.benchmark import BenchmarkDataset  # noqa: E402
-from sr_zoo.evaluation import evaluate  # noqa: E402
+from sr_zoo.data.eval_sets import BenchmarkDataset  # noqa: E402
+from sr_zoo.inference.evaluation import evaluate  # noqa: E402
 from sr_zoo.models import create_model  # noqa: E402
 
 SCALE = 3

@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision.models import vgg16
 
-from sr_zoo.losses_gan import VGG16_LAYERS
+from sr_zoo.losses import VGG16_LAYERS
 from sr_zoo.models import SRGAN, SRSEG, SRResNet
 
 

@@ -25,7 +25,7 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
-from sr_zoo.checkpointing import AtomicCheckpointIO, InterruptCheckpoint
+from sr_zoo.training.checkpointing import AtomicCheckpointIO, InterruptCheckpoint
 
 
 TESTS = Path(__file__).parent

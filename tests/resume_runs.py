@@ -14,8 +14,8 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
-from sr_zoo.callbacks import TwoStepDataSchedule
-from sr_zoo.checkpointing import AtomicCheckpointIO, InterruptCheckpoint
+from sr_zoo.training.schedules import TwoStepDataSchedule
+from sr_zoo.training.checkpointing import AtomicCheckpointIO, InterruptCheckpoint
 from sr_zoo.data import SRDataModule
 from sr_zoo.models import CSRCNN, EMTCM
 

@@ -13,7 +13,7 @@ import pytest
 
 import sr_zoo.cli.benchmark as benchmark_cli
 from sr_zoo.cli import main
-from sr_zoo.data.io import list_images
+from sr_zoo.files.images import list_images
 from sr_zoo.errors import DatasetError
 
 

@@ -107,7 +107,7 @@ def test_predict_writes_upscaled_images(tmp_path: Path) -> None:
     cv2.imwrite(str(lr_dir / "a.png"), np.random.default_rng(0).integers(0, 256, (10, 12, 3), dtype=np.uint8))
     out = tmp_path / "sr"
     argv = ["predict", "--model", "bicubic", "--scale", "2", f"--data.predict=[{lr_dir}]", *_common(tmp_path),
-            "--trainer.callbacks+=sr_zoo.callbacks.SRPredictionWriter", f"--trainer.callbacks.output_dir={out}"]
+            "--trainer.callbacks+=sr_zoo.inference.SRPredictionWriter", f"--trainer.callbacks.output_dir={out}"]
     assert main(argv) == 0
     sr = read_image(out / "a.png")
     expected = imresize(read_image(lr_dir / "a.png")[None], scale=2)[0].clamp(0, 1)

@@ -14,7 +14,7 @@ from PIL import Image, ImageOps
 
 import sr_zoo
 from sr_zoo.cli import main
-from sr_zoo.data.imagefile import load_image_file
+from sr_zoo.files.images import load_image_file
 from sr_zoo.models import create_model
 from sr_zoo.ops import imresize
 

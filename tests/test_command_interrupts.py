@@ -15,7 +15,7 @@ import pytest
 
 from interrupt_helpers import Job
 from sr_zoo.cli import main
-from sr_zoo.data.io import list_images, read_image
+from sr_zoo.files.images import list_images, read_image
 from sr_zoo.ops import imresize
 
 

@@ -12,9 +12,9 @@ import torch
 from PIL import Image
 
 from sr_zoo.cli import main
-from sr_zoo.data.benchmark import make_lr, modcrop
-from sr_zoo.data.io import read_image
-from sr_zoo.figures import Panel, comparison_figure
+from sr_zoo.data.eval_sets import make_lr, modcrop
+from sr_zoo.files.images import read_image
+from sr_zoo.inference.figures import Panel, comparison_figure
 from sr_zoo.metrics import y_psnr
 from sr_zoo.ops import imresize
 

@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sr_zoo.callbacks import Curriculum, LossSchedule
+from sr_zoo.training.schedules import Curriculum, LossSchedule
 from sr_zoo.data import SRDataModule
 from sr_zoo.models import CSRCNN, create_model
 from sr_zoo.models.csrcnn import BPUBlock, CSRCNNNet
@@ -230,7 +230,7 @@ class _FinalL1(L.Callback):
 def test_steady_state_decays_then_stops_on_the_full_scale_l1(tmp_path: Path) -> None:
     """The recipes' budget (IV-B "steady state"): the rate halves when the full-scale L1 stops improving,
     then the run stops; the L1 only exists once the curriculum has reached the full scale."""
-    from sr_zoo.callbacks import SteadyStateStop
+    from sr_zoo.training.schedules import SteadyStateStop
 
     warnings.filterwarnings("ignore")
     train = str(_images(tmp_path / "train"))

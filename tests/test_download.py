@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 
 from sr_zoo.data import download as dl
+from sr_zoo.files import download as files_download
 from sr_zoo.data.download import DATASETS, MARKER, DatasetSpec, RemoteFile, ensure_dataset, is_complete
 from sr_zoo.errors import DatasetError
 
@@ -107,7 +108,7 @@ def _isolated_network(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     monkeypatch.delenv(dl.OFFLINE_ENV, raising=False)
-    monkeypatch.setattr(dl, "TIMEOUT_S", 5.0)
+    monkeypatch.setattr(files_download, "TIMEOUT_S", 5.0)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ def test_an_incomplete_demo_folder_is_rebuilt(tmp_path: Path) -> None:
 
 
 def test_an_unwritable_root_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sr_zoo.data.sources as sources
+    import sr_zoo.files.atomic as sources  # where the demo folder is built
 
     def refuse(parent: Path, prefix: str) -> Path:  # what mkdtemp does in a read-only folder (root ignores modes)
         raise PermissionError(13, "Permission denied", str(parent))

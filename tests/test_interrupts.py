@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from interrupt_helpers import Job, job_env
-from sr_zoo.checkpointing import AtomicCheckpointIO, atomic_torch_save, load_checkpoint_file
+from sr_zoo.training.checkpointing import AtomicCheckpointIO, atomic_torch_save, load_checkpoint_file
 from sr_zoo.errors import CheckpointError
 
 

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from gan_helpers import digest, loader, textures, tiny_extractor, tiny_gan, trainer
-from sr_zoo.losses_gan import AdversarialLoss, PerceptualLoss
+from sr_zoo.losses import AdversarialLoss, PerceptualLoss
 from sr_zoo.models import MSFMGAN, create_model
 from sr_zoo.models.msfmgan import MSFMGenerator, PatchDiscriminator
 from sr_zoo.ops import imresize

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import torch
 
-import sr_zoo.pretrained_weights as pw
+import sr_zoo.models.pretrained as pw
 from conftest import shared_set
 from local_http import served  # noqa: F401 - fixture
-from sr_zoo.data.benchmark import BenchmarkDataset
+from sr_zoo.data.eval_sets import BenchmarkDataset
 from sr_zoo.errors import SRZooError
-from sr_zoo.evaluation import evaluate
+from sr_zoo.inference.evaluation import evaluate
 from sr_zoo.models import create_model
 
 SHIPPED = [f"{m}_x{s}" for m in ("emtcm", "fsrcnn", "srcnn") for s in (2, 3, 4)]
@@ -25,7 +25,7 @@ def test_the_small_models_are_shipped_at_x2_x3_x4_with_intact_files() -> None:
     entries = pw.manifest()
     assert sorted(entries) == sorted(SHIPPED)
     for key, entry in entries.items():
-        path = Path(str(pw.resources.files("sr_zoo.pretrained") / entry["file"]))
+        path = Path(str(pw.resources.files("sr_zoo.models.weights") / entry["file"]))
         assert pw.sha256_of(path) == entry["sha256"], key
         assert "benchmarks/train_pretrained.sh" in entry["command"]
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from sr_zoo.callbacks import TwoStepDataSchedule
+from sr_zoo.training.schedules import TwoStepDataSchedule
 from sr_zoo.data import SRDataModule
 from sr_zoo.errors import SRZooError
 from sr_zoo.models import EMTCM, create_model, read_checkpoint
@@ -148,7 +148,7 @@ class _EpochLoss(L.Callback):
 def test_loss_plateau_by_hand_and_its_mean_survives_a_checkpoint_inside_an_epoch() -> None:
     from types import SimpleNamespace
 
-    from sr_zoo.callbacks import LossPlateau
+    from sr_zoo.training.schedules import LossPlateau
 
     trainer = SimpleNamespace(strategy=SimpleNamespace(reduce=lambda t, reduce_op: t, root_device=torch.device("cpu")))
     plateau = LossPlateau(patience=2, min_improvement=0.1)

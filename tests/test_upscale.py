@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from sr_zoo.models import create_model
-from sr_zoo.tiling import receptive_radius, tile_grid, upscale, upscale_tiles
+from sr_zoo.inference.tiling import receptive_radius, tile_grid, upscale, upscale_tiles
 
 # Small configurations of each model where the full one is slow on a CPU; the radius is measured. The
 # tile (LR pixels) is 16, or 32 where the receptive radius is wide and float64 slow (CSRCNN: 4 tiles,

@@ -11,7 +11,10 @@ import pytest
 import torch
 
 from local_http import served  # noqa: F401 - fixture
-from sr_zoo.weights import WeightsError, cached_weights, vgg16_state_dict
+from sr_zoo.data.download import DatasetSpec, RemoteFile, ensure_dataset
+from sr_zoo.errors import DatasetError, WeightsError
+from sr_zoo.files.download import cached_download as cached_weights
+from sr_zoo.losses import vgg16_state_dict
 
 
 def _weights_file(folder: Path, state: dict, tamper: bool = False) -> str:
@@ -37,7 +40,7 @@ def test_weights_are_fetched_into_the_torch_cache_once(served: tuple[Path, str],
 def test_a_file_failing_its_checksum_is_refused_and_not_kept(served: tuple[Path, str], tmp_path: Path) -> None:
     folder, base = served
     name = _weights_file(folder, {"w": torch.ones(2)}, tamper=True)
-    with pytest.raises(WeightsError, match=r"download failed .*invalid hash value") as error:
+    with pytest.raises(WeightsError, match=r"download failed .*sha256 mismatch: expected [0-9a-f]{8}\.\.\., got") as error:
         cached_weights(base + name, "VGG16 ImageNet weights")
     assert "\n" not in str(error.value)
     assert not (tmp_path / "hub" / "checkpoints" / name).exists()
@@ -59,3 +62,17 @@ def test_missing_weights_offline_say_which_file_where(served: tuple[Path, str], 
 def test_an_unreachable_server_is_one_line(served: tuple[Path, str]) -> None:
     with pytest.raises(WeightsError, match="download failed"):
         cached_weights("http://127.0.0.1:9/vgg16-12345678.pth", "VGG16 ImageNet weights")
+
+
+@pytest.mark.parametrize("value", ["1", "true", "YES", "on"])
+def test_every_download_reads_the_offline_switch_the_same_way(value: str, served: tuple[Path, str], tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    folder, base = served
+    name = _weights_file(folder, {"w": torch.ones(1)})
+    monkeypatch.setenv("SR_ZOO_OFFLINE", value)
+    with pytest.raises(WeightsError, match="SR_ZOO_OFFLINE=1 forbids downloading"):
+        cached_weights(base + name, "VGG16 ImageNet weights")
+    spec = DatasetSpec("tiny", (RemoteFile(base + name, None, name),), ("x",), "x")
+    with pytest.raises(DatasetError, match="SR_ZOO_OFFLINE is set"):
+        ensure_dataset(spec, tmp_path / "data")
+    assert not (tmp_path / "hub" / "checkpoints" / name).exists()

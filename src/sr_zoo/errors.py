@@ -16,6 +16,10 @@ class DatasetError(SRZooError):
     """A dataset folder that is missing, empty or laid out wrongly."""
 
 
+class WeightsError(SRZooError):
+    """Pretrained weights that are missing and could not be fetched, or fail their checksum."""
+
+
 class CheckpointError(SRZooError):
     """A checkpoint file that is missing, unreadable, not a checkpoint, or could not be written."""
 
@@ -50,11 +54,26 @@ class Interrupted(BaseException):
         self.quiet = False
 
 
-def one_line(exc: BaseException) -> str:
-    """The message of ``exc`` on one line; an error re-raised from a DataLoader worker (whose message
-    carries the worker's traceback) is reduced to the original error's own message."""
-    message = str(exc).strip()
-    if "Original Traceback" in message:
-        last = message.splitlines()[-1]
-        message = last.split(": ", 1)[1] if ": " in last else last
-    return " ".join(message.split("\n")) if message else type(exc).__name__
+def one_line(message: BaseException | object) -> str:
+    """``message`` (an exception or any text) on one line; an error re-raised from a DataLoader worker
+    (whose message carries the worker's traceback) is reduced to the original error's own message."""
+    text = str(message).strip()
+    if isinstance(message, BaseException) and "Original Traceback" in text:
+        last = text.splitlines()[-1]
+        text = last.split(": ", 1)[1] if ": " in last else last
+    if not text:
+        return type(message).__name__ if isinstance(message, BaseException) else ""
+    return " ".join(text.split())
+
+
+_WARNED: set[str] = set()
+
+
+def warn_once(message: str) -> None:
+    """``sr-zoo: warning: <message>`` on stderr, once per message in this process, on one line."""
+    import sys
+
+    text = one_line(message)
+    if text not in _WARNED:
+        _WARNED.add(text)
+        print(f"sr-zoo: warning: {text}", file=sys.stderr, flush=True)

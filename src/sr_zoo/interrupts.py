@@ -2,7 +2,7 @@
 
 * The command's own process turns them into :class:`~sr_zoo.errors.Interrupted` (``command_signals``),
   so that cleanup runs as it does for Ctrl+C (temporary files go), and the command prints one line and
-  exits 128 + signal. During training ``sr_zoo.checkpointing.InterruptCheckpoint`` handles them instead.
+  exits 128 + signal. During training ``sr_zoo.training.checkpointing.InterruptCheckpoint`` handles them instead.
 * While a file is written atomically (``deferred_signals``), such a stop waits until the write is done:
   the file is then complete, never half-written, and the process stops right after it.
 * DataLoader worker processes ignore them (``worker_init``, the ``worker_init_fn`` of ``SRDataModule``'s

@@ -41,11 +41,11 @@ def training_sets(root: Path, seed: int = 0) -> Path:
 
 
 def vgg16_standin(torch_home: Path) -> Path:
-    """torchvision's VGG16 ``features`` with random weights, saved where ``sr_zoo.weights`` looks for the
+    """torchvision's VGG16 ``features`` with random weights, saved where ``sr_zoo.losses.perceptual`` looks for the
     ImageNet file: the perceptual losses then run their real loading path on the real architecture."""
     from torchvision.models import vgg16
 
-    from sr_zoo.weights import VGG16_URL
+    from sr_zoo.losses import VGG16_URL
 
     path = torch_home / "hub" / "checkpoints" / VGG16_URL.rsplit("/", 1)[-1]
     if not path.is_file():

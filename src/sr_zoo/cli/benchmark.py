@@ -10,12 +10,12 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from sr_zoo.data.benchmark import BenchmarkDataset
+from sr_zoo.data.eval_sets import BenchmarkDataset
 from sr_zoo.cli.devices import resolve_device
 from sr_zoo.cli.outputs import refuse_overwriting_inputs
-from sr_zoo.data.io import check_writable_dir, probe_image, read_image
+from sr_zoo.files.images import check_writable_dir, probe_image, read_image
 from sr_zoo.errors import ImageReadError, SRZooError, one_line
-from sr_zoo.evaluation import BenchmarkResult, evaluate, format_table
+from sr_zoo.inference.evaluation import BenchmarkResult, evaluate, format_table
 from sr_zoo.metrics import SSIM_WINDOW
 from sr_zoo.models import check_scale, inference_model, model_info
 

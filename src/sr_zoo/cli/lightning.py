@@ -18,9 +18,9 @@ from lightning.pytorch import Trainer
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from sr_zoo.checkpointing import AtomicCheckpointIO, InterruptCheckpoint
+from sr_zoo.training.checkpointing import AtomicCheckpointIO, InterruptCheckpoint
 from sr_zoo.data import SRDataModule
-from sr_zoo.loggers import SRZooWandbLogger
+from sr_zoo.training.loggers import SRZooWandbLogger
 from sr_zoo.errors import SRZooError
 from sr_zoo.interrupts import command_signals
 from sr_zoo.models import SRModule, list_models, model_info
@@ -110,8 +110,8 @@ def run_lightning_cli(argv: Sequence[str]) -> int:
 
 
 def _run(argv: Sequence[str]) -> int:
-    if "--print_schedule" in argv:  # what the recipe will do, from the same parser and objects (sr_zoo.schedule_trace)
-        from sr_zoo.schedule_trace import print_schedule
+    if "--print_schedule" in argv:  # what the recipe will do, from the same parser and objects (sr_zoo.cli.schedule_trace)
+        from sr_zoo.cli.schedule_trace import print_schedule
 
         return print_schedule(argv)
     args = translate_args(argv)

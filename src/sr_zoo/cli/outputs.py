@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Callable, Iterable
 
-from sr_zoo.data.imagefile import write_atomically as publish_atomically
 from sr_zoo.errors import SRZooError
+from sr_zoo.files.atomic import write_atomically as publish_atomically
 
 __all__ = ["check_output_file", "refuse_overwriting_inputs", "write_atomically"]
 
@@ -61,5 +61,6 @@ def check_output_file(path: Path, flag: str) -> None:
 
 
 def write_atomically(path: Path, write: Callable[[str], None], flag: str) -> None:
-    """``sr_zoo.data.imagefile.write_atomically`` with the command's one-line error for ``flag``."""
-    publish_atomically(path, write, lambda reason: f"{flag} {path}: not written ({reason}); an earlier file of that name is unchanged")
+    """``sr_zoo.files.atomic.write_atomically`` with the command's one-line error for ``flag``."""
+    publish_atomically(path, write, lambda reason: SRZooError(
+        f"{flag} {path}: not written ({reason}); an earlier file of that name is unchanged"))

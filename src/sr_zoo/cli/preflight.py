@@ -118,7 +118,7 @@ def check_ckpt_path(args: Sequence[str], subcommand: str) -> None:
 
 
 def _check_ckpt_file(path: str, args: Sequence[str], subcommand: str) -> None:
-    from sr_zoo.checkpointing import load_checkpoint_file
+    from sr_zoo.training.checkpointing import load_checkpoint_file
     from sr_zoo.models import create_model
     from sr_zoo.models._registry import checkpoint_model
 
@@ -152,7 +152,7 @@ def _check_ckpt_file(path: str, args: Sequence[str], subcommand: str) -> None:
 def check_fit_paths(args: Sequence[str]) -> None:
     """``fit`` writes checkpoints and logs under ``--trainer.default_root_dir`` (default: the current
     folder): it must be a writable folder before training starts, not at the first checkpoint."""
-    from sr_zoo.data.io import check_writable_dir
+    from sr_zoo.files.images import check_writable_dir
 
     root = given_value(args, "trainer.default_root_dir")
     if root is None or (isinstance(root, str) and "://" in root):

@@ -11,12 +11,12 @@ from tqdm.auto import tqdm
 
 from sr_zoo.cli.devices import resolve_device
 from sr_zoo.cli.outputs import refuse_overwriting_inputs
-from sr_zoo.data.imagefile import load_image_file, output_path, save_image_file
-from sr_zoo.data.io import check_writable_dir, list_images
+from sr_zoo.files.images import load_image_file, output_path, save_image_file
+from sr_zoo.files.images import check_writable_dir, list_images
 from sr_zoo.errors import SRZooError
 from sr_zoo.models import check_scale, create_model, inference_model, model_info
 from sr_zoo.ops import imresize
-from sr_zoo.tiling import precision_context, receptive_radius, upscale_tiles
+from sr_zoo.inference.tiling import precision_context, receptive_radius, upscale_tiles
 
 _BICUBIC_RADIUS = 3  # LR pixels the MATLAB bicubic kernel reaches when upscaling alpha
 _MIN_TILE = 8  # no model is worth tiles smaller than this: each tile costs a model call and its overlap

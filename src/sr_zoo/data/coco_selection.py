@@ -11,7 +11,6 @@ is instant.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Sequence
 
@@ -22,6 +21,7 @@ from tqdm.auto import tqdm
 from sr_zoo.data.coco_stuff import SRSEG_CLASSES, srseg_lookup_table
 from sr_zoo.data.sources import Record
 from sr_zoo.errors import ImageReadError
+from sr_zoo.files.atomic import write_atomically
 
 __all__ = ["CACHE_NAME", "class_fractions", "select_background_images"]
 
@@ -63,13 +63,15 @@ def _save(cache: Path, known: dict[str, np.ndarray]) -> None:
     """Write the cache atomically (a temporary file renamed into place); an unwritable folder only
     means the next run reads the labels again."""
     names = sorted(known)
-    tmp = cache.with_name(f".{cache.name}.{os.getpid()}.tmp")
-    try:
+
+    def write(tmp: str) -> None:
         with open(tmp, "wb") as fh:
             np.savez(fh, names=np.array(names), fractions=np.stack([known[n] for n in names]))
-        os.replace(tmp, cache)
+
+    try:
+        write_atomically(cache, write)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        pass
 
 
 def select_background_images(records: Sequence[Record], cache_dir: Path, per_class: int, seed: int,

@@ -12,7 +12,7 @@ import torch
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader
 
-from sr_zoo.data.benchmark import BenchmarkDataset, LRFolder
+from sr_zoo.data.eval_sets import BenchmarkDataset, LRFolder
 from sr_zoo.data.patches import PatchDataset, collate_patches
 from sr_zoo.data.recipes import get_recipe
 from sr_zoo.data.sampling import ResumableSampler, TrainingProgress
@@ -67,7 +67,7 @@ class SRDataModule(L.LightningDataModule):
     Training is resumable at any batch: the sampler's order and each item's randomness are functions of
     ``(seed, epoch, index)`` (``sr_zoo.data.sampling``), each training batch reports its place in the
     stream, and ``state_dict`` keeps that place (``progress``) in the checkpoint. Schedules read the
-    same place (``sr_zoo.progress``). Training sources can change at an epoch (``add_train_stage``).
+    same place (``sr_zoo.training.progress``). Training sources can change at an epoch (``add_train_stage``).
     """
 
     def __init__(

@@ -20,26 +20,17 @@ Tests (and mirrors) pass a :class:`DatasetSpec` of their own instead of a name.
 
 from __future__ import annotations
 
-import hashlib
-import http.client
 import json
 import os
-import shutil
-import sys
 import tarfile
-import tempfile
 import time
-import urllib.error
-import urllib.request
 import zipfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from tqdm import tqdm
-
-from sr_zoo.data.cache import file_lock, make_temp_dir
-from sr_zoo.errors import DatasetError
+from sr_zoo.errors import DatasetError, one_line, warn_once
+from sr_zoo.files.atomic import publish_folder
+from sr_zoo.files.download import NETWORK_ERRORS, OFFLINE_ENV, download_file, network_reason, offline, sha256_of
 
 __all__ = [
     "DATASETS",
@@ -55,15 +46,8 @@ __all__ = [
 MARKER = ".sr_zoo_complete"
 """Name of the file that marks a dataset folder as completely downloaded and unpacked."""
 
-OFFLINE_ENV = "SR_ZOO_OFFLINE"
-"""Environment variable: when set to 1/true/yes/on, :func:`ensure_dataset` never downloads."""
-
 DOWNLOADS = ".downloads"
 """Folder under the data root where archives are downloaded to."""
-
-CHUNK_SIZE = 1 << 20
-TIMEOUT_S = 60.0
-USER_AGENT = "sr_zoo-dataset-downloader (Python urllib)"
 
 
 @dataclass(frozen=True)
@@ -286,21 +270,23 @@ def ensure_dataset(
 
     if not download:
         raise _missing(spec, target, "downloading is turned off")
-    if _offline():
+    if offline():
         raise _missing(spec, target, f"{OFFLINE_ENV} is set")
 
-    root.mkdir(parents=True, exist_ok=True)
     downloads = root / DOWNLOADS
-    downloads.mkdir(exist_ok=True)
-    with file_lock(downloads / f"{spec.name}.lock"):
-        if is_complete(spec, target):  # another process finished it while we waited
-            return target
-        _remove_leftovers(root, spec.name)
-        archives = [_fetch(f, downloads, spec, target, progress) for f in spec.files]
-        _install(spec, archives, root, target)
-        if not keep_archives:
-            for archive in archives:
-                archive.unlink(missing_ok=True)
+    downloads.mkdir(parents=True, exist_ok=True)
+
+    archives: list[Path] = []
+
+    def build(tmp: Path) -> None:
+        archives.extend(_fetch(f, downloads, spec, target, progress) for f in spec.files)
+        _unpack(spec, archives, tmp, target)
+
+    if publish_folder(target, build, lambda: is_complete(spec, target), lock=downloads / f"{spec.name}.lock"):
+        warn_once(f"{target} had no {MARKER} marker and was replaced by a fresh download")
+    if not keep_archives:
+        for archive in archives:
+            archive.unlink(missing_ok=True)
     return target
 
 
@@ -309,30 +295,18 @@ def ensure_dataset(
 # --------------------------------------------------------------------------------------------------
 
 
-def _one_line(text: object) -> str:
-    return " ".join(str(text).split())
-
-
 def _missing(spec: DatasetSpec, target: Path, reason: str) -> DatasetError:
     """The one-line error for a dataset that is not there and was not downloaded."""
     if target.exists() and not (target / MARKER).is_file():
         reason = f"{reason}; the folder exists but has no {MARKER} marker, so it is incomplete"
     urls = " ".join(spec.urls)
     return DatasetError(
-        _one_line(
+        one_line(
             f"{target}: dataset '{spec.name}' not found and could not be downloaded ({reason}); "
             f"expected {spec.description} (download {urls}, unpack there, then create an empty "
             f"{MARKER} file in it)"
         )
     )
-
-
-def _offline() -> bool:
-    return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _warn(message: str) -> None:
-    print(f"sr_zoo: warning: {_one_line(message)}", file=sys.stderr)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -348,10 +322,9 @@ def _fetch(remote: RemoteFile, downloads: Path, spec: DatasetSpec, target: Path,
             return dest
         dest.unlink()
     try:
-        _download(remote, dest, progress)
-    except (OSError, http.client.HTTPException) as exc:  # URLError, HTTPError, timeouts, resets
-        raise _missing(spec, target, f"{remote.url}: {_network_reason(exc)}") from exc
-    return dest
+        return download_file(remote.url, dest, remote.sha256, remote.size, progress, error=DatasetError)
+    except NETWORK_ERRORS as exc:
+        raise _missing(spec, target, f"{remote.url}: {network_reason(exc)}") from exc
 
 
 def _archive_ok(remote: RemoteFile, path: Path) -> bool:
@@ -359,98 +332,8 @@ def _archive_ok(remote: RemoteFile, path: Path) -> bool:
     if remote.size is not None and path.stat().st_size != remote.size:
         return False
     if remote.sha256 is not None:
-        return _sha256(path) == remote.sha256.lower()
+        return sha256_of(path) == remote.sha256.lower()
     return True
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(CHUNK_SIZE), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _network_reason(exc: BaseException) -> str:
-    if isinstance(exc, urllib.error.HTTPError):
-        return f"HTTP {exc.code} {exc.reason}"
-    if isinstance(exc, urllib.error.URLError):
-        return _one_line(exc.reason)
-    return _one_line(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-
-
-def _chunks(response: http.client.HTTPResponse) -> Iterator[bytes]:
-    """The body of ``response`` in chunks, ending early (not raising) when the server closes the
-    connection before the announced Content-Length; the caller compares the byte count."""
-    while True:
-        try:
-            chunk = response.read(CHUNK_SIZE)
-        except http.client.IncompleteRead as exc:
-            if exc.partial:
-                yield exc.partial
-            return
-        if not chunk:
-            return
-        yield chunk
-
-
-def _download(remote: RemoteFile, dest: Path, progress: bool) -> None:
-    """Stream ``remote.url`` to ``dest.part``, check size and SHA-256, then rename it to ``dest``.
-
-    Network errors propagate (the caller turns them into the "could not be downloaded" message);
-    a truncated or corrupt file raises :class:`DatasetError`. The ``.part`` file never survives a
-    failure.
-    """
-    part = dest.with_name(dest.name + ".part")
-    part.unlink(missing_ok=True)
-    request = urllib.request.Request(remote.url, headers={"User-Agent": USER_AGENT})
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
-            header = response.headers.get("Content-Length")
-            announced = int(header) if header and header.strip().isdigit() else None
-            if announced is not None and remote.size is not None and announced != remote.size:
-                raise DatasetError(
-                    f"{remote.url}: the server sends {announced} bytes but {remote.filename} should have "
-                    f"{remote.size}; the file changed upstream or this is the wrong URL"
-                )
-            expected = announced if announced is not None else remote.size
-            digest = hashlib.sha256()
-            received = 0
-            bar = tqdm(
-                total=expected,
-                desc=remote.filename,
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                disable=None if progress else True,
-                leave=False,
-            )
-            with bar, part.open("wb") as out:
-                for chunk in _chunks(response):
-                    out.write(chunk)
-                    digest.update(chunk)
-                    received += len(chunk)
-                    bar.update(len(chunk))
-        if expected is not None and received != expected:
-            raise DatasetError(
-                f"{remote.url}: download truncated: received {received} of {expected} bytes "
-                f"(removed {part.name}); try again"
-            )
-        actual = digest.hexdigest()
-        if remote.sha256 is not None and actual != remote.sha256.lower():
-            raise DatasetError(
-                f"{remote.url}: sha256 mismatch: expected {remote.sha256.lower()}, got {actual} "
-                f"(removed {part.name}); the download is corrupt or the file changed upstream"
-            )
-        if remote.sha256 is None:
-            checked = "nothing was checked"
-            if remote.size is not None:
-                checked = f"only its size ({received} bytes) was checked"
-            _warn(f"{remote.filename} could not be verified: no known sha256 ({checked}); its sha256 is {actual}")
-        os.replace(part, dest)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------------------------------
@@ -458,41 +341,26 @@ def _download(remote: RemoteFile, dest: Path, progress: bool) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
-def _install(spec: DatasetSpec, archives: list[Path], root: Path, target: Path) -> None:
-    """Unpack ``archives`` into a fresh temporary folder in ``root``, check the layout, write the
-    marker and move the folder to ``target`` in one rename."""
-    tmp = make_temp_dir(root, f".{spec.name}.tmp-")
-    try:
-        for remote, archive in zip(spec.files, archives):
-            dest = tmp / remote.extract_to if remote.extract_to else tmp
-            dest.mkdir(parents=True, exist_ok=True)
-            _extract(archive, dest)
-        missing = [rel for rel in spec.layout if not (tmp / rel).exists()]
-        if missing:
-            names = ", ".join(a.name for a in archives)
-            raise DatasetError(
-                f"{target}: the archives of dataset '{spec.name}' ({names}) unpacked without "
-                f"{', '.join(missing)}; expected {spec.description}"
-            )
-        marker = {
-            "name": spec.name,
-            "files": [{"url": f.url, "sha256": f.sha256} for f in spec.files],
-            "completed": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
-        (tmp / MARKER).write_text(json.dumps(marker, indent=1) + "\n")
-        if target.exists() or target.is_symlink():
-            # A folder without the marker (from an interrupted or manual attempt): move it aside
-            # first so the target is always either the old folder or the complete new one.
-            old = Path(tempfile.mkdtemp(prefix=f".{spec.name}.old-", dir=root))
-            os.replace(target, old / spec.name)
-            _warn(f"{target} had no {MARKER} marker and was replaced by a fresh download")
-            os.replace(tmp, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+def _unpack(spec: DatasetSpec, archives: list[Path], tmp: Path, target: Path) -> None:
+    """Unpack ``archives`` into ``tmp``, check the layout and write the marker (``publish_folder`` then
+    renames ``tmp`` to ``target``)."""
+    for remote, archive in zip(spec.files, archives):
+        dest = tmp / remote.extract_to if remote.extract_to else tmp
+        dest.mkdir(parents=True, exist_ok=True)
+        _extract(archive, dest)
+    missing = [rel for rel in spec.layout if not (tmp / rel).exists()]
+    if missing:
+        names = ", ".join(a.name for a in archives)
+        raise DatasetError(
+            f"{target}: the archives of dataset '{spec.name}' ({names}) unpacked without "
+            f"{', '.join(missing)}; expected {spec.description}"
+        )
+    marker = {
+        "name": spec.name,
+        "files": [{"url": f.url, "sha256": f.sha256} for f in spec.files],
+        "completed": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    (tmp / MARKER).write_text(json.dumps(marker, indent=1) + "\n")
 
 
 def _unsafe_member(name: str) -> bool:
@@ -524,15 +392,3 @@ def _extract(archive: Path, dest: Path) -> None:
                 tf.extractall(dest, members=members)
     else:
         raise DatasetError(f"{archive}: not a zip or tar archive; delete it and try again")
-
-
-# --------------------------------------------------------------------------------------------------
-# Housekeeping
-# --------------------------------------------------------------------------------------------------
-
-
-def _remove_leftovers(root: Path, name: str) -> None:
-    """Delete temporary folders of earlier attempts at ``name`` that were killed (we hold the lock)."""
-    for pattern in (f".{name}.tmp-*", f".{name}.old-*"):
-        for leftover in root.glob(pattern):
-            shutil.rmtree(leftover, ignore_errors=True)

@@ -22,7 +22,7 @@ from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from sr_zoo.data.degradation import degrade
-from sr_zoo.data.io import probe_image, read_image
+from sr_zoo.files.images import probe_image, read_image
 from sr_zoo.data.sampling import SampleKey, item_rng
 from sr_zoo.data.sources import Record
 from sr_zoo.errors import DatasetError, ImageReadError

@@ -10,16 +10,15 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from sr_zoo.data.cache import file_lock, make_temp_dir
-from sr_zoo.data.io import is_image_name, list_images
 from sr_zoo.errors import DatasetError
+from sr_zoo.files.atomic import publish_folder
+from sr_zoo.files.images import is_image_name, list_images
 
 __all__ = ["Record", "data_root", "resolve_benchmark", "resolve_source", "SOURCE_NAMES"]
 
@@ -139,25 +138,16 @@ def demo_folder(root: Path, split: str = "train") -> Path:
         return folder
     from skimage import data as skdata  # imported here: only the demo source needs it
 
+    def build(tmp: Path) -> None:
+        for name in names:
+            image = getattr(skdata, name)()
+            if image.ndim == 3:
+                image = cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2BGR)
+            if not cv2.imwrite(str(tmp / f"{name}.png"), image):
+                raise OSError(f"cannot write {tmp / name}.png")
+
     try:
-        folder.parent.mkdir(parents=True, exist_ok=True)
-        with file_lock(folder.parent / ".lock"):
-            if complete():  # another process made it while we waited
-                return folder
-            tmp = make_temp_dir(folder.parent, f".{split}-")
-            try:
-                for name in names:
-                    image = getattr(skdata, name)()
-                    if image.ndim == 3:
-                        image = cv2.cvtColor(np.ascontiguousarray(image[..., :3]), cv2.COLOR_RGB2BGR)
-                    if not cv2.imwrite(str(tmp / f"{name}.png"), image):
-                        raise OSError(f"cannot write {tmp / name}.png")
-                if folder.exists():  # an incomplete folder from before this lock existed
-                    shutil.rmtree(folder)
-                os.replace(tmp, folder)  # atomic: a half-written demo folder is never seen
-            except BaseException:
-                shutil.rmtree(tmp, ignore_errors=True)
-                raise
+        publish_folder(folder, build, complete, lock=folder.parent / ".lock")
     except OSError as exc:
         raise DatasetError(f"{folder}: cannot create the demo data here: {exc.strerror or exc} "
                            "(set --data.root or $SR_ZOO_DATA to a writable folder)") from None

@@ -67,13 +67,13 @@ def create_model(name: str, scale: int, checkpoint: str | os.PathLike | None = N
                  **kwargs: Any) -> nn.Module:
     """Build model ``name`` for ``scale``; with ``checkpoint`` (a zoo checkpoint), rebuild it from the
     hyper-parameters saved there and load its weights (``weights_only=True``); with ``pretrained``, load
-    the registry's weights (``sr_zoo.pretrained_weights``: shipped or downloaded, sha256 checked)."""
+    the registry's weights (``sr_zoo.models.pretrained``: shipped or downloaded, sha256 checked)."""
     check_scale(name, scale)
     info = model_info(name)
     if pretrained:
         if checkpoint is not None:
             raise SRZooError("pass either checkpoint or pretrained=True, not both")
-        from sr_zoo.pretrained_weights import load_pretrained
+        from sr_zoo.models.pretrained import load_pretrained
 
         saved = load_pretrained(info.name, int(scale))
         model = info.builder(**{**saved.get("hyper_parameters", {}), **kwargs, "scale": int(scale)})
@@ -153,7 +153,7 @@ def inference_model(name: str, scale: int, checkpoint: str | os.PathLike | None 
 
 def read_checkpoint(path: str | os.PathLike) -> dict:
     """A Lightning checkpoint as a dict, read safely (``weights_only=True``); one-line errors."""
-    from sr_zoo.checkpointing import load_checkpoint_file
+    from sr_zoo.training.checkpointing import load_checkpoint_file
 
     saved = load_checkpoint_file(path)
     if not isinstance(saved, dict) or "state_dict" not in saved:

@@ -16,7 +16,7 @@ from sr_zoo.errors import SRZooError
 from sr_zoo.metrics import YPSNR, YSSIM, y_psnr, y_ssim
 from sr_zoo.models._registry import check_scale
 from sr_zoo.ops import imresize, rgb_to_ycbcr, ycbcr_to_rgb
-from sr_zoo.progress import align_epoch_counter
+from sr_zoo.training.progress import align_epoch_counter
 
 __all__ = ["SRModule"]
 
@@ -45,7 +45,7 @@ class SRModule(L.LightningModule):
     sample_crop: int = 128  # HR side of the aligned crop shown in each panel
     # An LR side shorter than ``min_input_side`` is replicate-padded by ``small_input_pad`` pixels at both
     # ends before the network and cropped after it: a tiny image (1x1, 3x3, 1x64) is all border, where the
-    # convolutions' zero padding would darken it by tens of grey levels (sr_zoo.tiling keeps tiles that big).
+    # convolutions' zero padding would darken it by tens of grey levels (sr_zoo.inference.tiling keeps tiles that big).
     min_input_side: int = 8
     small_input_pad: int = 8
 

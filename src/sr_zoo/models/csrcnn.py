@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback
 from torch import Tensor, nn
 
-from sr_zoo.callbacks import Curriculum, LossSchedule
+from sr_zoo.training.schedules import Curriculum, LossSchedule
 from sr_zoo.data.batches import TrainBatch
 from sr_zoo.models._registry import register_model
 from sr_zoo.models.base import SRModule
@@ -152,7 +152,7 @@ class CSRCNNNet(nn.Module):
         self.levels = nn.ModuleList(_Level(b, n, plain_u, extra_hr_convs, refined_blocks) for b in blocks)
         self.active_levels = levels
         self.blend = 1.0
-        self.tile_align = 4  # BP-U blocks stride by 2 twice: tiles start on multiples of 4 (sr_zoo.tiling)
+        self.tile_align = 4  # BP-U blocks stride by 2 twice: tiles start on multiples of 4 (sr_zoo.inference.tiling)
 
     def forward(self, lr: Tensor) -> Tensor:
         return self.forward_levels(lr, every_level=False)[-1]
@@ -186,7 +186,7 @@ class CSRCNN(SRModule):
 
     Training (IV-B): SGD, momentum 0.9, weight decay 1e-4 (the paper gives no learning rate: ``lr``
     is ours); ``optimizer="adam"`` for short runs. L1 or L2 as ``loss_kind`` says
-    (``sr_zoo.callbacks.LossSchedule`` alternates it); the target at factor f is the HR patch reduced
+    (``sr_zoo.training.schedules.LossSchedule`` alternates it); the target at factor f is the HR patch reduced
     (MATLAB bicubic) to f times the LR size.
 
     Where the loss is taken: III-A says "our method only calculates the loss at the end of the

@@ -59,7 +59,7 @@ class EMTCM(SRModule):
     """EMTCM on Y with the multi-task loss ``sum_n (1 - SSIM_n) + beta * sum_n CE_n`` (eq. 6-8, beta = 1e-4).
 
     Learning rates 1e-3 (convolutions) and 1e-4 (deconvolution) (4.2), with Adam; the two-step data
-    schedule that halves them is ``sr_zoo.callbacks.TwoStepDataSchedule``.
+    schedule that halves them is ``sr_zoo.training.schedules.TwoStepDataSchedule``.
 
     Args:
         scale: upscaling factor (2, 3 or 4).

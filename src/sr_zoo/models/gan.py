@@ -1,7 +1,7 @@
 """Adversarial training shared by the GAN papers (MSFM GAN, SRGAN, SRSEG), on Lightning's manual optimization.
 
 A ``GANModule`` holds a generator ``net`` and a ``discriminator``. Each training batch, by the stage
-that a ``StageSchedule`` callback sets (``set_stage``) from the training position (``sr_zoo.progress``):
+that a ``StageSchedule`` callback sets (``set_stage``) from the training position (``sr_zoo.training.progress``):
 
 - ``pretrain``: the generator alone, on its content loss (e.g. MSE; papers/msfmgan.txt Table 1 "Ours (MSE)");
 - ``segmentation`` (SRSEG): the generator alone, content loss plus its segmentation term;
@@ -40,9 +40,9 @@ import torch
 from torch import Tensor, nn
 
 from sr_zoo.data.batches import TrainBatch
-from sr_zoo.losses_gan import AdversarialLoss
+from sr_zoo.losses import AdversarialLoss
 from sr_zoo.models.base import SRModule
-from sr_zoo.progress import StageSchedule, training_position
+from sr_zoo.training.progress import StageSchedule, training_position
 
 __all__ = ["GANModule", "step_decay"]
 

@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sr_zoo.data.batches import TrainBatch
-from sr_zoo.losses_gan import PerceptualLoss
+from sr_zoo.losses import PerceptualLoss
 from sr_zoo.models._registry import register_model
 from sr_zoo.models.gan import GANModule
 from sr_zoo.ops import imresize
@@ -74,7 +74,7 @@ class MSFMGenerator(nn.Module):
         super().__init__()
         a, b, c = widths
         self.scale, self.global_residual = scale, global_residual
-        # Two max-pools on the upscaled input: tiles must start on multiples of 4 HR pixels (sr_zoo.tiling).
+        # Two max-pools on the upscaled input: tiles must start on multiples of 4 HR pixels (sr_zoo.inference.tiling).
         self.tile_align = 4 // math.gcd(4, scale)
         relu = nn.ReLU(inplace=True)
         self.enc_full = nn.ModuleList([_conv(3, a, first_kernel), _conv(a, a)])

@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sr_zoo.data.batches import TrainBatch
-from sr_zoo.losses_gan import PerceptualLoss
+from sr_zoo.losses import PerceptualLoss
 from sr_zoo.models._registry import register_model
 from sr_zoo.models.base import SRModule
 from sr_zoo.models.gan import GANModule, step_decay

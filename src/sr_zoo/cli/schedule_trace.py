@@ -17,7 +17,7 @@ from typing import Any, Sequence
 
 import torch
 
-from sr_zoo.progress import Position, StageSchedule
+from sr_zoo.training.progress import Position, StageSchedule
 
 __all__ = ["TraceRow", "format_trace", "print_schedule", "trace"]
 
@@ -73,7 +73,7 @@ def _callbacks(model: Any, trainer: Any) -> list[Any]:
 def trace(model: Any, datamodule: Any, trainer: Any) -> tuple[list[TraceRow], list[str]]:
     """The schedule of ``trainer.fit(model, datamodule)``: rows at each change, and the rules that
     depend on the losses (plateau stops and switches)."""
-    from sr_zoo.callbacks import Curriculum, LossSchedule, SteadyStateStop, TwoStepDataSchedule
+    from sr_zoo.training.schedules import Curriculum, LossSchedule, SteadyStateStop, TwoStepDataSchedule
     from sr_zoo.models.gan import GANModule
 
     callbacks = _callbacks(model, trainer)

@@ -1,19 +1,20 @@
-"""Losses of the adversarial papers: VGG perceptual loss and the adversarial losses.
-
-Kept apart from ``sr_zoo.losses`` (EMTCM's) because the perceptual loss needs torchvision's VGG16
-weights, fetched once into the torch cache (``sr_zoo.weights``).
-"""
+"""The VGG16 perceptual loss of the GAN papers, on torchvision's ImageNet weights fetched once into the
+torch cache (``VGG16_URL``, checked against the SHA-256 prefix in its name)."""
 
 from __future__ import annotations
 
-import math
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["AdversarialLoss", "PerceptualInput", "PerceptualLoss", "VGG16_LAYERS", "vgg16_features"]
+from sr_zoo.errors import WeightsError
+from sr_zoo.files.download import cached_download
+
+__all__ = ["PerceptualInput", "PerceptualLoss", "VGG16_LAYERS", "VGG16_URL", "vgg16_features", "vgg16_state_dict"]
+
+VGG16_URL = "https://download.pytorch.org/models/vgg16-397923af.pth"  # torchvision's VGG16_Weights.IMAGENET1K_V1
 
 # Index (in torchvision's ``vgg16().features``) of the last module of each named activation.
 VGG16_LAYERS = {
@@ -29,11 +30,9 @@ def vgg16_features(layer: str) -> nn.Sequential:
     """torchvision's VGG16 ``features`` with ImageNet weights, cut after ``layer``, frozen, in eval mode.
 
     The weights come from the torch cache; when they are not there and cannot be fetched, one line
-    says which file is expected where (``sr_zoo.weights.vgg16_state_dict``).
+    says which file is expected where (``vgg16_state_dict``).
     """
     from torchvision.models import vgg16
-
-    from sr_zoo.weights import vgg16_state_dict
 
     if layer not in VGG16_LAYERS:
         raise ValueError(f"unknown VGG16 layer {layer!r}; known: {', '.join(VGG16_LAYERS)}")
@@ -43,13 +42,20 @@ def vgg16_features(layer: str) -> nn.Sequential:
     try:
         net.features.load_state_dict(state)
     except RuntimeError as exc:
-        from sr_zoo.weights import WeightsError
-
         raise WeightsError(f"VGG16 weights in the torch cache do not fit torchvision's VGG16 "
                            f"({str(exc).splitlines()[0]}); delete the file to fetch it again") from None
     features = net.features[: VGG16_LAYERS[layer] + 1]
     features.requires_grad_(False)
     return features.eval()
+
+
+def vgg16_state_dict(url: str = VGG16_URL) -> dict[str, Any]:
+    """torchvision's VGG16 ImageNet weights, from the torch cache or fetched into it."""
+    path = cached_download(url, "VGG16 ImageNet weights (for the perceptual loss)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise WeightsError(f"{path}: not loadable VGG16 weights ({type(exc).__name__}); delete it to fetch it again") from None
 
 
 PerceptualInput = Literal["imagenet", "srgan"]
@@ -102,50 +108,3 @@ class PerceptualLoss(nn.Module):
         with torch.no_grad():
             target = self.features(hr)
         return F.mse_loss(self.features(sr), target, reduction=self.reduction)
-
-
-class AdversarialLoss(nn.Module):
-    """GAN losses on discriminator logits; ``generator`` and ``discriminator`` give each side's loss.
-
-    ``kind``: ``"bce"`` (vanilla GAN: D minimises the binary cross-entropy, G minimises ``-log D(G(x))``,
-    the non-saturating form, papers/msfmgan.txt eq. 5) or ``"lsgan"`` (least squares, targets 1/0).
-    ``patch_reduction`` for patch discriminators (logits ``(N, 1, H', W')``): ``"mean_probability"``
-    averages the patch probabilities first and takes the log of that mean (eq. 5 read literally: "the
-    final score ... obtained by averaging the output responses of all the patches"), ``"per_patch"``
-    averages per-patch losses (pix2pix). A discriminator with one logit per image gives the same either way.
-    """
-
-    def __init__(self, kind: Literal["bce", "lsgan"] = "bce",
-                 patch_reduction: Literal["mean_probability", "per_patch"] = "mean_probability") -> None:
-        super().__init__()
-        if kind not in ("bce", "lsgan"):
-            raise ValueError(f"adversarial loss kind must be 'bce' or 'lsgan', got {kind!r}")
-        if patch_reduction not in ("mean_probability", "per_patch"):
-            raise ValueError(f"patch_reduction must be 'mean_probability' or 'per_patch', got {patch_reduction!r}")
-        self.kind, self.patch_reduction = kind, patch_reduction
-
-    def _log_mean_sigmoid(self, logits: Tensor, sign: float) -> Tensor:
-        """``log(mean_patches sigmoid(sign * logits))`` per image, computed stably in log space."""
-        flat = F.logsigmoid(sign * logits.float()).flatten(1)
-        return torch.logsumexp(flat, dim=1) - math.log(flat.shape[1])
-
-    def _bce(self, logits: Tensor, real: bool) -> Tensor:
-        sign = 1.0 if real else -1.0  # log(1 - sigmoid(l)) = logsigmoid(-l)
-        if self.patch_reduction == "mean_probability":
-            return -self._log_mean_sigmoid(logits, sign).mean()
-        return -F.logsigmoid(sign * logits.float()).mean()
-
-    def _lsgan(self, logits: Tensor, target: float) -> Tensor:
-        if self.patch_reduction == "mean_probability":
-            return ((logits.float().flatten(1).mean(dim=1) - target) ** 2).mean()
-        return ((logits.float() - target) ** 2).mean()
-
-    def generator(self, fake_logits: Tensor) -> Tensor:
-        """G's loss: ``-log D(G(x))`` (bce) or ``(D(G(x)) - 1)^2`` (lsgan)."""
-        return self._bce(fake_logits, real=True) if self.kind == "bce" else self._lsgan(fake_logits, 1.0)
-
-    def discriminator(self, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
-        """D's loss: real images labelled 1, generated ones 0."""
-        if self.kind == "bce":
-            return self._bce(real_logits, real=True) + self._bce(fake_logits, real=False)
-        return self._lsgan(real_logits, 1.0) + self._lsgan(fake_logits, 0.0)

@@ -1,9 +1,9 @@
-"""``create_model(name, scale, pretrained=True)``: weights shipped in ``sr_zoo/pretrained/`` (checked
-against their recorded sha256) or fetched from a URL into the torch cache (checked likewise)."""
+"""The zoo's own weights for ``create_model(name, scale, pretrained=True)``: shipped in
+``sr_zoo/models/weights/`` or fetched from a URL into the torch cache, each checked against the sha256
+that ``manifest.json`` records with the command that made it."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from importlib import resources
 from pathlib import Path
@@ -12,21 +12,14 @@ from typing import Any
 import torch
 
 from sr_zoo.errors import SRZooError
+from sr_zoo.files.download import cached_download, sha256_of
 
 __all__ = ["available_pretrained", "load_pretrained", "manifest", "sha256_of"]
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def manifest() -> dict[str, dict[str, Any]]:
     """The registry of pretrained weights: ``{"<model>_x<scale>": entry}``."""
-    path = resources.files("sr_zoo.pretrained") / "manifest.json"
+    path = resources.files("sr_zoo.models.weights") / "manifest.json"
     return json.loads(path.read_text()) if path.is_file() else {}
 
 
@@ -36,11 +29,9 @@ def available_pretrained() -> list[str]:
 
 def _weights_file(key: str, entry: dict[str, Any]) -> Path:
     if "url" in entry:
-        from sr_zoo.weights import cached_weights
-
-        path = cached_weights(entry["url"], f"pretrained weights of {key}")
+        path = cached_download(entry["url"], f"pretrained weights of {key}", entry["sha256"])
     else:
-        path = Path(str(resources.files("sr_zoo.pretrained") / entry["file"]))
+        path = Path(str(resources.files("sr_zoo.models.weights") / entry["file"]))
         if not path.is_file():
             raise SRZooError(f"{path}: the shipped weights of {key} are missing from this installation")
     actual = sha256_of(path)

@@ -6,7 +6,6 @@ import os
 import pickle
 import signal
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, Callable
@@ -19,6 +18,7 @@ from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_info
 
 from sr_zoo.errors import CheckpointError, Interrupted, TrainingInterrupted
+from sr_zoo.files.atomic import write_atomically
 from sr_zoo.interrupts import deferred_signals, mark_stopping, request_stop
 
 __all__ = ["AtomicCheckpointIO", "InterruptCheckpoint", "atomic_torch_save", "last_written"]
@@ -51,31 +51,10 @@ def atomic_torch_save(obj: Any, path: str | os.PathLike) -> None:
 
 
 def _write_atomically(obj: Any, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; a checkpoint gets the usual mode
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        cause = _os_error(exc)  # torch's zip writer reports a full disk as a RuntimeError raised after it
-        if cause is not None:
-            raise CheckpointError(f"{path}: checkpoint not written: {cause.strerror or cause} "
-                                  "(an earlier file of that name is unchanged)") from None
-        raise
+    def error(reason: str) -> CheckpointError:
+        return CheckpointError(f"{path}: checkpoint not written: {reason} (an earlier file of that name is unchanged)")
 
-
-def _os_error(exc: BaseException | None) -> OSError | None:
-    while exc is not None:
-        if isinstance(exc, OSError):
-            return exc
-        exc = exc.__cause__ or exc.__context__
-    return None
+    write_atomically(path, lambda tmp: torch.save(obj, tmp), error)
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from sr_zoo.data.io import list_images, probe_image, read_image
+from sr_zoo.files.images import list_images, probe_image, read_image
 from sr_zoo.errors import ImageReadError
 from sr_zoo.ops import imresize, quantize
 
@@ -82,7 +82,7 @@ class BenchmarkDataset(Dataset):
 
     def _skipped_item(self, path: Path, exc: ImageReadError) -> dict[str, Tensor | str]:
         """An empty item in place of an image that cannot be decoded (``SRModule`` scores nothing for it)."""
-        from sr_zoo.data.io import warn_once
+        from sr_zoo.errors import warn_once
 
         if not hasattr(self, "skipped"):
             self.skipped: dict[Path, str] = {}

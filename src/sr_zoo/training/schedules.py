@@ -1,22 +1,22 @@
-"""Lightning callbacks for the papers' schedules, and for writing predictions."""
+"""The papers' schedules as Lightning callbacks: data, curriculum, loss and stopping rules.
+
+Each one calls a declared method of the model (``set_curriculum``, ``set_loss``, the data module's
+``add_train_stage``) at positions from ``sr_zoo.training.progress``."""
 
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 from typing import Any, Sequence
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import BasePredictionWriter, Callback
+from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_info
 
-from sr_zoo.checkpointing import checkpoint_dir
-from sr_zoo.data.io import write_image
-from sr_zoo.progress import Position, ScheduleCallback
+from sr_zoo.training.checkpointing import checkpoint_dir
+from sr_zoo.training.progress import Position, ScheduleCallback
 
-__all__ = ["Curriculum", "LossPlateau", "LossSchedule", "SRPredictionWriter", "SteadyStateStop", "TwoStepDataSchedule"]
+__all__ = ["Curriculum", "LossPlateau", "LossSchedule", "SteadyStateStop", "TwoStepDataSchedule"]
 
 
 class LossPlateau:
@@ -208,19 +208,6 @@ class TwoStepDataSchedule(ScheduleCallback):
         if "plateau" in state_dict:
             self.plateau.load_state_dict(state_dict["plateau"])
         self._add_stage()
-
-
-class SRPredictionWriter(BasePredictionWriter):
-    """Writes each predicted SR image as ``<output_dir>/<name>.png`` (8-bit) during ``predict``."""
-
-    def __init__(self, output_dir: str | os.PathLike = "predictions") -> None:
-        super().__init__(write_interval="batch")
-        self.output_dir = Path(output_dir)
-
-    def write_on_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, prediction: Any,
-                           batch_indices: Sequence[int] | None, batch: Any, batch_idx: int, dataloader_idx: int) -> None:
-        for sr, name in zip(prediction["sr"], prediction["name"]):
-            write_image(self.output_dir / f"{name}.png", sr)
 
 
 class Curriculum(ScheduleCallback):

@@ -11,8 +11,8 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from sr_zoo.data.benchmark import BenchmarkDataset
-from sr_zoo.data.io import write_image
+from sr_zoo.data.eval_sets import BenchmarkDataset
+from sr_zoo.files.images import write_image
 from sr_zoo.errors import ImageReadError
 from sr_zoo.metrics import YPSNR, YSSIM
 

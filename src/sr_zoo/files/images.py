@@ -1,14 +1,19 @@
-"""Reading image files into float tensors, with one-line errors that name the file.
+"""Image files in and out: one extension table, 8/16-bit, gray or colour, alpha, EXIF orientation.
 
-OpenCV decodes (it keeps 16-bit PNG/TIFF exact, which Pillow reduces to 8 bits for RGB); Pillow
-reads headers only, to list sizes without decoding. Both come with torchvision/albumentations.
+OpenCV decodes (it keeps 16-bit PNG/TIFF exact, which Pillow reduces to 8 bits for RGB); Pillow reads
+headers only (sizes without decoding, EXIF orientation). ``read_image`` gives the float tensors that
+training and scoring use; ``load_image_file``/``save_image_file`` keep what ``sr-zoo upscale`` must
+give back (depth, alpha); every write is atomic (``sr_zoo.files.atomic``). Errors are one line naming
+the file.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import tempfile
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -17,12 +22,17 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from sr_zoo.errors import DatasetError, ImageReadError, SRZooError
+from sr_zoo.errors import DatasetError, ImageReadError, SRZooError, warn_once
+from sr_zoo.files.atomic import write_atomically
 
-__all__ = ["IMAGE_EXTENSIONS", "MAX_IMAGE_PIXELS", "check_image_size", "decode_image", "is_image_name", "list_images",
-           "probe_image", "read_image", "warn_once", "write_image"]
+__all__ = ["IMAGE_EXTENSIONS", "MAX_IMAGE_PIXELS", "ImageFile", "check_image_size", "check_writable_dir",
+           "decode_image", "is_image_name", "list_images", "load_image_file", "output_path", "probe_image",
+           "read_image", "save_image_file", "write_image"]
 
-IMAGE_EXTENSIONS = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff")
+IMAGE_EXTENSIONS = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
+"""The files the zoo reads and writes as images (lower case); one table for folders and single files."""
+_KEEPS_ALPHA = (".png", ".tif", ".tiff", ".webp")
+_KEEPS_16_BIT = (".png", ".tif", ".tiff")
 
 # The most pixels (width x height) an image may declare: checked from the header before any decoding,
 # so a file declaring 100000x100000 is one line, not an allocation failure. 2**28 is 16384 x 16384.
@@ -34,16 +44,8 @@ _GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 _PILLOW_LIMIT = threading.Lock()  # _header lifts Pillow's global limit for one open at a time
 
 
-_WARNED: set[str] = set()
 
 
-def warn_once(message: str) -> None:
-    """``sr-zoo: warning: <message>`` on stderr, once per message in this process (one line)."""
-    import sys
-
-    if message not in _WARNED:
-        _WARNED.add(message)
-        print(f"sr-zoo: warning: {' '.join(message.split())}", file=sys.stderr, flush=True)
 
 
 def _not_a_file(path: Path) -> str:
@@ -213,8 +215,6 @@ def write_image(path: str | os.PathLike, img: Tensor) -> None:
 
     Atomically (``save_image_file``: a hidden temporary file, renamed), so that an interrupted or
     failed write leaves no partial image for a later run to read."""
-    from sr_zoo.data.imagefile import save_image_file
-
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     array = torch.floor(img.detach().float().clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
@@ -223,8 +223,6 @@ def write_image(path: str | os.PathLike, img: Tensor) -> None:
 
 def check_writable_dir(folder: str | os.PathLike, what: str) -> Path:
     """Create ``folder`` if needed and prove a file can be written in it; else one line naming ``what``."""
-    import tempfile
-
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -233,3 +231,115 @@ def check_writable_dir(folder: str | os.PathLike, what: str) -> Path:
     except OSError as exc:
         raise SRZooError(f"{what} {folder}: not a writable folder ({exc.strerror or exc})") from None
     return folder
+
+@dataclass
+class ImageFile:
+    """Pixels ``(H, W, C)`` (C = 1 or 3, RGB order) and ``alpha`` ``(H, W)`` or None, both uint8 or
+    uint16 as in the file, already turned upright."""
+
+    pixels: np.ndarray
+    alpha: np.ndarray | None
+    path: Path
+
+    @property
+    def peak(self) -> int:
+        return 65535 if self.pixels.dtype == np.uint16 else 255
+
+
+def _exif_orientation(path: Path) -> int:
+    try:
+        with Image.open(path) as im:
+            return int(im.getexif().get(0x0112, 1))
+    except Exception:  # no EXIF, or a format Pillow cannot parse: upright as stored
+        return 1
+
+
+def _is_gray_alpha(path: Path, data: np.ndarray) -> bool:
+    """Whether the file is gray + alpha (PNG colour type 4, any depth; Pillow's LA elsewhere), which
+    OpenCV decodes as BGRA with three equal channels."""
+    if data[:8].tobytes() == b"\x89PNG\r\n\x1a\n" and data.size > 25:
+        return int(data[25]) == 4  # IHDR colour type
+    try:
+        with Image.open(path) as im:
+            return im.mode in ("LA", "La")
+    except Exception:
+        return False
+
+
+def _orient(array: np.ndarray, orientation: int) -> np.ndarray:
+    """Apply EXIF orientation 1-8 the way Pillow's ``ImageOps.exif_transpose`` does."""
+    if orientation == 2:
+        array = array[:, ::-1]
+    elif orientation == 3:
+        array = array[::-1, ::-1]
+    elif orientation == 4:
+        array = array[::-1]
+    elif orientation == 5:
+        array = array.swapaxes(0, 1)
+    elif orientation == 6:
+        array = np.rot90(array, -1)
+    elif orientation == 7:
+        array = array.swapaxes(0, 1)[::-1, ::-1]
+    elif orientation == 8:
+        array = np.rot90(array, 1)
+    return np.ascontiguousarray(array)
+
+
+def load_image_file(path: str | os.PathLike) -> ImageFile:
+    """Read ``path`` upright, splitting off alpha; one ``ImageReadError`` line for anything unreadable."""
+    path = Path(path)
+    if path.is_file():
+        _check_declared_size(path, path)  # a declared size past the limit: one line before decoding
+    try:
+        data = np.fromfile(path, dtype=np.uint8)
+    except OSError as exc:
+        raise ImageReadError(f"{path}: cannot read ({exc.strerror})") from None
+    array = _imdecode(data, path)
+    if array is None:
+        raise ImageReadError(f"{path}: cannot decode (corrupt, truncated or not an image)")
+    if array.dtype not in (np.uint8, np.uint16):
+        raise ImageReadError(f"{path}: unsupported pixel type {array.dtype} (8- or 16-bit images only)")
+    array = array[:, :, None] if array.ndim == 2 else array
+    alpha = None
+    if array.shape[2] in (2, 4):
+        alpha, array = array[:, :, -1], array[:, :, :-1]
+    if array.shape[2] == 3 and alpha is not None and _is_gray_alpha(path, data):
+        array = array[:, :, :1]  # gray + alpha stays gray + alpha
+    if array.shape[2] == 3:
+        array = array[:, :, ::-1]  # BGR -> RGB
+    orientation = _exif_orientation(path)
+    return ImageFile(_orient(array, orientation), None if alpha is None else _orient(alpha, orientation), path)
+
+
+def output_path(source: Path, out_dir: Path) -> Path:
+    """``out_dir/<stem><ext>``: the input's format where it can be written, else PNG."""
+    ext = source.suffix.lower()
+    return out_dir / f"{source.stem}{source.suffix if ext in IMAGE_EXTENSIONS else '.png'}"
+
+
+def save_image_file(path: Path, pixels: np.ndarray, alpha: np.ndarray | None = None) -> None:
+    """Write ``pixels`` ``(H, W, C)`` RGB(A) uint8/uint16 atomically (a stop signal waits until the file
+    is complete: ``sr_zoo.interrupts.deferred_signals``); 16 bits and alpha where the format
+    keeps them (PNG, TIFF; alpha also WebP), else 8 bits without alpha. Gray + alpha is an 8-bit gray +
+    alpha PNG again; 16-bit (or TIFF/WebP) gray + alpha is written as RGBA with three equal channels."""
+    ext = path.suffix.lower()
+    if pixels.dtype == np.uint16 and ext not in _KEEPS_16_BIT:
+        pixels = (pixels.astype(np.uint32) * 255 + 32767) // 65535
+        pixels = pixels.astype(np.uint8)
+        alpha = None if alpha is None else ((alpha.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+    array = pixels[:, :, ::-1] if pixels.shape[2] == 3 else pixels
+    gray_alpha = None  # an 8-bit gray + alpha PNG is written as one (Pillow's LA); OpenCV writes no 2-channel files
+    if alpha is not None and ext in _KEEPS_ALPHA:
+        if array.shape[2] == 1 and ext == ".png" and array.dtype == np.uint8:
+            gray_alpha = Image.fromarray(np.ascontiguousarray(np.concatenate([array, alpha[:, :, None]], axis=2)), "LA")
+        elif array.shape[2] == 1:  # 16-bit, TIFF, WebP: RGBA with three equal channels
+            array = np.repeat(array, 3, axis=2)
+        array = np.concatenate([array, alpha[:, :, None].astype(array.dtype)], axis=2)
+    def write(tmp: str) -> None:
+        if gray_alpha is not None:
+            gray_alpha.save(tmp, format="PNG")
+        elif not cv2.imwrite(tmp, np.ascontiguousarray(array)):
+            raise OSError(f"OpenCV could not write {path.suffix} files")
+
+    write_atomically(path, write, lambda reason: SRZooError(f"{path}: cannot write the image ({reason})"))
+
