@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -11,12 +12,11 @@ from tqdm.auto import tqdm
 
 from sr_zoo.cli.devices import resolve_device
 from sr_zoo.cli.outputs import refuse_overwriting_inputs
-from sr_zoo.files.images import load_image_file, output_path, save_image_file
-from sr_zoo.files.images import check_writable_dir, list_images
 from sr_zoo.errors import SRZooError
+from sr_zoo.files.images import check_writable_dir, list_images, load_image_file, output_path, save_image_file
+from sr_zoo.inference.tiling import receptive_radius, upscaled_tiles
 from sr_zoo.models import check_scale, create_model, inference_model, model_info
 from sr_zoo.ops import imresize
-from sr_zoo.inference.tiling import precision_context, receptive_radius, upscale_tiles
 
 _BICUBIC_RADIUS = 3  # LR pixels the MATLAB bicubic kernel reaches when upscaling alpha
 _MIN_TILE = 8  # no model is worth tiles smaller than this: each tile costs a model call and its overlap
@@ -59,17 +59,19 @@ def _gather(inputs: list[Path]) -> list[Path]:
     return files
 
 
-def _to_tensor(array: np.ndarray, peak: int, device: torch.device) -> torch.Tensor:
-    return torch.from_numpy(array.transpose(2, 0, 1).astype(np.float32) / peak)[None].to(device)
-
-
-def _fill(out: np.ndarray, tiles, peak: int, path: Path) -> None:  # noqa: ANN001 - an iterator of upscale_tiles
-    for y0, y1, x0, x1, sr in tiles:
-        if torch.isnan(sr).any():  # clamp and the uint8 cast would make it black, silently
+def _upscaled(model: Callable[[torch.Tensor], torch.Tensor], array: np.ndarray, peak: int, path: Path,
+              device: torch.device, **tiling: Any) -> np.ndarray:
+    """``array`` ``(H, W, C)`` upscaled through ``sr_zoo.inference.upscaled_tiles``, each tile rounded into
+    an integer canvas of the input's depth (so memory stays that of the output image, not float32)."""
+    image = torch.from_numpy(array.transpose(2, 0, 1).astype(np.float32) / peak).to(device)
+    scale = tiling["scale"]
+    out = np.empty((array.shape[0] * scale, array.shape[1] * scale, array.shape[2]), dtype=array.dtype)
+    for y0, y1, x0, x1, sr in upscaled_tiles(model, image, **tiling):
+        if torch.isnan(sr).any():  # clamp and the integer cast would make it black, silently
             raise SRZooError(f"{path}: the model's output holds NaN (an overflow at --precision 16, or damaged "
                              "weights); nothing written for it")
-        values = torch.floor(sr[0].float().clamp(0, 1) * peak + 0.5).permute(1, 2, 0).cpu().numpy()
-        out[y0:y1, x0:x1] = values.astype(out.dtype)
+        out[y0:y1, x0:x1] = torch.floor(sr.clamp(0, 1) * peak + 0.5).permute(1, 2, 0).numpy().astype(out.dtype)
+    return out
 
 
 @torch.no_grad()
@@ -83,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
         try:
             overlap = int(args.tile_overlap)
         except ValueError:
-            raise SRZooError(f"--tile-overlap: expected 'auto' or a number of pixels, got {args.tile_overlap!r}") from None
+            raise SRZooError(f"--tile-overlap: expected 'auto' or a number of pixels, "
+                             f"got {args.tile_overlap!r}") from None
         if overlap < 0:
             raise SRZooError(f"--tile-overlap: expected 'auto' or a number of pixels >= 0, got {overlap}")
     files = _gather(args.inputs)
@@ -102,25 +105,17 @@ def run(args: argparse.Namespace) -> int:
                              f"each be padded, or cost minutes of overlap); use --tile {least} or more")
     model = inference_model(info.name, args.scale, args.ckpt).to(device)
     scale = args.scale
-    align = getattr(getattr(model, "net", model), "tile_align", 1)
-    if args.tile is None:
-        overlap = 0
-    elif overlap is None:
+    if args.tile is not None and overlap is None:
         overlap = receptive_radius(model, scale)
     bicubic = lambda x: imresize(x, scale=scale)  # noqa: E731 - alpha is resized, not super-resolved
     for path, target in tqdm(list(zip(files, targets)), desc=f"{info.name} x{scale}", unit="img", disable=None):
         image = load_image_file(path)
-        height, width, channels = image.pixels.shape
-        out = np.empty((height * scale, width * scale, channels), dtype=image.pixels.dtype)
-        with precision_context(device, args.precision):
-            _fill(out, upscale_tiles(model, _to_tensor(image.pixels, image.peak, device), scale, args.tile, overlap, align),
-                  image.peak, path)
+        out = _upscaled(model, image.pixels, image.peak, path, device, scale=scale, tile=args.tile, overlap=overlap,
+                        precision=args.precision)
         alpha = None
         if image.alpha is not None:
-            alpha = np.empty((height * scale, width * scale, 1), dtype=image.alpha.dtype)
-            _fill(alpha, upscale_tiles(bicubic, _to_tensor(image.alpha[:, :, None], image.peak, device), scale,
-                                       args.tile, _BICUBIC_RADIUS), image.peak, path)
-            alpha = alpha[:, :, 0]
+            alpha = _upscaled(bicubic, image.alpha[:, :, None], image.peak, path, device, scale=scale, tile=args.tile,
+                              overlap=_BICUBIC_RADIUS)[:, :, 0]
         save_image_file(target, out, alpha)
     tiles = "whole images" if args.tile is None else f"tiles of {args.tile} px, overlap {overlap} px"
     print(f"sr-zoo: upscaled {len(files)} image(s) x{scale} with {info.name} ({tiles}) into {args.output}")

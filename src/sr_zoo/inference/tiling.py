@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-__all__ = ["precision_context", "receptive_radius", "tile_grid", "upscale", "upscale_tiles"]
+__all__ = ["precision_context", "receptive_radius", "tile_grid", "upscale", "upscale_tiles", "upscaled_tiles"]
 
 
 def receptive_radius(model: nn.Module, scale: int, probe: int | None = None) -> int:
@@ -113,6 +113,37 @@ def precision_context(device: torch.device, precision: str) -> contextlib.Abstra
     return torch.autocast(device.type, dtype=dtype)
 
 
+def upscaled_tiles(model: Callable[[Tensor], Tensor], image: Tensor, scale: int | None = None,
+                   tile: int | None = None, overlap: int | None = None, precision: str = "32",
+                   progress: bool = False) -> Iterator[tuple[int, int, int, int, Tensor]]:
+    """``(y0, y1, x0, x1, sr)`` per tile of ``image`` (``(C, H, W)`` or ``(1, C, H, W)``), ``sr`` float32 on
+    the CPU, unclamped: what ``upscale`` and ``sr-zoo upscale`` assemble, each into its own canvas.
+
+    Args:
+        model: a zoo model (its device, ``scale``, ``tile_align`` and receptive field are used) or any
+            callable from ``(1, C, h, w)`` to ``(1, C, s*h, s*w)``.
+        tile: tile side in LR pixels (bounds memory); ``None``: the whole image at once.
+        overlap: context around each tile; default: the model's receptive radius, so tiled == whole.
+    """
+    scale = int(scale if scale is not None else model.scale)
+    batched = image if image.dim() == 4 else image[None]
+    if batched.shape[0] != 1:
+        raise ValueError(f"upscale takes one image at a time, got a batch of {batched.shape[0]}")
+    parameters = model.parameters() if isinstance(model, nn.Module) else iter(())
+    device = next(parameters, batched).device
+    if isinstance(model, nn.Module):
+        model.eval()
+    if tile is not None and overlap is None:
+        overlap = receptive_radius(model, scale)
+    align = getattr(getattr(model, "net", model), "tile_align", 1)
+    _, _, height, width = batched.shape
+    count = len(tile_grid(height, tile, align)) * len(tile_grid(width, tile, align)) if tile else 1
+    tiles = upscale_tiles(model, batched.to(device), scale, tile, overlap or 0, align)
+    with torch.no_grad(), precision_context(device, precision):
+        for y0, y1, x0, x1, sr in tqdm(tiles, total=count, desc="tiles", unit="tile", disable=not progress):
+            yield y0, y1, x0, x1, sr[0].float().cpu()
+
+
 @torch.no_grad()
 def upscale(model: nn.Module, image: Tensor, scale: int | None = None, tile: int | None = None,
             overlap: int | None = None, precision: str = "32", progress: bool = False) -> Tensor:
@@ -123,19 +154,8 @@ def upscale(model: nn.Module, image: Tensor, scale: int | None = None, tile: int
     [0, 1], float32, on the CPU.
     """
     scale = int(scale if scale is not None else model.scale)
-    batched = image if image.dim() == 4 else image[None]
-    if batched.shape[0] != 1:
-        raise ValueError(f"upscale takes one image at a time, got a batch of {batched.shape[0]}")
-    device = next(model.parameters(), torch.empty(0)).device
-    model.eval()
-    if tile is not None and overlap is None:
-        overlap = receptive_radius(model, scale)
-    align = getattr(getattr(model, "net", model), "tile_align", 1)
-    _, channels, height, width = batched.shape
+    channels, height, width = image.shape[-3:]
     out = torch.empty(channels, height * scale, width * scale)
-    tiles = upscale_tiles(model, batched.to(device), scale, tile, overlap or 0, align)
-    count = len(tile_grid(height, tile or height, align)) * len(tile_grid(width, tile or width, align)) if tile else 1
-    with precision_context(device, precision):
-        for y0, y1, x0, x1, sr in tqdm(tiles, total=count, desc="tiles", unit="tile", disable=not progress):
-            out[:, y0:y1, x0:x1] = sr[0].float().clamp(0, 1).cpu()
+    for y0, y1, x0, x1, sr in upscaled_tiles(model, image, scale, tile, overlap, precision, progress):
+        out[:, y0:y1, x0:x1] = sr.clamp(0, 1)
     return out
