@@ -75,7 +75,8 @@ def main() -> int:
             r = rows[variant]
             print(f"x{scale:<5}{variant:<12}{r['params']:>11,}{r['ms']:>10.1f}{r['mb']:>10.0f}")
         a, s = rows["asymmetric"], rows["symmetric"]
-        print(f"x{scale:<5}{'asym/sym':<12}{a['params'] / s['params']:>11.2f}{a['ms'] / s['ms']:>10.2f}{a['mb'] / s['mb']:>10.2f}")
+        ratios = a["params"] / s["params"], a["ms"] / s["ms"], a["mb"] / s["mb"]
+        print(f"x{scale:<5}{'asym/sym':<12}{ratios[0]:>11.2f}{ratios[1]:>10.2f}{ratios[2]:>10.2f}")
     return 0
 
 

@@ -121,7 +121,8 @@ def main() -> int:
             ("srseg", dict(train=["coco-stuff"], recipe="srseg", scale=4)),
         ]
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.workers} loader workers")
-        print(f"{'recipe':<12} {'source':<12} {'batch':>5} {'LR patch':>8} {'loader p/s':>11} {'model p/s':>10} {'ratio':>7}")
+        print(f"{'recipe':<12} {'source':<12} {'batch':>5} {'LR patch':>8} {'loader p/s':>11} {'model p/s':>10} "
+              f"{'ratio':>7}")
         worst = float("inf")
         for name, kwargs in cases:
             dm = SRDataModule(val=[], num_workers=args.workers, root=str(root), download=False, **kwargs)
@@ -130,8 +131,10 @@ def main() -> int:
             consumed = model_rate(dm.scale, lr_patch, dm.hparams.batch_size, steps=15)
             worst = min(worst, served / consumed)
             source = kwargs["train"][0].split(":")[0]
-            print(f"{name:<12} {source:<12} {dm.hparams.batch_size:>5} {lr_patch:>8} {served:>11.0f} {consumed:>10.0f} {served / consumed:>6.1f}x")
-        print(f"lowest ratio: {worst:.1f}x ({'OK' if worst >= 3 else 'BELOW 3x'}: data loading must serve >= 3x what the model consumes)")
+            print(f"{name:<12} {source:<12} {dm.hparams.batch_size:>5} {lr_patch:>8} {served:>11.0f} "
+                  f"{consumed:>10.0f} {served / consumed:>6.1f}x")
+        verdict = "OK" if worst >= 3 else "BELOW 3x"
+        print(f"lowest ratio: {worst:.1f}x ({verdict}: data loading must serve >= 3x what the model consumes)")
     return 0 if worst >= 3 else 1
 
 

@@ -33,7 +33,8 @@ def gradient_norm(loss: torch.Tensor, params: list[torch.Tensor]) -> float:
 
 def measure(net: torch.nn.Module, batches: list[dict]) -> dict[str, float]:
     params = [p for p in net.parameters() if p.requires_grad]
-    ssim_task, ce_mean, ce_sum = SSIMLoss(), DistributionCrossEntropy(pixels="mean"), DistributionCrossEntropy(pixels="sum")
+    ssim_task = SSIMLoss()
+    ce_mean, ce_sum = DistributionCrossEntropy(pixels="mean"), DistributionCrossEntropy(pixels="sum")
     totals = {"ssim": 0.0, "ce_mean": 0.0, "ce_sum": 0.0, "g_ssim": 0.0, "g_mean": 0.0, "g_sum": 0.0}
     for batch in batches:
         sr, hr = net(rgb_to_y(batch["lr"])), rgb_to_y(batch["hr"])

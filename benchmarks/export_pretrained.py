@@ -14,11 +14,11 @@ from pathlib import Path
 
 import torch
 
-from sr_zoo.training.checkpointing import atomic_torch_save, load_checkpoint_file
 from sr_zoo.data.eval_sets import BenchmarkDataset
+from sr_zoo.files.download import sha256_of
 from sr_zoo.inference.evaluation import evaluate
 from sr_zoo.models import create_model
-from sr_zoo.files.download import sha256_of
+from sr_zoo.training.checkpointing import atomic_torch_save, load_checkpoint_file
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "sr_zoo" / "pretrained"
 _DROP = {"init_from", "finetune", "sample_images"}  # training-only arguments

@@ -36,8 +36,8 @@ SETTINGS = [("SRSEG / SRGAN", "relu4_1", 2e-6), ("MSFM GAN", "relu4_3", 0.1)]
 def _extractor(layer: str) -> tuple[torch.nn.Module, str]:
     from torchvision.models import vgg16
 
-    from sr_zoo.losses import vgg16_features
     from sr_zoo.errors import WeightsError
+    from sr_zoo.losses import vgg16_features
 
     os.environ.setdefault("SR_ZOO_OFFLINE", "1")  # a benchmark never downloads
     try:
@@ -87,7 +87,8 @@ def main() -> int:
             print(f"| {model} | {layer} | {weight:g} | {which.split(' (')[0]} | {convention} | "
                   f"{per_convention[convention][0]:.3g} | {per_convention[convention][1]:.3g} |")
         gain = per_convention["srgan"][1] / per_convention["imagenet"][1]
-        print(f"| {model} | | | | srgan / imagenet | {per_convention['srgan'][0] / per_convention['imagenet'][0]:.0f}x | "
+        ratio = per_convention["srgan"][0] / per_convention["imagenet"][0]
+        print(f"| {model} | | | | srgan / imagenet | {ratio:.0f}x | "
               f"{gain:.0f}x |")
     print("(255 x mean ImageNet std = 57.7; squared: 3,330: the ratio a bias-free ReLU network would give)")
     return 0

@@ -13,8 +13,8 @@ import argparse
 
 import torch
 
-from sr_zoo.models import create_model, list_models, model_info
 from sr_zoo.inference.tiling import receptive_radius
+from sr_zoo.models import create_model, list_models, model_info
 
 
 def main() -> None:

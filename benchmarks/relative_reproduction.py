@@ -140,7 +140,8 @@ def main() -> None:
     rows = [bicubic(args.data)]
     context = multiprocessing.get_context("spawn")  # a fresh interpreter per run: no state shared between runs
     with ProcessPoolExecutor(max_workers=args.jobs, mp_context=context) as pool:
-        futures = {name: pool.submit(train_and_score, name, args.cpu_seconds, args.data, args.seed) for name in args.runs}
+        futures = {name: pool.submit(train_and_score, name, args.cpu_seconds, args.data, args.seed)
+                   for name in args.runs}
         for name in args.runs:
             rows.append(futures[name].result())
             print(json.dumps(rows[-1]), flush=True)

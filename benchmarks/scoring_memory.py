@@ -85,7 +85,8 @@ def main() -> None:
               f"for {(large / small) ** 2:.0f}x the pixels")
     if args.end_to_end:
         for size in args.sizes:
-            print(f"sr-zoo benchmark --model bicubic --scale 4 on one {size}x{size} PNG: peak {_end_to_end(size):.0f} MB")
+            peak = _end_to_end(size)
+            print(f"sr-zoo benchmark --model bicubic --scale 4 on one {size}x{size} PNG: peak {peak:.0f} MB")
 
 
 if __name__ == "__main__":

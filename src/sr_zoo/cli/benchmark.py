@@ -10,11 +10,11 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from sr_zoo.data.eval_sets import BenchmarkDataset
 from sr_zoo.cli.devices import resolve_device
 from sr_zoo.cli.outputs import refuse_overwriting_inputs
-from sr_zoo.files.images import check_writable_dir, probe_image, read_image
+from sr_zoo.data.eval_sets import BenchmarkDataset
 from sr_zoo.errors import ImageReadError, SRZooError, one_line
+from sr_zoo.files.images import check_writable_dir, probe_image, read_image
 from sr_zoo.inference.evaluation import BenchmarkResult, evaluate, format_table
 from sr_zoo.metrics import SSIM_WINDOW
 from sr_zoo.models import check_scale, inference_model, model_info
@@ -35,7 +35,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", type=Path, nargs="+", required=True, help="folders of HR images, e.g. Set5 Set14")
     p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
     p.add_argument("--round-y", action="store_true", help="round Y to integers as MATLAB's rgb2ycbcr on uint8 does")
-    p.add_argument("--save-images", type=Path, default=None, metavar="DIR", help="write SR images to DIR/<set>/x<scale>/")
+    p.add_argument("--save-images", type=Path, default=None, metavar="DIR",
+                   help="write SR images to DIR/<set>/x<scale>/")
     p.add_argument("--json", action="store_true",
                    help="print only {\"results\": [...]} as JSON on stdout (always valid JSON; after a failure, the "
                         "sets scored so far and \"error\")")
@@ -64,7 +65,8 @@ def _check_finite(result: BenchmarkResult, ckpt: Path | None) -> None:
     where = f"{result.model} x{result.scale} on {result.dataset}"
     if math.isnan(result.psnr) or math.isnan(result.ssim):
         weights = f"the weights of {ckpt}" if ckpt else "the weights"
-        raise SRZooError(f"{where}: the score is NaN: the model's output holds NaN ({weights} hold NaN, or an overflow)")
+        raise SRZooError(f"{where}: the score is NaN: the model's output holds NaN "
+                         f"({weights} hold NaN, or an overflow)")
     if math.isinf(result.psnr):
         raise SRZooError(f"{where}: PSNR is infinite: every SR image equals its HR image exactly (x{result.scale} "
                          f"with {result.model} is the identity); score at a scale above 1")

@@ -12,8 +12,8 @@ import torch
 from sr_zoo.cli.devices import resolve_device
 from sr_zoo.cli.outputs import check_output_file, refuse_overwriting_inputs, write_atomically
 from sr_zoo.data.eval_sets import make_lr, modcrop
-from sr_zoo.files.images import read_image
 from sr_zoo.errors import SRZooError
+from sr_zoo.files.images import read_image
 from sr_zoo.inference.figures import Panel, comparison_figure
 from sr_zoo.metrics import y_psnr, y_ssim
 from sr_zoo.models import check_scale, inference_model, model_info

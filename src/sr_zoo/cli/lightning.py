@@ -12,18 +12,18 @@ import sys
 import warnings
 from typing import Any, Sequence
 
-from lightning.pytorch.callbacks import ModelCheckpoint
 from jsonargparse import lazy_instance
 from lightning.pytorch import Trainer
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from sr_zoo.training.checkpointing import AtomicCheckpointIO, InterruptCheckpoint
 from sr_zoo.data import SRDataModule
-from sr_zoo.training.loggers import SRZooWandbLogger
 from sr_zoo.errors import SRZooError
 from sr_zoo.interrupts import command_signals
 from sr_zoo.models import SRModule, list_models, model_info
+from sr_zoo.training.checkpointing import AtomicCheckpointIO, InterruptCheckpoint
+from sr_zoo.training.loggers import SRZooWandbLogger
 
 __all__ = ["SUBCOMMANDS", "SRZooCLI", "run_lightning_cli", "translate_args"]
 
@@ -110,7 +110,8 @@ def run_lightning_cli(argv: Sequence[str]) -> int:
 
 
 def _run(argv: Sequence[str]) -> int:
-    if "--print_schedule" in argv:  # what the recipe will do, from the same parser and objects (sr_zoo.cli.schedule_trace)
+    # What the recipe will do, from the same parser and objects (sr_zoo.cli.schedule_trace).
+    if "--print_schedule" in argv:
         from sr_zoo.cli.schedule_trace import print_schedule
 
         return print_schedule(argv)

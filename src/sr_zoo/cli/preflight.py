@@ -118,16 +118,17 @@ def check_ckpt_path(args: Sequence[str], subcommand: str) -> None:
 
 
 def _check_ckpt_file(path: str, args: Sequence[str], subcommand: str) -> None:
-    from sr_zoo.training.checkpointing import load_checkpoint_file
     from sr_zoo.models import create_model
     from sr_zoo.models._registry import checkpoint_model
+    from sr_zoo.training.checkpointing import load_checkpoint_file
 
     saved = load_checkpoint_file(path)
     if "state_dict" not in saved:
         keys = ", ".join(sorted(map(str, saved))[:6]) or "nothing"
         raise CheckpointError(f"{path}: not a Lightning checkpoint (no state_dict; it holds {keys})")
     if not isinstance(saved["state_dict"], dict):
-        raise CheckpointError(f"{path}: not a Lightning checkpoint (its state_dict is a {type(saved['state_dict']).__name__})")
+        kind = type(saved["state_dict"]).__name__
+        raise CheckpointError(f"{path}: not a Lightning checkpoint (its state_dict is a {kind})")
     if subcommand == "fit":
         missing = [k for k, kind in (("optimizer_states", list), ("lr_schedulers", list), ("loops", dict))
                    if not isinstance(saved.get(k), kind)]
@@ -143,10 +144,12 @@ def _check_ckpt_file(path: str, args: Sequence[str], subcommand: str) -> None:
         raise CheckpointError(f"{path}: a checkpoint of {saved_model!r}, not of {name!r} (--model); "
                               "LightningCLI would build the checkpoint's model instead")
     if scale is not None and saved_scale != scale:
-        hint = "; a deliberate cross-scale start is a new run with --model.init_args.init_from" if subcommand == "fit" else ""
+        hint = ("; a deliberate cross-scale start is a new run with --model.init_args.init_from"
+                if subcommand == "fit" else "")
         raise CheckpointError(f"{path}: trained for scale {saved_scale}, not {scale} (--scale){hint}")
     if name is not None and scale is not None:
-        create_model(name, scale, checkpoint=path)  # what LightningCLI builds from its hyper-parameters, and its weights
+        # What LightningCLI builds from its hyper-parameters, and its weights.
+        create_model(name, scale, checkpoint=path)
 
 
 def check_fit_paths(args: Sequence[str]) -> None:

@@ -73,8 +73,8 @@ def _callbacks(model: Any, trainer: Any) -> list[Any]:
 def trace(model: Any, datamodule: Any, trainer: Any) -> tuple[list[TraceRow], list[str]]:
     """The schedule of ``trainer.fit(model, datamodule)``: rows at each change, and the rules that
     depend on the losses (plateau stops and switches)."""
-    from sr_zoo.training.schedules import Curriculum, LossSchedule, SteadyStateStop, TwoStepDataSchedule
     from sr_zoo.models.gan import GANModule
+    from sr_zoo.training.schedules import Curriculum, LossSchedule, SteadyStateStop, TwoStepDataSchedule
 
     callbacks = _callbacks(model, trainer)
     gan = isinstance(model, GANModule)
@@ -94,8 +94,10 @@ def trace(model: Any, datamodule: Any, trainer: Any) -> tuple[list[TraceRow], li
     loss_schedule = next((c for c in callbacks if isinstance(c, LossSchedule)), None)
     two_step = next((c for c in callbacks if isinstance(c, TwoStepDataSchedule)), None)
     for stop in (c for c in callbacks if isinstance(c, SteadyStateStop)):
-        decays = f"rates x{stop.lr_factor} on each of the first {stop.lr_decays} plateaus, then stop" if stop.lr_decays else "stop"
-        notes.append(f"SteadyStateStop: after {stop.plateau.patience} epochs without a {stop.plateau.min_improvement:.1%} "
+        decays = (f"rates x{stop.lr_factor} on each of the first {stop.lr_decays} plateaus, then stop"
+                  if stop.lr_decays else "stop")
+        notes.append(f"SteadyStateStop: after {stop.plateau.patience} epochs without a "
+                     f"{stop.plateau.min_improvement:.1%} "
                      f"improvement of the epoch mean of {stop.monitor}: {decays}")
     if two_step is not None:
         if two_step.switch_epoch is None:

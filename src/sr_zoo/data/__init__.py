@@ -1,13 +1,13 @@
 """Datasets: image reading, benchmark sets, training patches and the LightningDataModule."""
 
 from sr_zoo.data.batches import EvalBatch, PredictBatch, TrainBatch
-from sr_zoo.data.eval_sets import BenchmarkDataset, make_lr, modcrop
 from sr_zoo.data.datamodule import SRDataModule
 from sr_zoo.data.degradation import DEGRADATIONS, degrade
-from sr_zoo.files.images import IMAGE_EXTENSIONS, decode_image, list_images, probe_image, read_image, write_image
+from sr_zoo.data.eval_sets import BenchmarkDataset, make_lr, modcrop
 from sr_zoo.data.patches import PatchDataset, collate_patches
 from sr_zoo.data.recipes import RECIPES, Recipe, get_recipe
 from sr_zoo.data.sources import Record, data_root, resolve_benchmark, resolve_source
+from sr_zoo.files.images import IMAGE_EXTENSIONS, decode_image, list_images, probe_image, read_image, write_image
 
 __all__ = [
     "DEGRADATIONS",

@@ -164,7 +164,8 @@ class SRDataModule(L.LightningDataModule):
         The loader is rebuilt at that epoch (the caller sets ``Trainer.reload_dataloaders_every_n_epochs``;
         ``train_dataloader`` hands back the same loader, workers and decode caches while nothing changes).
         """
-        self._train_stages = sorted({e: list(s) for e, s in [*self._train_stages, (int(first_epoch), list(sources))]}.items())
+        stages = {e: list(s) for e, s in [*self._train_stages, (int(first_epoch), list(sources))]}
+        self._train_stages = sorted(stages.items())
 
     def sources_for_epoch(self, epoch: int) -> list[str]:
         """The training sources of ``epoch``."""
@@ -260,7 +261,8 @@ class SRDataModule(L.LightningDataModule):
         return seed
 
     def val_dataloader(self) -> list[DataLoader]:
-        for dataset in self.val_sets:  # an image that fails to decode is skipped, warned once and counted: it never ends a fit
+        # An image that fails to decode is skipped, warned once and counted: it never ends a fit.
+        for dataset in self.val_sets:
             dataset.skip_unreadable = True
         return [self._benchmark_loader(d) for d in self.val_sets]
 

@@ -29,7 +29,8 @@ def gaussian_blur_matrix(length: int, sigma: float) -> Tensor:
     kernel /= kernel.sum()
     rows = torch.arange(length)[:, None].expand(length, 2 * radius + 1)
     cols = (rows + torch.arange(-radius, radius + 1)[None, :]).clamp(0, length - 1)
-    return torch.zeros(length, length, dtype=torch.float64).index_put_((rows, cols), kernel.expand(length, -1), accumulate=True)
+    matrix = torch.zeros(length, length, dtype=torch.float64)
+    return matrix.index_put_((rows, cols), kernel.expand(length, -1), accumulate=True)
 
 
 @lru_cache(maxsize=64)

@@ -9,8 +9,8 @@ import torch
 from torch import Tensor
 from torch.utils.data import Dataset
 
-from sr_zoo.files.images import list_images, probe_image, read_image
 from sr_zoo.errors import ImageReadError
+from sr_zoo.files.images import list_images, probe_image, read_image
 from sr_zoo.ops import imresize, quantize
 
 __all__ = ["BenchmarkDataset", "LRFolder", "make_lr", "modcrop"]
@@ -60,7 +60,8 @@ class BenchmarkDataset(Dataset):
     def __len__(self) -> int:
         return len(self.files)
 
-    skip_unreadable = False  # True (validation during a fit): a file that fails to decode is skipped, warned once, counted
+    # True (validation during a fit): a file that fails to decode is skipped, warned once, counted.
+    skip_unreadable = False
 
     def __getitem__(self, index: int) -> dict[str, Tensor | str]:
         path = self.files[index]

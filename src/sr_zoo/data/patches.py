@@ -16,16 +16,16 @@ from typing import Sequence
 import cv2
 import numpy as np
 import torch
-from torch import Tensor
 from albumentations.augmentations.geometric.functional import d4
+from torch import Tensor
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from sr_zoo.data.degradation import degrade
-from sr_zoo.files.images import probe_image, read_image
 from sr_zoo.data.sampling import SampleKey, item_rng
 from sr_zoo.data.sources import Record
 from sr_zoo.errors import DatasetError, ImageReadError
+from sr_zoo.files.images import probe_image, read_image
 from sr_zoo.ops import imresize, quantize
 
 __all__ = ["PatchDataset", "View", "collate_patches"]
@@ -58,7 +58,8 @@ class _FirstTime:
 
     def first(self, key: str) -> bool:
         try:
-            fd = os.open(os.path.join(self.folder, hashlib.sha1(key.encode()).hexdigest()), os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            name = os.path.join(self.folder, hashlib.sha1(key.encode()).hexdigest())
+            fd = os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
             return False
         except OSError:  # the folder is gone: say it again rather than never
@@ -149,7 +150,8 @@ class PatchDataset(Dataset):
     # ------------------------------------------------------------------ set-up
     def _make_views(self, subimage: int | None, stride: int | None) -> list[View]:
         views, too_small = [], 0
-        records = tqdm(self.records, desc="checking images", unit="img", disable=None if len(self.records) > 2000 else True)
+        records = tqdm(self.records, desc="checking images", unit="img",
+                       disable=None if len(self.records) > 2000 else True)
         for index, record in enumerate(records):
             try:
                 height, width, _ = probe_image(record.hr)

@@ -84,7 +84,8 @@ def div2k_records(base: Path, scale: int | None, split: str = "train") -> list[R
     root = _first_dir(base, ("div2k", "DIV2K")) or base
     hr_dir = root / f"DIV2K_{split}_HR"
     if not hr_dir.is_dir():
-        raise _missing("div2k", root, f"DIV2K_{split}_HR/0001.png ... (and optionally DIV2K_{split}_LR_bicubic/X2/0001x2.png ...)")
+        raise _missing("div2k", root, f"DIV2K_{split}_HR/0001.png ... "
+                       f"(and optionally DIV2K_{split}_LR_bicubic/X2/0001x2.png ...)")
     # Official LR next to the HR folder, or where sr_zoo.data.download puts it (root/div2k-lr-x<s>/).
     lr_dir = None
     if scale:
@@ -106,7 +107,8 @@ def coco_stuff_records(base: Path, split: str = "train") -> tuple[list[Record], 
     labels = _first_dir(root, (f"stuffthingmaps_trainval2017/{split}2017", f"stuffthingmaps/{split}2017"))
     if images is None or labels is None:
         raise _missing(
-            "coco-stuff", root, f"{split}2017/000000000009.jpg ... and stuffthingmaps_trainval2017/{split}2017/000000000009.png ..."
+            "coco-stuff", root,
+            f"{split}2017/000000000009.jpg ... and stuffthingmaps_trainval2017/{split}2017/000000000009.png ..."
         )
     records, unlabeled = [], []
     for image in list_images(images):
@@ -119,7 +121,8 @@ def coco_stuff_records(base: Path, split: str = "train") -> tuple[list[Record], 
 
 
 # Photographs bundled with scikit-image: training works on a fresh machine with no dataset and no network.
-DEMO_TRAIN = ("astronaut", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "brick", "grass", "gravel", "moon", "coins")
+DEMO_TRAIN = ("astronaut", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "brick", "grass", "gravel",
+              "moon", "coins")
 DEMO_VAL = ("chelsea", "camera")
 
 
@@ -159,7 +162,8 @@ SOURCE_NAMES = ("t91", "general100", "div2k", "coco-stuff", "demo", "folder")
 
 def resolve_source(spec: str, root: Path, scale: int | None = None) -> tuple[str, list[Record], list[Path]]:
     """A training source spec to ``(name, records, skipped)``; ``skipped`` lists unusable files found."""
-    name, _, path = spec.partition(":") if ":" in spec and spec.split(":", 1)[0].lower() in SOURCE_NAMES else ("", "", spec)
+    named = ":" in spec and spec.split(":", 1)[0].lower() in SOURCE_NAMES
+    name, _, path = spec.partition(":") if named else ("", "", spec)
     name = name.lower()
     if not name:
         if spec.lower() in SOURCE_NAMES:

@@ -38,7 +38,8 @@ _KEEPS_16_BIT = (".png", ".tif", ".tiff")
 # so a file declaring 100000x100000 is one line, not an allocation failure. 2**28 is 16384 x 16384.
 MAX_IMAGE_PIXELS = int(os.environ.get("SR_ZOO_MAX_PIXELS", 2**28))
 
-cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)  # OpenCV would print its own error lines; ours name the file instead.
+# OpenCV would print its own error lines; ours name the file instead.
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 _GRAY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 _PILLOW_LIMIT = threading.Lock()  # _header lifts Pillow's global limit for one open at a time
@@ -126,7 +127,8 @@ def check_image_size(path: str | os.PathLike, height: int, width: int) -> None:
     try:
         limit = int(os.environ.get("SR_ZOO_MAX_PIXELS", MAX_IMAGE_PIXELS))
     except ValueError:
-        raise SRZooError(f"SR_ZOO_MAX_PIXELS={os.environ['SR_ZOO_MAX_PIXELS']!r}: expected a number of pixels") from None
+        value = os.environ["SR_ZOO_MAX_PIXELS"]
+        raise SRZooError(f"SR_ZOO_MAX_PIXELS={value!r}: expected a number of pixels") from None
     if height * width > limit:
         raise ImageReadError(
             f"{path}: {width}x{height} pixels ({height * width / 1e6:.0f} megapixels) exceeds the limit of "

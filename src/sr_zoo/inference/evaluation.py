@@ -12,8 +12,8 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from sr_zoo.data.eval_sets import BenchmarkDataset
-from sr_zoo.files.images import write_image
 from sr_zoo.errors import ImageReadError
+from sr_zoo.files.images import write_image
 from sr_zoo.metrics import YPSNR, YSSIM
 
 __all__ = ["BenchmarkResult", "evaluate", "format_table"]

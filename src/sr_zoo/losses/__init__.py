@@ -7,8 +7,14 @@ loss (its weights come through ``sr_zoo.files``). May import ``sr_zoo.errors``, 
 """
 
 from sr_zoo.losses.adversarial import AdversarialLoss
-from sr_zoo.losses.perceptual import (VGG16_LAYERS, VGG16_URL, PerceptualInput, PerceptualLoss, vgg16_features,
-                                      vgg16_state_dict)
+from sr_zoo.losses.perceptual import (
+                                      VGG16_LAYERS,
+                                      VGG16_URL,
+                                      PerceptualInput,
+                                      PerceptualLoss,
+                                      vgg16_features,
+                                      vgg16_state_dict,
+)
 from sr_zoo.losses.pixel import DistributionCrossEntropy, MultiTaskLoss, SSIMLoss, masked_cross_entropy
 
 __all__ = ["VGG16_LAYERS", "VGG16_URL", "AdversarialLoss", "DistributionCrossEntropy", "MultiTaskLoss",

@@ -55,7 +55,8 @@ def vgg16_state_dict(url: str = VGG16_URL) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise WeightsError(f"{path}: not loadable VGG16 weights ({type(exc).__name__}); delete it to fetch it again") from None
+        raise WeightsError(f"{path}: not loadable VGG16 weights ({type(exc).__name__}); "
+                           "delete it to fetch it again") from None
 
 
 PerceptualInput = Literal["imagenet", "srgan"]

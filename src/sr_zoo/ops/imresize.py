@@ -101,7 +101,8 @@ def imresize(
     if not torch.is_floating_point(x):
         raise TypeError(f"imresize: expected a floating-point tensor, got {x.dtype}")
     if x.dim() < 2:
-        raise ValueError(f"imresize: expected a tensor with at least 2 dimensions (..., H, W), got shape {tuple(x.shape)}")
+        raise ValueError(f"imresize: expected a tensor with at least 2 dimensions (..., H, W), "
+                         f"got shape {tuple(x.shape)}")
     in_size = (x.shape[-2], x.shape[-1])
     scales, sizes = _pair(scale, "scale"), _pair(size, "size")
     if scales is None and sizes is None:

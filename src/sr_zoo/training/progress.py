@@ -47,7 +47,8 @@ def training_position(trainer: L.Trainer, batch_idx: int | None = None) -> Posit
             return Position(progress.epoch, math.ceil(progress.consumed / per_batch) - 1,
                             math.ceil(progress.epoch_items / per_batch), progress.batches - 1)
         epoch, start = progress.next_start()
-        per_epoch = math.ceil(progress.epoch_items / per_batch) if epoch == progress.epoch and progress.epoch_items > 0 else 0
+        current = epoch == progress.epoch and progress.epoch_items > 0
+        per_epoch = math.ceil(progress.epoch_items / per_batch) if current else 0
         return Position(epoch, start // per_batch, per_epoch, progress.batches)
     per_epoch = trainer.num_training_batches
     per_epoch = int(per_epoch) if math.isfinite(per_epoch) else 0
@@ -93,7 +94,8 @@ class ScheduleCallback(Callback):
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.apply(trainer, pl_module, training_position(trainer))
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any,
+                             batch_idx: int) -> None:
         self.apply(trainer, pl_module, training_position(trainer, batch_idx))
 
 
