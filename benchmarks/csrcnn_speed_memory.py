@@ -1,6 +1,6 @@
 """CSRCNN forward time and peak memory, asymmetric (6/4/2) against symmetric (4/4/4), 48x48 LR input.
 
-papers/csrcnn.txt IV-C says the asymmetric x8 network needs "approximately half" the memory and time
+CSRCNN paper, Sec. IV-C says the asymmetric x8 network needs "approximately half" the memory and time
 of the symmetric one; Table VI gives 6.1 / 11.6 / 20.1 ms and 1,043 / 1,665 / 3,783 MB at x2 / x4 / x8
 on a GTX 1080 Ti. This prints, for x2 / x4 / x8, each variant's median forward time and the peak
 memory of the forward pass, and the asymmetric/symmetric ratios, all measured in this one run. Each

@@ -1,4 +1,4 @@
-"""How much each of EMTCM's two tasks pulls on the weights (papers/emtcm.txt eq. 6-8), per reduction.
+"""How much each of EMTCM's two tasks pulls on the weights (EMTCM paper, eq. 6-8), per reduction.
 
 For batches of the x3 recipe's training patches (T91, emtcm preset, batch 16), at HR patch sides 48
 (the recipes') and 96, this prints each task's value and the norm of its gradient with respect to the

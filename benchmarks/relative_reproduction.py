@@ -1,4 +1,4 @@
-"""Relative reproduction of EMTCM's Tables 2 and 6 on a CPU budget (papers/emtcm.txt 4.2-4.3).
+"""Relative reproduction of EMTCM's Tables 2 and 6 on a CPU budget (EMTCM paper, Sec. 4.2-4.3).
 
 No GPU is lent to this project, so the papers' absolute numbers are out of reach; their *orderings*
 are not. Every model here trains on the same data (T91 with the emtcm preset: 20 versions per image,

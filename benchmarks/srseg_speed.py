@@ -2,7 +2,7 @@
 
     python benchmarks/srseg_speed.py [--frames N] [--steps N]
 
-1. Inference, 256x192 -> 1024x768 at x4 (papers/srseg.txt 4.5): frames/s of ``srseg``'s and
+1. Inference, 256x192 -> 1024x768 at x4 (SRSEG paper, Sec. 4.5): frames/s of ``srseg``'s and
    ``srresnet``'s inference networks with the same weights, interleaved; the paper: the head is removed
    at run time, so the ratio should be 1.0 (and 20.24 frames/s on a GTX 1080 Ti).
 2. Training, adversarial stage, batch 16 of 84x84 HR crops: seconds per step of SRSEG (with its

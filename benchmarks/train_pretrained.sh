@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The small models' shipped weights (src/sr_zoo/models/weights/), trained on this project's 2-core CPU:
 # EMTCM x3 with its recipe (12 minutes), EMTCM x2 and x4 from it by the paper's cross-scale fine-tuning
-# of the deconvolution only (papers/emtcm.txt 4.2; 3 minutes each), SRCNN and FSRCNN at x2/x3/x4
+# of the deconvolution only (EMTCM paper, Sec. 4.2; 3 minutes each), SRCNN and FSRCNN at x2/x3/x4
 # (3 minutes each). Our choices for the budget: batches of 16, Adam at 1e-3 for SRCNN/FSRCNN, seed 0,
 # data T91 (+ General-100 for the fine-tuning) with the emtcm preset. Then
 # benchmarks/export_pretrained.py copies each network's weights into the package with their sha256,

@@ -1,17 +1,10 @@
-"""PSNR and SSIM on the Y channel, scored the way the papers' tables were made.
+"""PSNR and SSIM on the Y channel, scored as the papers' tables were (docs/evaluation.md): SR rounded to
+8 bits, ``crop_border`` pixels cut from each side, Y of MATLAB ``rgb2ycbcr`` in 0..255, SSIM with an 11x11
+Gaussian window (sigma 1.5), per image then averaged over images.
 
-The convention (``../shared/reference/published-numbers.md``): SR rounded to 8 bits, ``crop_border``
-pixels removed from each side, a 3-channel image scored on the Y of MATLAB ``rgb2ycbcr`` and a
-1-channel image on its own channel, values in 0..255. PSNR (peak 255) and SSIM (11x11 Gaussian
-window, sigma 1.5, K1 = 0.01, K2 = 0.03, averaged over the valid region) are computed per image and
-then averaged over images, never pooled over pixels.
-
-Both are torchmetrics ``Metric``s: they accumulate a sum and a count, so they work in Lightning
-validation/test loops and add up correctly across DDP processes.
-
-Memory: each image is scored in bands of rows of at most ``BAND_PIXELS`` Y pixels (SSIM bands overlap
-by the window), the squared errors and SSIM values summed in float64, so scoring needs about
-``24 * 8 * BAND_PIXELS`` bytes (about 200 MB) beyond the two images, whatever their size.
+``YPSNR``/``YSSIM`` are torchmetrics ``Metric``s (a sum and a count: correct across DDP processes). Each
+image is scored in bands of at most ``BAND_PIXELS`` rows' pixels in float64, so memory stays about
+200 MB beyond the two images whatever their size.
 """
 
 from __future__ import annotations

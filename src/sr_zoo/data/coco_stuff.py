@@ -1,68 +1,7 @@
-"""COCO-Stuff label maps turned into the six SRSEG classes, and the SRSEG boundary mask.
-
-SRSEG (Rad et al., "Benefiting from Multitask Learning to Improve Single Image Super-Resolution",
-section 3.4) trains on COCO-Stuff with five background classes, *sky, ground, buildings, plants,
-water*, each merging several COCO-Stuff classes ("water contains seas, lakes, rivers, etc. and
-plants contain trees, bushes, leaves, etc."), and a sixth class *other* for every other object or
-background. Section 3.2 filters the segmentation loss with a
-boundary mask: the derivative of the label map, dilated by a disk, marks the pixels near class
-boundaries whose (imprecise) labels are left out of the loss.
-
-Label encoding
---------------
-The inputs are the ``stuffthingmaps_trainval2017`` PNGs: single-channel 8-bit indexed images whose
-pixel value is the **0-based** COCO-Stuff class index, 0..181 (things 0-90, stuff 91-181), and
-255 for 'unlabeled'. The label list in ``labels.txt`` / ``labels.md`` is **1-based** (0 is
-'unlabeled', 1 'person', ..., 182 'wood'), so PNG value = labels.txt id - 1: person is 0,
-sky-other 156, wood 181. Eleven thing ids have no annotations in COCO and never occur (street sign
-11, hat 25, shoe 28, eye glasses 29, plate 44, mirror 65, window 67, desk 68, door 70, blender 82,
-hair brush 90); they map to "other" like every thing class. (The COCO-format JSON downloads,
-``stuff_trainval2017``, use the 1-based ids instead and add 183 'other'; subtract 1 before using
-the tables here.)
-
-Sources (read through the public-code search index, nothing copied):
-
-- ``nightrome/cocostuff`` ``README.md`` (section "Caffe-compatible stuff-thing maps": "thing+stuff
-  labels cover indices 0-181 and 255 indicates the 'unlabeled' or void class"; section "Labels":
-  91 thing classes 1-91, 91 stuff classes 92-182, 0 unlabeled, the 11 unannotated thing classes).
-- ``nightrome/cocostuff`` ``labels.txt`` and ``labels.md``: the 182 names with their 1-based ids,
-  and the class descriptions used for the judgment calls below.
-- ``nightrome/cocostuff10k`` ``dataset/code/CocoStuffClasses.m`` (``getClassHierarchyStuff``): the
-  stuff hierarchy, e.g. sky-stuff = {clouds, sky-other}; ground-stuff = {sand, snow, dirt, mud,
-  gravel, road, pavement, railroad, platform, playingfield, ground-other}; plant-stuff = {grass,
-  tree, bush, leaves, flower, branch, moss, straw, plant-other}; water-stuff = {fog, river, sea,
-  waterdrops, water-other}; building-stuff = {house, skyscraper, bridge, tent, roof,
-  building-other}; solid-stuff = {wood, rock, stone, mountain, hill, solid-other}; walls, floors,
-  ceilings, windows, furniture, textiles, food and raw materials sit under indoor-super-stuff.
-- ``open-mmlab/mmsegmentation`` ``tools/dataset_converters/coco_stuff164k.py``: its
-  ``clsID_to_trID`` table skips exactly 11, 25, 28, 29, 44, 65, 67, 68, 70, 82, 90 of the PNG
-  values, which cross-checks the 0-based PNG encoding above.
-
-Mapping decisions
------------------
-The five background classes are the COCO-Stuff outdoor supercategories of the same name, which is
-what the paper describes ("each one of them contains multiple sub classes in COCO-Stuff"). The only
-departure from the hierarchy is *fog* (sky instead of water). Judgment calls, each commented in
-``_BACKGROUND`` or below:
-
-- fog -> sky: fog is atmospheric haze seen where the sky is; ``labels.md`` itself warns that fog
-  and clouds are not always told apart in the annotations, and clouds are sky.
-- snow -> ground (hierarchy: ground-stuff; ``labels.md``: "lying on the ground, excl. hills and
-  mountains at a larger distance").
-- waterdrops -> water (hierarchy: water-stuff); rare, and it is water texture (spray, drops).
-- straw, branch -> plants (hierarchy: plant-stuff).
-- bridge, roof, tent -> buildings (hierarchy: building-stuff; bridges and roofs share the
-  man-made facade textures; tents are rare).
-- hill, mountain -> other: solid-stuff, not ground-stuff; they are distant landforms "covered in
-  trees, snow or grass" (``labels.md``), a mixture of the other classes rather than one texture.
-- rock, stone, wood, solid-other -> other (solid-stuff).
-- wall-* (brick, concrete, stone, ...), floor-*, ceiling-*, window-*, stairs -> other: indoor
-  supercategories in COCO-Stuff; an outdoor building is annotated building-other/house/skyscraper.
-- fence, railing, cage, net, structural-other -> other (structural-stuff).
-- potted plant (a thing: the plant with its pot), fruit, vegetable, salad, broccoli -> other:
-  objects/food, not the plant background.
-- unlabeled (255) -> ``IGNORE_INDEX``; PNG values 182..254 do not occur in COCO-Stuff and are
-  mapped to ``IGNORE_INDEX`` too, so that a wrong file cannot pass silently as "other".
+"""COCO-Stuff label maps as SRSEG's six classes (sky, ground, buildings, plants, water, other), and the
+boundary mask that leaves pixels near class edges out of the segmentation loss (SRSEG paper, Sec. 3.2
+and 3.4). Label maps hold 0-based COCO-Stuff ids (255: unlabeled); which class goes where, and why, is
+in docs/coco_stuff_classes.md.
 """
 
 from __future__ import annotations

@@ -49,7 +49,7 @@ class SRDataModule(L.LightningDataModule):
         crops_per_image: patches cut from each decoded image per item (cheaper decoding for big images).
         samples_per_epoch: items per epoch; default: one per image version, and at least 64 batches
             (so that a small source such as ``demo`` still makes a useful epoch).
-        boundary_radius: disk radius of the SRSEG boundary mask, in LR pixels (papers/srseg.txt 3.2).
+        boundary_radius: disk radius of the SRSEG boundary mask, in LR pixels (SRSEG paper, Sec. 3.2).
         coco_stuff_per_class: SRSEG's selection of COCO-Stuff (3.4): only images dominated by the five
             background classes, at most this many per class (12000 in the SRSEG recipes), drawn with the
             data seed; ``None`` uses every labelled image (``sr_zoo.data.coco_selection``).

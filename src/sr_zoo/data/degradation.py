@@ -44,7 +44,7 @@ def degrade(
 ) -> Tensor:
     """LR of ``hr`` (``(..., C, H, W)`` in [0, 1], H and W multiples of ``scale``).
 
-    ``bicubic``: MATLAB ``imresize(hr, 1/scale)``. ``gaussian-bicubic`` (papers/msfmgan.txt 4.1): a
+    ``bicubic``: MATLAB ``imresize(hr, 1/scale)``. ``gaussian-bicubic`` (MSFM GAN paper, Sec. 4.1): a
     Gaussian blur of standard deviation ``blur_sigma`` with replicated borders before the bicubic
     resize. Both are separable linear maps, so each runs as one matrix product per axis (blur and
     resize fused), cheaper on CPU than a depthwise blur convolution followed by the resize. The

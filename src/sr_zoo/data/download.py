@@ -1,21 +1,12 @@
-"""Download the named training datasets from their official sources, verified and unpacked safely.
+"""The named training datasets (DIV2K, its bicubic LR sets, COCO-Stuff), downloaded from their official
+sources, verified and unpacked safely: ``ensure_dataset("div2k", root)`` returns ``root/div2k``.
 
-``ensure_dataset("div2k", root)`` returns ``root/div2k`` once it holds the whole dataset. A dataset
-folder counts as complete only when every path of its ``layout`` exists *and* the marker file
-``.sr_zoo_complete`` is in it. The marker is written into a temporary folder inside ``root`` after
-the archives were downloaded, checked and unpacked there, and that folder is then renamed into place
-with :func:`os.replace`; so an interrupted download or extraction never leaves a folder that is
-later taken for a complete dataset.
-
-Downloads go to ``root/.downloads/<filename>.part``, are streamed in chunks with a progress bar,
-checked against the expected size and SHA-256, and only then renamed to ``<filename>``. Archives are
-unpacked with member paths checked first (no absolute paths, no ``..``, no links out of the folder).
-
-Set ``SR_ZOO_OFFLINE=1`` to make :func:`ensure_dataset` never touch the network: a missing dataset
-is then reported with a one-line :class:`~sr_zoo.errors.DatasetError` naming the folder and the
-layout that was expected, as it is when ``download=False`` or when the network fails.
-
-Tests (and mirrors) pass a :class:`DatasetSpec` of their own instead of a name.
+A dataset folder is complete when every path of its ``layout`` and the marker ``.sr_zoo_complete`` exist;
+it is built in a temporary folder and renamed into place (``sr_zoo.files.atomic.publish_folder``), so an
+interrupted download or extraction never looks complete. Archives are fetched by
+``sr_zoo.files.download`` (size and SHA-256 checked, ``SR_ZOO_OFFLINE`` respected) into
+``root/.downloads`` and unpacked with member paths checked first (no absolute paths, ``..`` or links
+out). Tests and mirrors pass a :class:`DatasetSpec` of their own instead of a name.
 """
 
 from __future__ import annotations

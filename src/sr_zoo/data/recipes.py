@@ -36,33 +36,33 @@ class Recipe:
 
 RECIPES: dict[str, Recipe] = {
     "none": Recipe("none", "random HR patches of the given size, flips and 90-degree rotations online"),
-    # papers/emtcm.txt 4.1 (after FSRCNN): each image downscaled by 0.9/0.8/0.7/0.6 and rotated by
+    # EMTCM paper, Sec. 4.1 (after FSRCNN): each image downscaled by 0.9/0.8/0.7/0.6 and rotated by
     # 90/180/270 degrees: 19 new versions, 20 with the original. Patches are cut at random positions
     # instead of a fixed stride grid (the paper does not give f or n); the same pixels in expectation.
     "emtcm": Recipe(
         "emtcm",
-        "papers/emtcm.txt 4.1",
+        "EMTCM paper, Sec. 4.1",
         offline_scales=(1.0, 0.9, 0.8, 0.7, 0.6),
         offline_rotations=(0, 1, 2, 3),
         online_augment=False,
         lr_patch=16,
         train=("t91",),
     ),
-    # papers/csrcnn.txt IV-B: offline downscaling by 0.9/0.8/0.7/0.5 (5x with the original), then
+    # CSRCNN paper, Sec. IV-B: offline downscaling by 0.9/0.8/0.7/0.5 (5x with the original), then
     # online rotations by 90/180/270 and flips; 32x32 LR patches; DIV2K.
     "csrcnn": Recipe(
         "csrcnn",
-        "papers/csrcnn.txt IV-B",
+        "CSRCNN paper, Sec. IV-B",
         offline_scales=(1.0, 0.9, 0.8, 0.7, 0.5),
         online_augment=True,
         lr_patch=32,
         train=("div2k",),
     ),
-    # papers/msfmgan.txt 4.1: DIV2K rotated by 0/90/180/270, tiled into 400x400 sub-images at
+    # MSFM GAN paper, Sec. 4.1: DIV2K rotated by 0/90/180/270, tiled into 400x400 sub-images at
     # stride 200, random 128x128 HR crops; LR by Gaussian blur (sigma 1.0) then bicubic.
     "msfmgan": Recipe(
         "msfmgan",
-        "papers/msfmgan.txt 4.1",
+        "MSFM GAN paper, Sec. 4.1",
         offline_rotations=(0, 1, 2, 3),
         online_augment=False,
         hr_patch=128,
@@ -72,11 +72,11 @@ RECIPES: dict[str, Recipe] = {
         blur_sigma=1.0,
         train=("div2k",),
     ),
-    # papers/srseg.txt 3.4: a random HR crop with its labels from COCO-Stuff, x4. The paper's 82x82
+    # SRSEG paper, Sec. 3.4: a random HR crop with its labels from COCO-Stuff, x4. The paper's 82x82
     # is not a multiple of 4; 84x84 (21x21 LR) is the nearest aligned size and is used instead.
     "srseg": Recipe(
         "srseg",
-        "papers/srseg.txt 3.4",
+        "SRSEG paper, Sec. 3.4",
         online_augment=True,
         hr_patch=84,
         train=("coco-stuff",),

@@ -16,7 +16,7 @@ class AdversarialLoss(nn.Module):
     """GAN losses on discriminator logits; ``generator`` and ``discriminator`` give each side's loss.
 
     ``kind``: ``"bce"`` (vanilla GAN: D minimises the binary cross-entropy, G minimises ``-log D(G(x))``,
-    the non-saturating form, papers/msfmgan.txt eq. 5) or ``"lsgan"`` (least squares, targets 1/0).
+    the non-saturating form, MSFM GAN paper, eq. 5) or ``"lsgan"`` (least squares, targets 1/0).
     ``patch_reduction`` for patch discriminators (logits ``(N, 1, H', W')``): ``"mean_probability"``
     averages the patch probabilities first and takes the log of that mean (eq. 5 read literally: "the
     final score ... obtained by averaging the output responses of all the patches"), ``"per_patch"``

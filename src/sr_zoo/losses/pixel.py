@@ -1,6 +1,6 @@
 """Training losses shared by the zoo's models.
 
-EMTCM's multi-task loss (papers/emtcm.txt 3.2, eq. 6-8) is built from two reusable parts: an SSIM
+EMTCM's multi-task loss (EMTCM paper, Sec. 3.2, eq. 6-8) is built from two reusable parts: an SSIM
 loss on kornia's differentiable SSIM, and a cross-entropy between the intensity distributions of the
 SR and HR images.
 
@@ -106,7 +106,7 @@ class MultiTaskLoss(nn.Module):
 
 
 def masked_cross_entropy(logits: Tensor, label: Tensor, mask: Tensor | None = None, ignore_index: int = 255) -> Tensor:
-    """Pixel-wise cross-entropy averaged over the pixels that count (papers/srseg.txt eq. 1, M_boundary . L_seg).
+    """Pixel-wise cross-entropy averaged over the pixels that count (SRSEG paper, eq. 1, M_boundary . L_seg).
 
     ``logits`` ``(N, C, H, W)``, ``label`` ``(N, H, W)`` class indices (``ignore_index``: unlabeled),
     ``mask`` ``(N, H, W)`` bool, True where the loss counts (SRSEG's boundary mask). The mean is over

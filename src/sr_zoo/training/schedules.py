@@ -21,7 +21,7 @@ __all__ = ["Curriculum", "LossPlateau", "LossSchedule", "SteadyStateStop", "TwoS
 
 class LossPlateau:
     """Epoch means of a training quantity, and for how many epochs they have not improved: the papers'
-    "saturated" (papers/emtcm.txt 4.2) and "steady state" (papers/csrcnn.txt IV-B).
+    "saturated" (EMTCM paper, Sec. 4.2) and "steady state" (CSRCNN paper, Sec. IV-B).
 
     An epoch improves when its mean is below ``(1 - min_improvement)`` times the best so far. The mean
     is kept as a running sum and count in this object's state (hand-written because Lightning's logged
@@ -83,8 +83,8 @@ def _monitored(outputs: Any, key: str) -> torch.Tensor | None:
 class SteadyStateStop(Callback):
     """Trains until the training loss stops improving: after ``patience`` epochs without a relative
     improvement of ``min_improvement``, the learning rates are multiplied by ``lr_factor`` (at most
-    ``lr_decays`` times), and the next such plateau ends the run (papers/csrcnn.txt IV-B "we stopped
-    training when the loss reached a steady state"; papers/emtcm.txt 4.2 "when the training is saturated").
+    ``lr_decays`` times), and the next such plateau ends the run (CSRCNN paper, Sec. IV-B "we stopped
+    training when the loss reached a steady state"; EMTCM paper, Sec. 4.2 "when the training is saturated").
 
     ``monitor`` names the value in the dict ``training_step`` returns (``loss``; CSRCNN's ``final_l1``
     exists once its curriculum is over). Its state is checkpointed, so a resumed run stops where the
@@ -127,7 +127,7 @@ class SteadyStateStop(Callback):
 
 
 class TwoStepDataSchedule(ScheduleCallback):
-    """EMTCM's two-step training (papers/emtcm.txt 4.2): the first sources until the first step ends,
+    """EMTCM's two-step training (EMTCM paper, Sec. 4.2): the first sources until the first step ends,
     then ``add_sources`` as well, with every learning rate multiplied by ``lr_factor`` (halved).
 
     The first step ends at ``switch_epoch``, or, with ``switch_epoch=None``, "when the training is
@@ -211,7 +211,7 @@ class TwoStepDataSchedule(ScheduleCallback):
 
 
 class Curriculum(ScheduleCallback):
-    """CSRCNN's curriculum (papers/csrcnn.txt III-B): train the x2 level first, then add each next level.
+    """CSRCNN's curriculum (CSRCNN paper, Sec. III-B): train the x2 level first, then add each next level.
 
     ``stage_epochs[i]`` is the number of epochs of stage ``i`` (x2, x4, ...); the last stage runs to the
     end of training. A new level is blended in over ``blend_epochs``: its output is mixed with the
@@ -257,7 +257,7 @@ class Curriculum(ScheduleCallback):
 
 
 class LossSchedule(ScheduleCallback):
-    """CSRCNN's losses (papers/csrcnn.txt III-C): L1 for ``l1_epochs``, then fine-tuning that alternates
+    """CSRCNN's losses (CSRCNN paper, Sec. III-C): L1 for ``l1_epochs``, then fine-tuning that alternates
     L2 and L1 every ``period`` epochs (starting with L2). Calls ``pl_module.set_loss(kind)`` for each batch."""
 
     def __init__(self, l1_epochs: int = 20, period: int = 2) -> None:
