@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from sr_zoo.cli.devices import resolve_device
+from sr_zoo.cli.devices import add_device_argument, resolve_device
 from sr_zoo.cli.outputs import refuse_overwriting_inputs
 from sr_zoo.data.eval_sets import BenchmarkDataset
 from sr_zoo.errors import ImageReadError, SRZooError, one_line
@@ -33,7 +33,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="weights for the model (a checkpoint; default: the shipped pretrained weights)")
     p.add_argument("--scale", type=int, nargs="+", required=True, help="one or more scales, e.g. 2 3 4 8")
     p.add_argument("--data", type=Path, nargs="+", required=True, help="folders of HR images, e.g. Set5 Set14")
-    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    add_device_argument(p)
     p.add_argument("--round-y", action="store_true", help="round Y to integers as MATLAB's rgb2ycbcr on uint8 does")
     p.add_argument("--save-images", type=Path, default=None, metavar="DIR",
                    help="write SR images to DIR/<set>/x<scale>/")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 
-from sr_zoo.cli.devices import resolve_device
+from sr_zoo.cli.devices import add_device_argument, resolve_device
 from sr_zoo.cli.outputs import check_output_file, refuse_overwriting_inputs, write_atomically
 from sr_zoo.data.eval_sets import make_lr, modcrop
 from sr_zoo.errors import SRZooError
@@ -35,7 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--box", type=int, nargs=4, default=None, metavar=("LEFT", "TOP", "WIDTH", "HEIGHT"),
                    help="region to zoom, in HR pixels (default: a central square of a quarter of the short side)")
     p.add_argument("-o", "--output", type=Path, required=True, help="the PNG to write")
-    p.add_argument("--device", default="auto")
+    add_device_argument(p)
     p.set_defaults(run=run)
 
 

@@ -1,12 +1,19 @@
-"""``--device`` for the commands that run a model outside Lightning (benchmark, upscale)."""
+"""``--device`` for the commands that run a model outside Lightning (benchmark, compare, upscale)."""
 
 from __future__ import annotations
+
+import argparse
 
 import torch
 
 from sr_zoo.errors import SRZooError
 
-__all__ = ["resolve_device"]
+__all__ = ["add_device_argument", "resolve_device"]
+
+
+def add_device_argument(parser: argparse.ArgumentParser) -> None:
+    """The ``--device`` option, the same for every command that runs a model outside Lightning."""
+    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
 
 
 def resolve_device(name: str) -> torch.device:

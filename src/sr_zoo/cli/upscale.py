@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from sr_zoo.cli.devices import resolve_device
+from sr_zoo.cli.devices import add_device_argument, resolve_device
 from sr_zoo.cli.outputs import refuse_overwriting_inputs
 from sr_zoo.errors import SRZooError
 from sr_zoo.files.images import check_writable_dir, list_images, load_image_file, output_path, save_image_file
@@ -42,7 +42,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="tile size in input pixels (bounds memory; default: whole images)")
     p.add_argument("--tile-overlap", default="auto", metavar="PX",
                    help="context around each tile in input pixels (default: the model's receptive radius)")
-    p.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    add_device_argument(p)
     p.add_argument("--precision", default="32", choices=("32", "bf16", "16"), help="compute precision (default 32)")
     p.set_defaults(run=run)
 
