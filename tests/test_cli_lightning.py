@@ -10,12 +10,12 @@ import cv2
 import numpy as np
 import pytest
 
+from helpers.paths import REPO
 from sr_zoo.cli import main
 from sr_zoo.cli.lightning import translate_args
 from sr_zoo.data import read_image
 from sr_zoo.ops import imresize
 
-REPO = Path(__file__).resolve().parents[1]
 
 
 def _common(tmp_path: Path) -> list[str]:

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from interrupt_helpers import Job
+from helpers.interrupt_helpers import Job
 from sr_zoo.cli import main
 from sr_zoo.files.images import list_images, read_image
 from sr_zoo.ops import imresize

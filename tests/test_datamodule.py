@@ -15,7 +15,7 @@ from sr_zoo.data.sources import Record
 from sr_zoo.errors import DatasetError
 from sr_zoo.ops import imresize, quantize
 
-from conftest import shared_set
+from helpers.paths import shared_set
 
 
 def position_image(h: int, w: int) -> np.ndarray:

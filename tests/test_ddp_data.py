@@ -7,13 +7,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-SCRIPT = Path(__file__).with_name("ddp_patches_script.py")
+from helpers.paths import TESTS
+
+SCRIPT = [sys.executable, "-m", "helpers.ddp_patches_script"]  # with PYTHONPATH=tests
 
 
 def test_each_ddp_process_gets_different_patches(tmp_path: Path) -> None:
-    env = {**os.environ, "WANDB_MODE": "disabled", "PYTHONPATH": str(SCRIPT.parent)}
+    env = {**os.environ, "WANDB_MODE": "disabled", "PYTHONPATH": str(TESTS)}
     proc = subprocess.run(
-        [sys.executable, str(SCRIPT), str(tmp_path / "data"), str(tmp_path)],
+        [*SCRIPT, str(tmp_path / "data"), str(tmp_path)],
         capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from interrupt_helpers import Job, job_env
+from helpers.interrupt_helpers import Job, job_env
 from sr_zoo.training.checkpointing import AtomicCheckpointIO, atomic_torch_save, load_checkpoint_file
 from sr_zoo.errors import CheckpointError
 
@@ -75,7 +75,7 @@ STEPS = 16
 @pytest.fixture(scope="module")
 def group_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data root (the demo photos, written by the first run) and a validation folder of 2 images."""
-    from resume_runs import images
+    from helpers.resume_runs import images
 
     root = tmp_path_factory.mktemp("group_data")
     images(root / "val", 2, seed=9, size=32)
@@ -88,7 +88,7 @@ def _group_args(data: Path, run_dir: Path, *extra: str) -> list[str]:
             "--data.batch_size", "4", "--data.samples_per_epoch", "16", "--data.seed", "0",
             "--trainer.max_steps", str(STEPS), "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
             "--trainer.enable_model_summary", "false", "--trainer.num_sanity_val_steps", "0",
-            "--trainer.default_root_dir", str(run_dir), "--trainer.callbacks+=interrupt_helpers.Announce", *extra]
+            "--trainer.default_root_dir", str(run_dir), "--trainer.callbacks+=helpers.interrupt_helpers.Announce", *extra]
 
 
 def _stopped(job: Job, status: int) -> tuple[Path, dict]:
@@ -178,7 +178,7 @@ def test_a_signal_to_the_process_group_stops_with_a_checkpoint_that_resumes_exac
         _resume_matches(uninterrupted_fit, group_data, run_dir, path)
 
 
-_SLOW_SAVES = ("--trainer.plugins", "interrupt_helpers.SlowCheckpointIO")
+_SLOW_SAVES = ("--trainer.plugins", "helpers.interrupt_helpers.SlowCheckpointIO")
 
 
 def test_ctrl_c_twice_while_the_checkpoint_is_written_completes_it(group_data: Path, tmp_path: Path) -> None:

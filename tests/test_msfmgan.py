@@ -9,7 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from gan_helpers import digest, loader, textures, tiny_extractor, tiny_gan, trainer
+from helpers.gan_helpers import digest, loader, textures, tiny_extractor, tiny_gan, trainer
+from helpers.paths import REPO
 from sr_zoo.losses import AdversarialLoss, PerceptualLoss
 from sr_zoo.models import MSFMGAN, create_model
 from sr_zoo.models.msfmgan import MSFMGenerator, PatchDiscriminator
@@ -143,7 +144,7 @@ class _Hashing(MSFMGAN):
 
 def test_only_d_changes_on_d_steps_and_only_g_on_g_steps() -> None:
     torch.manual_seed(0)
-    from gan_helpers import tiny_extractor as te
+    from helpers.gan_helpers import tiny_extractor as te
 
     model = _Hashing(scale=2, widths=[8, 16, 32], d_widths=[8, 16, 16, 16], lr_decay_every=0,
                      perceptual_extractor=te(), pretrain_iterations=1, d_warmup_iterations=1, d_steps=2)
@@ -245,8 +246,6 @@ def test_fit_fast_dev_run_without_the_perceptual_term(tmp_path) -> None:  # noqa
 
 def test_recipes_follow_section_4_1() -> None:
     import yaml
-
-    from test_cli_lightning import REPO
 
     gan = yaml.safe_load((REPO / "experiments" / "msfmgan_x4.yaml").read_text())
     args = gan["model"]["init_args"]

@@ -11,8 +11,7 @@ import pytest
 import torch
 
 import sr_zoo.models.pretrained as pw
-from conftest import shared_set
-from local_http import served  # noqa: F401 - fixture
+from helpers.paths import shared_set
 from sr_zoo.data.eval_sets import BenchmarkDataset
 from sr_zoo.errors import SRZooError
 from sr_zoo.inference.evaluation import evaluate

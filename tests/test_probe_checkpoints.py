@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from cli_runner import CliResult, run_cli
+from helpers.cli_runner import CliResult, run_cli
 
 
 def _fit(root: Path, run: str, model: str, scale: int, *extra: str) -> list[str]:

@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from cli_runner import CliResult, run_cli
+from helpers.cli_runner import CliResult, run_cli
 
 
 def _fit(root: Path, run: str, train: Path, val: str, *extra: str) -> list[str]:

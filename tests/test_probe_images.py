@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from cli_runner import CliResult, run_cli
+from helpers.cli_runner import CliResult, run_cli
 from PIL import Image
 
 COLOUR = (120, 30, 200)  # RGB of the tiny images

@@ -12,7 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from cli_runner import CliResult, run_cli
+from helpers.cli_runner import CliResult, run_cli
 
 
 def _digest(folder: Path) -> dict[str, str]:

@@ -10,7 +10,7 @@ import torch
 
 from sr_zoo.cli import main
 
-from conftest import PUBLISHED, shared_set
+from helpers.paths import PUBLISHED, shared_set
 
 PSNR_TOLERANCE = 0.03  # dB
 SSIM_TOLERANCE = 0.003

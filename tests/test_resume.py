@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from resume_runs import BATCHES_PER_EPOCH, SignalAt, run, same, weights
+from helpers.resume_runs import BATCHES_PER_EPOCH, SignalAt, gan_steps, run, same, weights
 from sr_zoo.errors import TrainingInterrupted
 
 EPOCHS = 4
@@ -49,12 +49,6 @@ def test_the_runs_go_through_their_stages(uninterrupted: dict) -> None:
 STOPS = {"inside_epoch": 4, "stage_boundary": 6, "inside_blend": 8}
 
 
-def _gan_steps(batches: int) -> int:
-    from gan_helpers import tiny_gan
-
-    return tiny_gan(pretrain_iterations=4, d_warmup_iterations=1).optimizer_steps(batches)
-
-
 @pytest.mark.parametrize("name", ["emtcm", "csrcnn", "msfmgan"])
 @pytest.mark.parametrize("where", list(STOPS))
 def test_resume_from_a_killed_run_is_bit_identical(name: str, where: str, uninterrupted: dict, tmp_path: Path) -> None:
@@ -65,7 +59,7 @@ def test_resume_from_a_killed_run_is_bit_identical(name: str, where: str, uninte
     """
     full, root, rows = uninterrupted[name]
     step = STOPS[where] if name != "msfmgan" else {"inside_epoch": 3, "stage_boundary": 5, "inside_blend": 8}[where]
-    name_step = step if name != "msfmgan" else _gan_steps(step)
+    name_step = step if name != "msfmgan" else gan_steps(step)
     ckpt = root / "run" / "checkpoints" / f"step={name_step}.ckpt"
     work = tmp_path / "resumed"
     shutil.copytree(root, work, ignore=shutil.ignore_patterns("run"))

@@ -13,15 +13,16 @@ from typing import Callable
 import pytest
 import torch
 
-from interrupt_helpers import Job
-from resume_runs import same
+from helpers.interrupt_helpers import Job
+from helpers.paths import TESTS
+from helpers.resume_runs import gan_steps, same
 
-SCRIPT = Path(__file__).with_name("ddp_resume_script.py")
+SCRIPT = [sys.executable, "-m", "helpers.ddp_resume_script"]  # with PYTHONPATH=tests
 
 
 def _ddp(*args: str, cwd: Path, **env: str) -> None:
-    env = {**os.environ, "WANDB_MODE": "disabled", "PYTHONPATH": str(SCRIPT.parent), **env}
-    proc = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=600,
+    env = {**os.environ, "WANDB_MODE": "disabled", "PYTHONPATH": str(TESTS), **env}
+    proc = subprocess.run([*SCRIPT, *args], capture_output=True, text=True, timeout=600,
                           env=env, cwd=cwd)
     assert proc.returncode == 0, proc.stderr[-3000:]
 
@@ -50,9 +51,7 @@ def test_ddp_resume_inside_an_epoch_is_bit_identical(name: str, step: int, full_
     shutil.copytree(full_root, resumed_root, ignore=shutil.ignore_patterns("run"))
     name_step = step
     if name == "msfmgan":  # GAN checkpoints are named by optimizer steps
-        from test_resume import _gan_steps
-
-        name_step = _gan_steps(step)
+        name_step = gan_steps(step)
     ckpt = full_root / "run" / "checkpoints" / f"step={name_step}.ckpt"
     _ddp(name, str(resumed_root), str(tmp_path / "out_resumed"), str(ckpt), cwd=tmp_path)
     full = [torch.load(base / "out_full" / f"rank{r}.pt", weights_only=True) for r in (0, 1)]
@@ -77,7 +76,7 @@ def test_ddp_sigterm_to_the_process_group_stops_every_rank_at_one_batch(full_run
     root = tmp_path / "stopped"
     shutil.copytree(base / "full", root, ignore=shutil.ignore_patterns("run"))
     workers = {"SR_ZOO_TEST_WORKERS": "2"}
-    with Job([sys.executable, str(SCRIPT), "emtcm", str(root), str(tmp_path / "unused")], tmp_path,
+    with Job([*SCRIPT, "emtcm", str(root), str(tmp_path / "unused")], tmp_path,
              SR_ZOO_TEST_PACE="0.3", **workers) as job:
         job.wait_for("test: step 2")
         job.signal(signal.SIGTERM)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from gan_helpers import tiny_extractor, trainer
+from helpers.gan_helpers import tiny_extractor, trainer
 from helpers.srseg_data import coco_stuff_standin, region_image
 from sr_zoo.data import SRDataModule
 from sr_zoo.losses import masked_cross_entropy

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 import torch
 
-from local_http import served  # noqa: F401 - fixture
 from sr_zoo.data.download import DatasetSpec, RemoteFile, ensure_dataset
 from sr_zoo.errors import DatasetError, WeightsError
 from sr_zoo.files.download import cached_download as cached_weights

@@ -1,8 +1,8 @@
-"""Run by tests/test_resume_ddp.py: the resume runs of resume_runs.py under 2-process DDP (gloo, CPU).
+"""Run by tests/test_resume_ddp.py: the resume runs of ``helpers.resume_runs`` under 2-process DDP (gloo, CPU).
 
-Usage: ddp_resume_script.py MODEL ROOT OUT [CKPT]. Each rank writes its final weights to OUT/rank<r>.pt.
+Usage (``PYTHONPATH=tests``): python -m helpers.ddp_resume_script MODEL ROOT OUT [CKPT]. Each rank writes its final weights to OUT/rank<r>.pt.
 ``SR_ZOO_TEST_WORKERS`` sets the loader workers of each rank (default 0); with ``SR_ZOO_TEST_PACE`` the
-ranks print ``interrupt_helpers.Announce``'s markers. A stop signal ends the script as it ends ``sr-zoo
+ranks print ``helpers.interrupt_helpers.Announce``'s markers. A stop signal ends the script as it ends ``sr-zoo
 fit``: one line (rank 0), status 128 + signal.
 """
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from resume_runs import run, weights
+from helpers.resume_runs import run, weights
 from sr_zoo.errors import TrainingInterrupted
 
 if __name__ == "__main__":
@@ -20,7 +20,7 @@ if __name__ == "__main__":
     ckpt = sys.argv[4] if len(sys.argv) > 4 else None
     callbacks = ()
     if os.environ.get("SR_ZOO_TEST_PACE"):
-        from interrupt_helpers import Announce
+        from helpers.interrupt_helpers import Announce
 
         callbacks = (Announce(),)
     try:

@@ -1,6 +1,6 @@
 """For the process-group interrupt tests: ``Job`` starts a command as a terminal starts a job and signals
 all its processes; ``Announce`` and ``SlowCheckpointIO``, added to a real ``sr-zoo fit`` by class path
-(``PYTHONPATH=tests``), print markers on stderr that say where the run is, so that a test can send its
+(``helpers.interrupt_helpers.Announce`` with ``PYTHONPATH=tests``), print markers on stderr that say where the run is, so that a test can send its
 signal there, and pause long enough there. Neither changes what is trained or written.
 
 ``SR_ZOO_TEST_PACE`` (seconds after each training and validation batch) and ``SR_ZOO_TEST_SAVE_PAUSE``
@@ -28,7 +28,7 @@ from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from sr_zoo.training.checkpointing import AtomicCheckpointIO, InterruptCheckpoint
 
 
-TESTS = Path(__file__).parent
+TESTS = Path(__file__).resolve().parents[1]  # on PYTHONPATH: ``helpers.*`` importable by class path
 _MARKERS = "test: "
 
 

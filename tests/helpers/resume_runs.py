@@ -1,4 +1,4 @@
-"""Small deterministic training runs for the resume tests (also run under DDP by ddp_resume_script.py)."""
+"""Small deterministic training runs for the resume tests (also run under DDP by ``helpers.ddp_resume_script``)."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def run(model_name: str, root: Path, epochs: int, ckpt: str | None = None, callb
     first, extra = images(root / "t91", 3, 0), images(root / "general100", 2, 5)
     val = images(root / "val", 1, 9, size=48)
     if model_name == "msfmgan":  # MSE for 4 batches, D alone for 1, then adversarial; rates x0.5 every 5
-        from gan_helpers import tiny_gan
+        from helpers.gan_helpers import tiny_gan
 
         scale, schedule, train = 2, [], [str(first)]
         model = tiny_gan(pretrain_iterations=4, d_warmup_iterations=1, lr_decay_every=5, lr_decay=0.5, lr=1e-3)
@@ -98,6 +98,13 @@ def run(model_name: str, root: Path, epochs: int, ckpt: str | None = None, callb
     )
     trainer.fit(model, datamodule=data, ckpt_path=ckpt)
     return model, trainer, trace
+
+
+def gan_steps(batches: int) -> int:
+    """The optimizer steps of the ``msfmgan`` run after ``batches`` batches (its checkpoints are named by them)."""
+    from helpers.gan_helpers import tiny_gan
+
+    return tiny_gan(pretrain_iterations=4, d_warmup_iterations=1).optimizer_steps(batches)
 
 
 def weights(module: L.LightningModule) -> dict[str, torch.Tensor]:

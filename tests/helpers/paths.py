@@ -1,0 +1,23 @@
+"""Where things are: the repository, the tests, and the real data sets of the project's shared/ folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parents[1]
+REPO = TESTS.parent
+EXPERIMENTS = REPO / "experiments"
+SHARED = Path(os.environ.get("SR_ZOO_SHARED", REPO.parent / "shared"))
+SHARED_DATA = SHARED / "data"
+PUBLISHED = SHARED / "reference" / "published-numbers.md"
+
+
+def shared_set(name: str) -> Path:
+    """Path of a real image set in ../shared/data, or skip the test with the reason."""
+    path = SHARED_DATA / name
+    if not path.is_dir():
+        pytest.skip(f"real data not available: {path} is absent (it lives in the project's shared/ folder)")
+    return path
