@@ -16,6 +16,7 @@ from sr_zoo.data.eval_sets import BenchmarkDataset
 from sr_zoo.errors import ImageReadError, SRZooError, one_line
 from sr_zoo.files.images import check_writable_dir, probe_image, read_image
 from sr_zoo.inference.evaluation import BenchmarkResult, evaluate, format_table
+from sr_zoo.inference.self_ensemble import SelfEnsemble
 from sr_zoo.metrics import SSIM_WINDOW
 from sr_zoo.models import check_scale, inference_model, model_info
 
@@ -34,6 +35,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scale", type=int, nargs="+", required=True, help="one or more scales, e.g. 2 3 4 8")
     p.add_argument("--data", type=Path, nargs="+", required=True, help="folders of HR images, e.g. Set5 Set14")
     add_device_argument(p)
+    p.add_argument("--self-ensemble", action="store_true",
+                   help="x8 self-ensemble (EDSR's '+'): the mean over the eight flips/rotations of each input")
     p.add_argument("--round-y", action="store_true", help="round Y to integers as MATLAB's rgb2ycbcr on uint8 does")
     p.add_argument("--save-images", type=Path, default=None, metavar="DIR",
                    help="write SR images to DIR/<set>/x<scale>/")
@@ -93,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         if results or args.json:
             _print(results, model_info(args.model).name if results else args.model, args.json, one_line(exc))
         raise
-    _print(results, model_info(args.model).name, args.json)
+    _print(results, model_info(args.model).name + ("+" if args.self_ensemble else ""), args.json)
     return 0
 
 
@@ -111,10 +114,13 @@ def _run(args: argparse.Namespace, results: list[BenchmarkResult]) -> None:
         check_writable_dir(args.save_images, "--save-images")
     _check_decodable(datasets)
     models = {scale: inference_model(info.name, scale, args.ckpt).to(device) for scale in dict.fromkeys(args.scale)}
-    with tqdm(total=sum(len(d) for d in datasets), desc=f"{info.name}", unit="img", disable=None) as bar:
+    name = info.name
+    if args.self_ensemble:
+        models, name = {scale: SelfEnsemble(model) for scale, model in models.items()}, f"{info.name}+"
+    with tqdm(total=sum(len(d) for d in datasets), desc=name, unit="img", disable=None) as bar:
         for dataset in datasets:
             save_dir = args.save_images / dataset.name / f"x{dataset.scale}" if args.save_images else None
             bar.set_postfix_str(f"{dataset.name} x{dataset.scale}")
-            result = evaluate(models[dataset.scale], dataset, info.name, device, save_dir, args.round_y, progress=bar)
+            result = evaluate(models[dataset.scale], dataset, name, device, save_dir, args.round_y, progress=bar)
             _check_finite(result, args.ckpt)
             results.append(result)

@@ -14,6 +14,7 @@ from sr_zoo.cli.devices import add_device_argument, resolve_device
 from sr_zoo.cli.outputs import refuse_overwriting_inputs
 from sr_zoo.errors import SRZooError
 from sr_zoo.files.images import check_writable_dir, list_images, load_image_file, output_path, save_image_file
+from sr_zoo.inference.self_ensemble import SelfEnsemble
 from sr_zoo.inference.tiling import receptive_radius, upscaled_tiles
 from sr_zoo.models import check_scale, create_model, inference_model, model_info
 from sr_zoo.ops import imresize
@@ -43,6 +44,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tile-overlap", default="auto", metavar="PX",
                    help="context around each tile in input pixels (default: the model's receptive radius)")
     add_device_argument(p)
+    p.add_argument("--self-ensemble", action="store_true",
+                   help="x8 self-ensemble: the mean over the eight flips/rotations (8x the time; tiles still apply)")
     p.add_argument("--precision", default="32", choices=("32", "bf16", "16"), help="compute precision (default 32)")
     p.set_defaults(run=run)
 
@@ -104,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
             raise SRZooError(f"--tile {args.tile}: below {info.name}'s minimum of {least} pixels (smaller tiles would "
                              f"each be padded, or cost minutes of overlap); use --tile {least} or more")
     model = inference_model(info.name, args.scale, args.ckpt).to(device)
+    if args.self_ensemble:
+        model = SelfEnsemble(model)
     scale = args.scale
     if args.tile is not None and overlap is None:
         overlap = receptive_radius(model, scale)

@@ -16,6 +16,8 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from sr_zoo.inference.self_ensemble import SelfEnsemble
+
 __all__ = ["precision_context", "receptive_radius", "tile_grid", "upscale", "upscale_tiles", "upscaled_tiles"]
 
 
@@ -30,6 +32,8 @@ def receptive_radius(model: nn.Module, scale: int, probe: int | None = None) -> 
     measurement costs little memory for the usual small radii; a radius of ``probe // 2`` or more
     means "at least that".
     """
+    if isinstance(model, SelfEnsemble):  # the same reach: flips and rotations are symmetric
+        model = model.model
     net = getattr(model, "net", model)
     y_channel = bool(getattr(model, "y_channel", False))
     channels = 1 if y_channel else 3
@@ -129,7 +133,7 @@ def upscaled_tiles(model: Callable[[Tensor], Tensor], image: Tensor, scale: int 
     batched = image if image.dim() == 4 else image[None]
     if batched.shape[0] != 1:
         raise ValueError(f"upscale takes one image at a time, got a batch of {batched.shape[0]}")
-    parameters = model.parameters() if isinstance(model, nn.Module) else iter(())
+    parameters = model.parameters() if isinstance(model, nn.Module) else iter(())  # a wrapper's are its model's
     device = next(parameters, batched).device
     if isinstance(model, nn.Module):
         model.eval()
@@ -146,14 +150,17 @@ def upscaled_tiles(model: Callable[[Tensor], Tensor], image: Tensor, scale: int 
 
 @torch.no_grad()
 def upscale(model: nn.Module, image: Tensor, scale: int | None = None, tile: int | None = None,
-            overlap: int | None = None, precision: str = "32", progress: bool = False) -> Tensor:
+            overlap: int | None = None, precision: str = "32", progress: bool = False,
+            self_ensemble: bool = False) -> Tensor:
     """Upscale ``image`` (``(C, H, W)`` or ``(1, C, H, W)``, values in [0, 1]) with a zoo model.
 
     ``scale`` defaults to ``model.scale``; ``tile`` (LR pixels) bounds memory, ``overlap`` defaults to
-    the model's receptive radius, so tiled and whole-image results agree. Returns ``(C, sH, sW)`` in
-    [0, 1], float32, on the CPU.
+    the model's receptive radius, so tiled and whole-image results agree; ``self_ensemble``: the mean
+    over the eight flips/rotations (``SelfEnsemble``). Returns ``(C, sH, sW)`` in [0, 1], float32, on the CPU.
     """
     scale = int(scale if scale is not None else model.scale)
+    if self_ensemble:
+        model = SelfEnsemble(model)
     channels, height, width = image.shape[-3:]
     out = torch.empty(channels, height * scale, width * scale)
     for y0, y1, x0, x1, sr in upscaled_tiles(model, image, scale, tile, overlap, precision, progress):
