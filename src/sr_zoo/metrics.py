@@ -190,3 +190,45 @@ class YSSIM(_PerImageMean):
 
     def _per_image(self, preds: Tensor, target: Tensor) -> Tensor:
         return y_ssim(preds, target, self.crop_border, self.round_y)
+
+
+LPIPS_BACKBONES = {
+    "alex": "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
+    "vgg": "https://download.pytorch.org/models/vgg16-397923af.pth",
+    "squeeze": "https://download.pytorch.org/models/squeezenet1_1-b8a52dc0.pth",
+}
+"""torchvision's ImageNet weights of each LPIPS backbone (what torchmetrics' LPIPS loads)."""
+
+
+class LPIPS(_PerImageMean):
+    """LPIPS (Zhang et al., "The Unreasonable Effectiveness of Deep Features as a Perceptual Metric"), lower
+    is better: torchmetrics' implementation on the 8-bit RGB images, ``crop_border`` cut as for PSNR, averaged
+    per image. Gray images are scored as three equal channels.
+
+    The backbone's ImageNet weights come from the torch cache, fetched and checked first (one
+    ``WeightsError`` line when missing offline); the linear layers ship with torchmetrics.
+    """
+
+    higher_is_better = False
+
+    def __init__(self, net: str = "alex", crop_border: int = 0, **kwargs: Any) -> None:
+        super().__init__(crop_border=crop_border, **kwargs)
+        if net not in LPIPS_BACKBONES:
+            raise ValueError(f"LPIPS net must be one of {', '.join(LPIPS_BACKBONES)}, got {net!r}")
+        from torchmetrics.image.lpip import LearnedPerceptualImagePatchSimilarity
+
+        from sr_zoo.files.download import cached_download
+
+        cached_download(LPIPS_BACKBONES[net], f"{net} ImageNet weights (the backbone of LPIPS)")
+        # Per-image scores from a private instance that never syncs: this metric's own sum/count do (DDP).
+        self.lpips = LearnedPerceptualImagePatchSimilarity(net_type=net, reduction="none", normalize=True,
+                                                           sync_on_compute=False)
+
+    def _per_image(self, preds: Tensor, target: Tensor) -> Tensor:
+        _check_pair(preds, target, self.crop_border, 1)
+        b = self.crop_border
+        pair = [quantize(x.float())[..., b : x.shape[-2] - b, b : x.shape[-1] - b] for x in (preds, target)]
+        pair = [x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x for x in pair]
+        self.lpips.reset()
+        self.lpips.update(*pair)
+        return self.lpips.compute().reshape(-1)

@@ -17,7 +17,7 @@ from sr_zoo.errors import ImageReadError, SRZooError, one_line
 from sr_zoo.files.images import check_writable_dir, probe_image, read_image
 from sr_zoo.inference.evaluation import BenchmarkResult, evaluate, format_table
 from sr_zoo.inference.self_ensemble import SelfEnsemble
-from sr_zoo.metrics import SSIM_WINDOW
+from sr_zoo.metrics import LPIPS, SSIM_WINDOW
 from sr_zoo.models import check_scale, inference_model, model_info
 
 
@@ -35,6 +35,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scale", type=int, nargs="+", required=True, help="one or more scales, e.g. 2 3 4 8")
     p.add_argument("--data", type=Path, nargs="+", required=True, help="folders of HR images, e.g. Set5 Set14")
     add_device_argument(p)
+    p.add_argument("--metrics", nargs="+", default=["psnr", "ssim"], choices=("psnr", "ssim", "lpips"),
+                   metavar="METRIC", help="psnr ssim (always, on Y) and optionally lpips (RGB, AlexNet; lower is "
+                   "better; its backbone's ImageNet weights are fetched into the torch cache on first use)")
     p.add_argument("--self-ensemble", action="store_true",
                    help="x8 self-ensemble (EDSR's '+'): the mean over the eight flips/rotations of each input")
     p.add_argument("--round-y", action="store_true", help="round Y to integers as MATLAB's rgb2ycbcr on uint8 does")
@@ -82,7 +85,8 @@ def _print(results: list[BenchmarkResult], name: str, as_json: bool, error: str 
             payload["error"] = error
         print(json.dumps(payload, allow_nan=False))
     elif results:
-        print(f"{name}: PSNR (dB) / SSIM on Y, border = scale, averaged per image"
+        lpips = " / LPIPS (RGB)" if any(r.lpips is not None for r in results) else ""
+        print(f"{name}: PSNR (dB) / SSIM on Y{lpips}, border = scale, averaged per image"
               + (" (incomplete: scoring stopped on an error)" if error is not None else ""))
         print(format_table(results))
     sys.stdout.flush()
@@ -114,6 +118,7 @@ def _run(args: argparse.Namespace, results: list[BenchmarkResult]) -> None:
         check_writable_dir(args.save_images, "--save-images")
     _check_decodable(datasets)
     models = {scale: inference_model(info.name, scale, args.ckpt).to(device) for scale in dict.fromkeys(args.scale)}
+    lpips = LPIPS().to(device) if "lpips" in args.metrics else None
     name = info.name
     if args.self_ensemble:
         models, name = {scale: SelfEnsemble(model) for scale, model in models.items()}, f"{info.name}+"
@@ -121,6 +126,7 @@ def _run(args: argparse.Namespace, results: list[BenchmarkResult]) -> None:
         for dataset in datasets:
             save_dir = args.save_images / dataset.name / f"x{dataset.scale}" if args.save_images else None
             bar.set_postfix_str(f"{dataset.name} x{dataset.scale}")
-            result = evaluate(models[dataset.scale], dataset, name, device, save_dir, args.round_y, progress=bar)
+            result = evaluate(models[dataset.scale], dataset, name, device, save_dir, args.round_y, progress=bar,
+                              lpips=lpips)
             _check_finite(result, args.ckpt)
             results.append(result)

@@ -14,7 +14,7 @@ from tqdm.auto import tqdm
 from sr_zoo.data.eval_sets import BenchmarkDataset
 from sr_zoo.errors import ImageReadError
 from sr_zoo.files.images import write_image
-from sr_zoo.metrics import YPSNR, YSSIM
+from sr_zoo.metrics import LPIPS, YPSNR, YSSIM
 
 __all__ = ["BenchmarkResult", "evaluate", "format_table"]
 
@@ -29,10 +29,15 @@ class BenchmarkResult:
     psnr: float
     ssim: float
     images: int
+    lpips: float | None = None  # with ``metrics`` naming it
 
     def as_dict(self, digits: int = 4) -> dict:
         row = asdict(self)
         row["psnr"], row["ssim"] = round(self.psnr, digits), round(self.ssim, digits)
+        if self.lpips is None:
+            del row["lpips"]
+        else:
+            row["lpips"] = round(self.lpips, digits)
         return row
 
 
@@ -45,15 +50,21 @@ def evaluate(
     save_dir: str | os.PathLike | None = None,
     round_y: bool = False,
     progress: tqdm | None = None,
+    lpips: LPIPS | None = None,
 ) -> BenchmarkResult:
     """Upscale every LR image of ``dataset`` with ``model`` and score it against its HR image.
 
     Images are run one at a time (their sizes differ); the border cropped is the scale, as in the
-    papers. With ``save_dir``, each SR image is written as ``<save_dir>/<name>.png`` (8-bit).
+    papers. With ``save_dir``, each SR image is written as ``<save_dir>/<name>.png`` (8-bit); with
+    ``lpips`` (a ``sr_zoo.metrics.LPIPS``, built once: it holds a network), LPIPS is scored as well.
     """
     device = torch.device(device)
     psnr = YPSNR(crop_border=dataset.scale, round_y=round_y).to(device)
     ssim = YSSIM(crop_border=dataset.scale, round_y=round_y).to(device)
+    if lpips is not None:
+        lpips.reset()
+        lpips.crop_border = dataset.scale
+        lpips.to(device)
     for index in range(len(dataset)):
         item = dataset[index]
         lr, hr = item["lr"][None].to(device), item["hr"][None].to(device)
@@ -61,6 +72,8 @@ def evaluate(
         try:
             psnr.update(sr, hr)
             ssim.update(sr, hr)
+            if lpips is not None:
+                lpips.update(sr, hr)
         except ValueError as exc:
             raise ImageReadError(f"{dataset.files[index]}: {exc}") from None
         if save_dir is not None:
@@ -74,11 +87,12 @@ def evaluate(
         psnr=float(psnr.compute()),
         ssim=float(ssim.compute()),
         images=len(dataset),
+        lpips=float(lpips.compute()) if lpips is not None else None,
     )
 
 
 def format_table(results: Sequence[BenchmarkResult]) -> str:
-    """Results as a Markdown table: one row per set, one ``PSNR / SSIM`` column per scale."""
+    """Results as a Markdown table: one row per set, one ``PSNR / SSIM`` (``/ LPIPS``) column per scale."""
     scales = sorted({r.scale for r in results})
     sets = list(dict.fromkeys(r.dataset for r in results))
     cells = {(r.dataset, r.scale): r for r in results}
@@ -89,7 +103,8 @@ def format_table(results: Sequence[BenchmarkResult]) -> str:
         row = [name, "/".join(str(c) for c in sorted(counts))]
         for s in scales:
             r = cells.get((name, s))
-            row.append(f"{r.psnr:.2f} / {r.ssim:.4f}" if r else "-")
+            cell = f"{r.psnr:.2f} / {r.ssim:.4f}" + (f" / {r.lpips:.4f}" if r and r.lpips is not None else "")
+            row.append(cell if r else "-")
         rows.append(row)
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     line = lambda cols: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cols, widths)) + " |"  # noqa: E731
