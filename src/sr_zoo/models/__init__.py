@@ -1,8 +1,15 @@
 """The model zoo: ``create_model(name, scale=...)``, ``list_models()``, one file per paper's network."""
 
-from sr_zoo.models._registry import (ModelInfo, check_scale, create_model, inference_model, list_models, model_info,
-                                     read_checkpoint)
-from sr_zoo.models.base import SRModule
+from sr_zoo.models._registry import (
+    ModelInfo,
+    check_scale,
+    create_model,
+    inference_model,
+    list_models,
+    model_info,
+    read_checkpoint,
+)
+from sr_zoo.models.base import PixelLossModule, SRModule
 from sr_zoo.models.bicubic import Bicubic
 from sr_zoo.models.csrcnn import CSRCNN
 from sr_zoo.models.emtcm import EMTCM
@@ -25,6 +32,7 @@ __all__ = [
     "SRResNet",
     "Bicubic",
     "ModelInfo",
+    "PixelLossModule",
     "SRModule",
     "check_scale",
     "create_model",

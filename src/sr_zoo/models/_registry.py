@@ -10,8 +10,8 @@ from torch import nn
 
 from sr_zoo.errors import SRZooError
 
-__all__ = ["ModelInfo", "check_scale", "checkpoint_model", "create_model", "inference_model", "list_models", "model_info",
-           "read_checkpoint", "register_model"]
+__all__ = ["ModelInfo", "check_scale", "checkpoint_model", "create_model", "inference_model", "list_models",
+           "model_info", "read_checkpoint", "register_model"]
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,8 @@ def create_model(name: str, scale: int, checkpoint: str | os.PathLike | None = N
     try:
         model = info.builder(**hparams)
     except (TypeError, ValueError, SRZooError) as exc:
-        raise SRZooError(f"{checkpoint}: its hyper-parameters do not fit {info.name} ({str(exc).splitlines()[0]})") from None
+        raise SRZooError(f"{checkpoint}: its hyper-parameters do not fit {info.name} "
+                         f"({str(exc).splitlines()[0]})") from None
     try:
         model.load_state_dict(saved["state_dict"])
     except RuntimeError as exc:
@@ -125,9 +126,11 @@ def checkpoint_model(saved: dict, path: str | os.PathLike) -> tuple[str | None, 
     hparams = saved.get("hyper_parameters", {})
     if not isinstance(hparams, dict):
         raise SRZooError(f"{path}: not a zoo checkpoint (hyper_parameters is a {type(hparams).__name__}, not a dict)")
-    bad = next(((k, v) for k, v in saved["state_dict"].items() if not isinstance(k, str) or not isinstance(v, torch.Tensor)), None)
+    bad = next(((k, v) for k, v in saved["state_dict"].items()
+                if not isinstance(k, str) or not isinstance(v, torch.Tensor)), None)
     if bad is not None:
-        raise SRZooError(f"{path}: not a zoo checkpoint (state_dict entry {bad[0]!r} is a {type(bad[1]).__name__}, not a tensor)")
+        raise SRZooError(f"{path}: not a zoo checkpoint (state_dict entry {bad[0]!r} is a "
+                         f"{type(bad[1]).__name__}, not a tensor)")
     return model, scale
 
 
@@ -159,5 +162,6 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     if not isinstance(saved, dict) or "state_dict" not in saved:
         raise SRZooError(f"{path}: not a Lightning checkpoint (no state_dict)")
     if not isinstance(saved["state_dict"], dict):
-        raise SRZooError(f"{path}: not a Lightning checkpoint (its state_dict is a {type(saved['state_dict']).__name__})")
+        raise SRZooError(f"{path}: not a Lightning checkpoint "
+                         f"(its state_dict is a {type(saved['state_dict']).__name__})")
     return saved

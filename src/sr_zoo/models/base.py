@@ -1,4 +1,5 @@
-"""``SRModule``: what every zoo model shares (forward on RGB, Y-channel metrics, prediction, checkpoints)."""
+"""``SRModule``: what every zoo model shares (forward on RGB, Y-channel metrics, prediction, checkpoints);
+``PixelLossModule``: the training step and optimizer of a network trained on one pixel loss."""
 
 from __future__ import annotations
 
@@ -6,19 +7,20 @@ from typing import Any
 
 import lightning as L
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn import Parameter
 from torchmetrics import MetricCollection
 from torchvision.utils import make_grid
 
-from sr_zoo.data.batches import EvalBatch, PredictBatch
+from sr_zoo.data.batches import EvalBatch, PredictBatch, TrainBatch
 from sr_zoo.errors import SRZooError
 from sr_zoo.metrics import YPSNR, YSSIM, y_psnr, y_ssim
 from sr_zoo.models._registry import check_scale
-from sr_zoo.ops import imresize, rgb_to_ycbcr, ycbcr_to_rgb
+from sr_zoo.ops import imresize, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
 from sr_zoo.training.progress import align_epoch_counter
 
-__all__ = ["SRModule"]
+__all__ = ["PixelLossModule", "SRModule"]
 
 
 class SRModule(L.LightningModule):
@@ -31,7 +33,9 @@ class SRModule(L.LightningModule):
     benchmark set of the datamodule with the Y-channel metrics (logged as ``val/<Set>/psnr``,
     ``val/<Set>/ssim``; the first set is also logged as ``val/psnr`` for checkpointing). Subclasses
     are registered with ``@register_model`` (which names them), build ``self.net`` and write ``training_step``
-    and ``configure_optimizers``.
+    and ``configure_optimizers`` (``PixelLossModule`` has both for a network trained on one pixel loss).
+    A model with an ``init_from`` hyper-parameter starts a new fit from that checkpoint's network
+    (``load_initial_weights``).
 
     What trains is declared once: ``optimizer_parameters()`` lists each optimizer's parameter groups (the
     optimizers are built from it) and ``trained_parameters(stage)`` says which of them a stage updates;
@@ -95,7 +99,6 @@ class SRModule(L.LightningModule):
             for metric in collection.values():
                 metric.crop_border = self.eval_scale
 
-
     def _set_names(self, stage: str) -> list[str]:
         try:
             datamodule = getattr(self.trainer, "datamodule", None)
@@ -105,6 +108,7 @@ class SRModule(L.LightningModule):
         return list(names) if names else [stage]
 
     def setup(self, stage: str) -> None:
+        super().setup(stage)
         for prefix in ("val", "test"):
             if (prefix == "val" and stage in ("fit", "validate")) or (prefix == "test" and stage == "test"):
                 for name in self._set_names(prefix):
@@ -151,7 +155,8 @@ class SRModule(L.LightningModule):
         name = batch.get("name", [f"sample{index}"])[0]
         for logger in self.loggers:
             if hasattr(logger, "log_image"):  # WandbLogger
-                logger.log_image(key=f"samples/{name}", images=[grid], caption=["bicubic | SR | HR"], step=self.global_step)
+                logger.log_image(key=f"samples/{name}", images=[grid], caption=["bicubic | SR | HR"],
+                                 step=self.global_step)
             elif hasattr(getattr(logger, "experiment", None), "add_image"):  # TensorBoard
                 logger.experiment.add_image(f"samples/{name}", grid, self.global_step)
 
@@ -180,9 +185,14 @@ class SRModule(L.LightningModule):
             self.log("train/epoch_loss", loss.detach(), on_step=False, on_epoch=True, sync_dist=True, batch_size=size)
 
     def on_train_epoch_end(self) -> None:
+        super().on_train_epoch_end()
         for i, optimizer in enumerate(self.trainer.optimizers):
             if optimizer.param_groups:  # bicubic's placeholder optimizer has none
-                self.log(f"train/lr{i if i else ''}", optimizer.param_groups[0]["lr"])
+                self.log(f"train/{self.lr_log_name(i)}", optimizer.param_groups[0]["lr"])
+
+    def lr_log_name(self, index: int) -> str:
+        """The name (under ``train/``) of the rate of optimizer ``index``: ``lr``, ``lr1``, ..."""
+        return f"lr{index if index else ''}"
 
     # ------------------------------------------------------------------ what trains
     def optimizer_parameters(self) -> dict[str, list[dict[str, Any]]]:
@@ -240,15 +250,25 @@ class SRModule(L.LightningModule):
         try:
             self.net.load_state_dict(weights)
         except RuntimeError as exc:
-            raise SRZooError(f"{path}: weights do not fit this {self.model_name} ({str(exc).splitlines()[0]})") from None
+            raise SRZooError(f"{path}: weights do not fit this {self.model_name} "
+                             f"({str(exc).splitlines()[0]})") from None
         where = "cross-scale start" if scale != self.scale else "same scale, a new run"
         rank_zero_info(f"sr-zoo: init_from {path}: loaded {len(weights)} network tensors of a {model} x{scale} "
-                       f"checkpoint into this {self.model_name} x{self.scale} ({where}; optimizer and schedule start afresh)")
+                       f"checkpoint into this {self.model_name} x{self.scale} "
+                       f"({where}; optimizer and schedule start afresh)")
+
+    def on_fit_start(self) -> None:
+        super().on_fit_start()
+        init_from = self.hparams.get("init_from")
+        if init_from and self.trainer.ckpt_path is None:  # a new run (not a resumed one) from another's network
+            self.load_initial_weights(init_from)
 
     def on_train_start(self) -> None:
+        super().on_train_start()
         align_epoch_counter(self.trainer)  # a run stopped by max_steps inside an epoch resumes in that epoch
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_load_checkpoint(checkpoint)
         # The GANs' and SRResNet's rates became LambdaLR schedules (restartable per stage); a checkpoint
         # written with StepLR has no lr_lambdas entry, which LambdaLR.load_state_dict requires. Its count
         # (last_epoch) carries over unchanged.
@@ -257,4 +277,37 @@ class SRModule(L.LightningModule):
                 state["lr_lambdas"] = [None] * len(state.get("base_lrs", [None]))
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_save_checkpoint(checkpoint)
         checkpoint["sr_zoo"] = {"model": self.model_name, "scale": self.scale}
+
+
+class PixelLossModule(SRModule):
+    """A network trained on one pixel loss of its output against the HR patch (SRCNN, FSRCNN, EMTCM,
+    SRResNet): on Y for a Y-channel network, by Adam over ``optimizer_parameters()``, whose groups carry
+    their rates. ``pixel_loss`` is MSE unless a subclass says otherwise."""
+
+    def pixel_loss(self, sr: Tensor, hr: Tensor) -> Tensor:
+        """The training loss of a batch of network outputs and targets."""
+        return F.mse_loss(sr, hr)
+
+    def loss_weights(self, stage: str) -> dict[str, float]:
+        return {"mse": 1.0}
+
+    def training_step(self, batch: TrainBatch, batch_idx: int) -> Tensor:
+        lr, hr = batch["lr"], batch["hr"]
+        if self.y_channel:
+            lr, hr = rgb_to_y(lr), rgb_to_y(hr)
+        loss = self.pixel_loss(self.net(lr), hr)
+        self.log("train/loss", loss, prog_bar=True, batch_size=lr.shape[0])
+        return loss
+
+    def last_layer_groups(self, layer: str, lr: float, last_lr: float) -> dict[str, list[dict[str, Any]]]:
+        """``optimizer_parameters()`` with ``self.net.<layer>`` at ``last_lr`` and the other trainable layers
+        at ``lr`` (a group only if one of them trains): SRCNN's, FSRCNN's and EMTCM's two rates."""
+        params = self.named_trainable("net")
+        last = {n: p for n, p in params.items() if n.startswith(f"net.{layer}.")}
+        rest = {n: p for n, p in params.items() if n not in last}
+        return {"net": ([{"params": rest, "lr": lr}] if rest else []) + [{"params": last, "lr": last_lr}]}
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        return torch.optim.Adam(self.param_groups("net"))

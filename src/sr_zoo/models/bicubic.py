@@ -29,7 +29,6 @@ class Bicubic(SRModule):
 
     min_input_side = 0  # MATLAB's imresize handles any size itself: no padding of small images
 
-
     def __init__(self, scale: int = 4, sample_images: int = 1) -> None:
         super().__init__(scale, sample_images)
         self.save_hyperparameters()

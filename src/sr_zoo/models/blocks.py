@@ -2,46 +2,88 @@
 
 from __future__ import annotations
 
-from torch import nn
+from collections import OrderedDict
+from typing import Literal, TypeVar
 
-__all__ = ["ConvPReLU", "Residual", "deconv_upsampler", "init_prelu_conv_"]
+from torch import Tensor, nn
 
+__all__ = ["ConvPReLU", "Residual", "ResidualBlock", "deconv_upsampler", "he_conv", "he_deconv", "he_init_",
+           "normal_init_"]
 
-def init_prelu_conv_(conv: nn.Conv2d, slope: float = 0.25) -> None:
-    """He et al. 2015's initialisation designed for PReLU: N(0, 2 / ((1 + a^2) fan_in)), zero bias."""
-    nn.init.kaiming_normal_(conv.weight, a=slope, mode="fan_in", nonlinearity="leaky_relu")
-    nn.init.zeros_(conv.bias)
-
-
-class ConvPReLU(nn.Sequential):
-    """``k x k`` convolution (same padding) followed by a per-channel PReLU, He-initialised."""
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: int) -> None:
-        conv = nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2)
-        init_prelu_conv_(conv)
-        super().__init__(conv, nn.PReLU(out_channels, init=0.25))
+Layer = TypeVar("Layer", nn.Conv2d, nn.ConvTranspose2d)
+Nonlinearity = Literal["relu", "leaky_relu", "linear"]
 
 
-def deconv_upsampler(in_channels: int, out_channels: int, kernel_size: int, scale: int, std: float = 1e-3) -> nn.ConvTranspose2d:
-    """Transposed convolution that maps ``H x W`` to exactly ``scale H x scale W`` (FSRCNN's last layer).
+def he_init_(layer: Layer, nonlinearity: Nonlinearity = "relu", slope: float = 0.0) -> Layer:
+    """He et al. 2015's ("MSRA") init for the activation that follows: N(0, gain^2 / fan_in), zero bias."""
+    nn.init.kaiming_normal_(layer.weight, a=slope, mode="fan_in", nonlinearity=nonlinearity)
+    nn.init.zeros_(layer.bias)
+    return layer
 
-    Initialised N(0, ``std``) as FSRCNN's deconvolution (Dong et al. 2016, 3.3).
-    """
-    pad = (kernel_size - 1) // 2
-    layer = nn.ConvTranspose2d(
-        in_channels, out_channels, kernel_size, stride=scale, padding=pad, output_padding=scale + 2 * pad - kernel_size
-    )
+
+def normal_init_(layer: Layer, std: float) -> Layer:
+    """Weights N(0, ``std``), zero bias (SRCNN's and FSRCNN's init)."""
     nn.init.normal_(layer.weight, std=std)
     nn.init.zeros_(layer.bias)
     return layer
 
 
-class Residual(nn.Module):
-    """``x + body(x)``."""
+def he_conv(in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1,
+            nonlinearity: Nonlinearity = "relu", slope: float = 0.0) -> nn.Conv2d:
+    """A same-padded convolution, He-initialised for the activation that follows (``he_init_``)."""
+    conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding=kernel_size // 2)
+    return he_init_(conv, nonlinearity, slope)
 
-    def __init__(self, body: nn.Module) -> None:
-        super().__init__()
-        self.body = body
 
-    def forward(self, x):  # noqa: ANN001, ANN201 - as nn.Module
-        return x + self.body(x)
+def he_deconv(in_channels: int, out_channels: int, kernel_size: int, stride: int = 2, padding: int = 0,
+              output_padding: int = 0) -> nn.ConvTranspose2d:
+    """A transposed convolution, He-initialised for a ReLU (``he_init_``)."""
+    return he_init_(nn.ConvTranspose2d(in_channels, out_channels, kernel_size, stride, padding, output_padding))
+
+
+def deconv_upsampler(in_channels: int, out_channels: int, kernel_size: int, scale: int,
+                     std: float = 1e-3) -> nn.ConvTranspose2d:
+    """A transposed convolution from ``H x W`` to exactly ``scale H x scale W``, weights N(0, ``std``).
+
+    FSRCNN's last layer (FSRCNN paper, Sec. 3.3), also EMTCM's.
+    """
+    pad = (kernel_size - 1) // 2
+    layer = nn.ConvTranspose2d(in_channels, out_channels, kernel_size, stride=scale, padding=pad,
+                               output_padding=scale + 2 * pad - kernel_size)
+    return normal_init_(layer, std)
+
+
+class ConvPReLU(nn.Sequential):
+    """``k x k`` same-padded convolution and a per-channel PReLU (slope 0.25), He-initialised for it."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int) -> None:
+        conv = he_conv(in_channels, out_channels, kernel_size, nonlinearity="leaky_relu", slope=0.25)
+        super().__init__(conv, nn.PReLU(out_channels, init=0.25))
+
+
+class Residual(nn.Sequential):
+    """``x + layers(x)``: an identity skip over layers applied in order (given as to ``nn.Sequential``; an
+    ``OrderedDict`` names them, and so the parameters: ``Residual(OrderedDict(body=m))`` holds ``body.*``)."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + super().forward(x)
+
+
+class ResidualBlock(Residual):
+    """Two 3x3 convolutions of ``n`` maps under an identity skip, in SRGAN's or CSRCNN's form.
+
+    ``batch_norm=True``, SRGAN's block as the SRSEG paper describes it (Sec. 3.1): each convolution followed
+    by batch norm and LeakyReLU(``slope``), PyTorch's default init. ``batch_norm=False``, CSRCNN's (CSRCNN
+    paper, Sec. III-A): convolution, ReLU, convolution, He init, no normalisation. The parameter names
+    (``body.*``; ``conv1.*``, ``conv2.*``) are the ones the models' checkpoints hold.
+    """
+
+    def __init__(self, n: int, batch_norm: bool = False, slope: float = 0.2) -> None:
+        if batch_norm:
+            layers = OrderedDict(body=nn.Sequential(
+                nn.Conv2d(n, n, 3, padding=1), nn.BatchNorm2d(n), nn.LeakyReLU(slope, inplace=True),
+                nn.Conv2d(n, n, 3, padding=1), nn.BatchNorm2d(n), nn.LeakyReLU(slope, inplace=True),
+            ))
+        else:
+            layers = OrderedDict(conv1=he_conv(n, n), relu=nn.ReLU(), conv2=he_conv(n, n))
+        super().__init__(layers)

@@ -1,23 +1,12 @@
-"""CSRCNN (Zhang et al., IEEE TMM): a cascade of x2 levels built from back-projection U-net blocks.
+"""CSRCNN, from "Large Factor Image Super-Resolution with Cascaded Convolutional Neural Networks" (Zhang
+et al., IEEE TMM): a cascade of x2 levels built from back-projection U-net (BP-U) blocks.
 
-Follows papers/csrcnn.txt III-A (network), III-B (curriculum), III-C (losses) and IV-B (training).
-Each level: a densely connected group of BP-U blocks in LR space (with a residual skip over the
-group), a stride-2 transposed convolution, a refined block in HR space (with its own residual skip),
-and a 3x3 convolution to RGB. 64 filters of 3x3 throughout, He initialisation, ReLU (the paper names no
-other activation). Readings where the text is silent (the spec and its arithmetic: README, "CSRCNN"):
-
-* BP-U block, eq. (1)-(5): ``F0 = 1x1(x)``, ``F1 = down(F0)``, ``F2 = down(F1)``,
-  ``F3 = [conv(F2), F2]``, ``F4 = up(F3) - F1``, ``F5 = up(F4) + F0``; down = 3x3 stride-2 conv, up =
-  3x3 stride-2 transposed conv (the only size that fits Table IV's per-block increments).
-  ``plain_u=True`` is Table III's plain U block: no concatenation, no subtraction.
-* Dense group: block k sees the concatenation of the group input and the k-1 earlier outputs
-  (64k channels), which its 1x1 convolution brings back to 64; no fusion layer after the group.
-* Level upsampler: 4x4 transposed convolution, stride 2, padding 1. The first level starts with
-  conv(3, 64) and conv(64, 64); later levels take the previous level's 64 HR feature maps.
-* The HR image comes from the top level's RGB convolution, not from adding a residual image (III-A).
-* Depth: 6/4/2 BP-U blocks at levels 1/2/3 (III-A), ``blocks_per_level`` to change it (4/4/4 is the
-  symmetric variant). Table VI's parameter counts fit 4/4/4 with two more HR convolutions per level
-  (``extra_hr_convs=2``); see the README for the arithmetic.
+Follows the CSRCNN paper's Sec. III-A (network), III-B (curriculum), III-C (losses) and IV-B (training).
+Each level: a densely connected group of BP-U blocks in LR space (with a residual skip over the group), a
+stride-2 transposed convolution, a refined block in HR space (with its own residual skip) and a 3x3
+convolution to RGB; 64 filters of 3x3 throughout, He initialisation, ReLU. Where the text is silent
+(the BP-U block's layers, the dense connections, the upsampler, the depth that fits Table VI's parameter
+counts), the readings are in docs/csrcnn.md.
 """
 
 from __future__ import annotations
@@ -30,46 +19,36 @@ import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback
 from torch import Tensor, nn
 
-from sr_zoo.training.schedules import Curriculum, LossSchedule
 from sr_zoo.data.batches import TrainBatch
 from sr_zoo.models._registry import register_model
 from sr_zoo.models.base import SRModule
+from sr_zoo.models.blocks import ResidualBlock, he_conv, he_deconv
 from sr_zoo.ops import imresize
+from sr_zoo.training.schedules import Curriculum, LossSchedule
 
 __all__ = ["BPUBlock", "CSRCNN", "CSRCNNNet", "DenseBPUGroup", "RefinedBlock"]
 
 ASYMMETRIC_BLOCKS = (6, 4, 2)
 
 
-def _conv(in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1) -> nn.Conv2d:
-    conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding=kernel_size // 2)
-    nn.init.kaiming_normal_(conv.weight, nonlinearity="relu")  # He et al. 2015 (IV-B)
-    nn.init.zeros_(conv.bias)
-    return conv
-
-
-def _deconv(in_channels: int, out_channels: int, kernel_size: int, padding: int, output_padding: int) -> nn.ConvTranspose2d:
-    deconv = nn.ConvTranspose2d(in_channels, out_channels, kernel_size, 2, padding, output_padding)
-    nn.init.kaiming_normal_(deconv.weight, nonlinearity="relu")
-    nn.init.zeros_(deconv.bias)
-    return deconv
-
-
 class BPUBlock(nn.Module):
     """Back-projection U-net block, eq. (1)-(5); input ``in_channels`` maps, output ``n`` maps, same size.
 
-    Height and width must be multiples of 4 (two stride-2 steps down and back up).
+    ``F0 = 1x1(x)``, ``F1 = down(F0)``, ``F2 = down(F1)``, ``F3 = [conv(F2), F2]``, ``F4 = up(F3) - F1``,
+    ``F5 = up(F4) + F0``, with 3x3 stride-2 convolutions down and transposed convolutions up;
+    ``plain_u=True`` is Table III's plain U block (no concatenation, no subtraction). Height and width
+    must be multiples of 4 (two stride-2 steps down and back up).
     """
 
     def __init__(self, in_channels: int, n: int = 64, plain_u: bool = False) -> None:
         super().__init__()
         self.plain_u = plain_u
-        self.regulate = _conv(in_channels, n, 1)  # F0
-        self.down1 = _conv(n, n, 3, 2)  # (1)
-        self.down2 = _conv(n, n, 3, 2)  # (2)
-        self.conv = _conv(n, n, 3)  # (3)
-        self.up1 = _deconv(n if plain_u else 2 * n, n, 3, 1, 1)  # (4)
-        self.up2 = _deconv(n, n, 3, 1, 1)  # (5)
+        self.regulate = he_conv(in_channels, n, 1)  # F0
+        self.down1 = he_conv(n, n, 3, 2)  # (1)
+        self.down2 = he_conv(n, n, 3, 2)  # (2)
+        self.conv = he_conv(n, n, 3)  # (3)
+        self.up1 = he_deconv(n if plain_u else 2 * n, n, 3, padding=1, output_padding=1)  # (4)
+        self.up2 = he_deconv(n, n, 3, padding=1, output_padding=1)  # (5)
 
     def forward(self, x: Tensor) -> Tensor:
         f0 = F.relu(self.regulate(x))
@@ -84,7 +63,8 @@ class BPUBlock(nn.Module):
 
 
 class DenseBPUGroup(nn.Module):
-    """``blocks`` BP-U blocks, densely connected, with a residual skip from the group input."""
+    """``blocks`` BP-U blocks, densely connected (block k sees the group input and the k-1 earlier
+    outputs), with a residual skip from the group input."""
 
     def __init__(self, blocks: int, n: int = 64, plain_u: bool = False) -> None:
         super().__init__()
@@ -97,34 +77,25 @@ class DenseBPUGroup(nn.Module):
         return features[-1] + x
 
 
-class _ResidualBlock(nn.Module):
-    """Conv-ReLU-Conv with an identity skip, no batch normalisation."""
-
-    def __init__(self, n: int) -> None:
-        super().__init__()
-        self.conv1, self.conv2 = _conv(n, n), _conv(n, n)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return x + self.conv2(F.relu(self.conv1(x)))
-
-
 class RefinedBlock(nn.Sequential):
-    """Four residual blocks, then four Conv+ReLU layers (III-A), in HR space."""
+    """Four residual blocks (conv-ReLU-conv, no batch norm), then four Conv+ReLU layers (Sec. III-A), in HR space."""
 
     def __init__(self, n: int = 64, residual_blocks: int = 4, convs: int = 4) -> None:
-        layers: list[nn.Module] = [_ResidualBlock(n) for _ in range(residual_blocks)]
+        layers: list[nn.Module] = [ResidualBlock(n) for _ in range(residual_blocks)]
         for _ in range(convs):
-            layers += [_conv(n, n), nn.ReLU()]
+            layers += [he_conv(n, n), nn.ReLU()]
         super().__init__(*layers)
 
 
 class _Level(nn.Module):
+    """One x2 level: the dense BP-U group, a 4x4 stride-2 transposed convolution, the refined blocks, to RGB."""
+
     def __init__(self, blocks: int, n: int, plain_u: bool, extra_hr_convs: int, refined_blocks: int) -> None:
         super().__init__()
         self.group = DenseBPUGroup(blocks, n, plain_u)
-        self.upsample = _deconv(n, n, 4, 1, 0)
+        self.upsample = he_deconv(n, n, 4, padding=1)
         self.refine = nn.Sequential(*[RefinedBlock(n, convs=4 + extra_hr_convs) for _ in range(refined_blocks)])
-        self.to_rgb = _conv(n, 3)
+        self.to_rgb = he_conv(n, 3)
 
     def forward(self, x: Tensor) -> Tensor:
         hr = F.relu(self.upsample(self.group(x)))
@@ -132,9 +103,10 @@ class _Level(nn.Module):
 
 
 class CSRCNNNet(nn.Module):
-    """``log2(scale)`` cascaded x2 levels. ``active_levels`` and ``blend`` serve the curriculum: the
-    output is the active top level's RGB, blended with the bilinearly doubled RGB of the level below
-    while ``blend < 1`` (ProSR's fade-in, which III-B cites)."""
+    """``log2(scale)`` cascaded x2 levels after a conv(3, 64), conv(64, 64) head; the HR image is the top
+    level's RGB convolution (Sec. III-A). ``active_levels`` and ``blend`` serve the curriculum: the output is
+    the active top level's RGB, blended with the bilinearly doubled RGB of the level below while
+    ``blend < 1`` (ProSR's fade-in, which Sec. III-B cites)."""
 
     def __init__(self, scale: int, blocks_per_level: Sequence[int] | int | None = None, n: int = 64,
                  plain_u: bool = False, extra_hr_convs: int = 0, refined_blocks: int = 1) -> None:
@@ -148,7 +120,7 @@ class CSRCNNNet(nn.Module):
             blocks = list(blocks_per_level)
         if len(blocks) != levels:
             raise ValueError(f"blocks_per_level needs {levels} entries for scale {scale}, got {blocks}")
-        self.head = nn.Sequential(_conv(3, n), nn.ReLU(), _conv(n, n), nn.ReLU())
+        self.head = nn.Sequential(he_conv(3, n), nn.ReLU(), he_conv(n, n), nn.ReLU())
         self.levels = nn.ModuleList(_Level(b, n, plain_u, extra_hr_convs, refined_blocks) for b in blocks)
         self.active_levels = levels
         self.blend = 1.0
@@ -180,20 +152,15 @@ class CSRCNNNet(nn.Module):
         return [out[..., : h * 2 ** (i + 1), : w * 2 ** (i + 1)] for i, out in kept.items()]
 
 
-@register_model("csrcnn", paper="Zhang et al., CSRCNN (papers/csrcnn.txt)", scales=(2, 4, 8))
+@register_model("csrcnn", paper="CSRCNN (Zhang et al.)", scales=(2, 4, 8))
 class CSRCNN(SRModule):
-    """CSRCNN on RGB with the curriculum and loss schedule of III-B/III-C (driven by callbacks).
+    """CSRCNN on RGB with the curriculum and loss schedule of Sec. III-B/III-C (driven by callbacks).
 
-    Training (IV-B): SGD, momentum 0.9, weight decay 1e-4 (the paper gives no learning rate: ``lr``
+    Training (Sec. IV-B): SGD, momentum 0.9, weight decay 1e-4 (the paper gives no learning rate: ``lr``
     is ours); ``optimizer="adam"`` for short runs. L1 or L2 as ``loss_kind`` says
     (``sr_zoo.training.schedules.LossSchedule`` alternates it); the target at factor f is the HR patch reduced
-    (MATLAB bicubic) to f times the LR size.
-
-    Where the loss is taken: III-A says "our method only calculates the loss at the end of the
-    network", its first difference from LapSRN, while eq. 8 sums over the L levels. The prose is the
-    explicit statement, so ``level_loss="top"`` (default) takes the active stage's final output only;
-    ``level_loss="all"`` is eq. 8: every active level against its own target, each level's mean
-    error summed (the top term is the same number in both readings).
+    (MATLAB bicubic) to f times the LR size. The loss is taken at the final output only, as Sec. III-A's
+    prose says (``level_loss="top"``), or at every level, as eq. 8 sums (``"all"``); see docs/csrcnn.md.
 
     Args:
         scale: 2, 4 or 8 (1, 2 or 3 levels).
@@ -208,13 +175,12 @@ class CSRCNN(SRModule):
         blend_epochs: epochs over which each new level is blended in.
         l1_epochs: epochs of L1 before the L2/L1 alternation.
         loss_period: epochs per loss in the alternation.
-        level_loss: ``top`` (III-A) or ``all`` (eq. 8), see above.
+        level_loss: ``top`` (Sec. III-A) or ``all`` (eq. 8), see above.
 
     ``training_step`` returns ``{"loss": ...}`` and, once the curriculum is over, ``final_l1`` (logged as
     ``train/final_l1``): the L1 error of the full-scale output, whichever loss the schedule trains with,
-    the quantity whose steady state (IV-B) the recipes' ``SteadyStateStop`` watches.
+    the quantity whose steady state (Sec. IV-B) the recipes' ``SteadyStateStop`` watches.
     """
-
 
     def __init__(
         self,
@@ -245,18 +211,19 @@ class CSRCNN(SRModule):
     def set_curriculum(self, levels: int, blend: float) -> None:
         """Called by ``Curriculum`` before each batch: train ``levels`` levels, the top one faded in by ``blend``."""
         if not 1 <= levels <= len(self.net.levels) or not 0.0 <= blend <= 1.0:
-            raise ValueError(f"csrcnn: levels must be in 1..{len(self.net.levels)} and blend in [0, 1], got {levels}, {blend}")
+            raise ValueError(f"csrcnn: levels must be in 1..{len(self.net.levels)} and blend in [0, 1], "
+                             f"got {levels}, {blend}")
         self.net.active_levels, self.net.blend = int(levels), float(blend)
 
     def set_loss(self, kind: Literal["l1", "l2"]) -> None:
-        """Called by ``LossSchedule`` before each batch: the pixel loss of that batch (III-C)."""
+        """Called by ``LossSchedule`` before each batch: the pixel loss of that batch (Sec. III-C)."""
         if kind not in ("l1", "l2"):
             raise ValueError(f"csrcnn: loss must be 'l1' or 'l2', got {kind!r}")
         self.loss_kind = kind
 
     def training_stages(self) -> list[str]:
         """``x2``, then for each next level ``x<f> blend`` (while it fades in; none if ``blend_epochs`` is 0)
-        and ``x<f>`` (III-B's curriculum)."""
+        and ``x<f>`` (Sec. III-B's curriculum)."""
         names = ["x2"]
         for level in range(2, len(self.net.levels) + 1):
             names += ([f"x{2**level} blend"] if self.hparams.blend_epochs > 0 else []) + [f"x{2**level}"]
@@ -290,6 +257,7 @@ class CSRCNN(SRModule):
         """The curriculum and the loss schedule come with the model (a config may override them)."""
         stage_epochs = self.hparams.stage_epochs if self.hparams.stage_epochs is not None else [5, 5]
         return [
+            *super().configure_callbacks(),
             Curriculum(stage_epochs=stage_epochs, blend_epochs=self.hparams.blend_epochs),
             LossSchedule(l1_epochs=self.hparams.l1_epochs, period=self.hparams.loss_period),
         ]

@@ -1,37 +1,24 @@
-"""EMTCM (Yang et al., Electronics 2021): a two-stage hourglass with multi-task loss and cross-scale training.
+"""EMTCM, from "An Effective Multi-Task Two-Stage Network with the Cross-Scale Training Strategy for
+Multi-Scale Image Super Resolution" (Yang et al., Electronics 2021): a two-stage hourglass on Y with a
+multi-task loss and cross-scale training.
 
-Follows papers/emtcm.txt section 3 (architecture, loss) and 4.2 (layer sizes, learning rates,
-two-step data schedule, cross-scale strategy). Where the paper is ambiguous:
-
-* Mapping kernel: 4.2 writes M as "9Conv(1,12,12)", literally 1x1 kernels, but section 3.1 says M
-  is there "to capture more context information" against "the inherent weakness of local receptive
-  field", which 1x1 kernels cannot do, and the network follows FSRCNN (3x3 mapping). Default
-  ``mapping_kernel=3``; ``mapping_kernel=1`` gives the literal reading.
-* Size: Table 5 reports 1.89 M parameters, which no reading of 4.2's layer sizes approaches
-  (19,409 with 3x3 mapping, 9,041 with 1x1, PReLU slopes included; FSRCNN: 12,809). The layer
-  sizes of 4.2 are followed; ``sr-zoo models`` prints the count.
-* Residual blocks: "nine residual blocks with long skip connection", nine layers in all, so each
-  block is one conv + PReLU with an identity skip, and a long skip spans the nine.
-* Loss reductions (3.2): eq. 6 and 7 both sum over the images of a batch; per image, SSIM is a mean
-  over its windows and the per-pixel cross-entropy a mean over its pixels, so beta weighs two
-  per-image averages and means the same at any patch size (``ce_pixels="sum"``: beta x pixels).
-* Cross-scale (4.2): the x2/x4 model starts from every weight of a trained x3 model (``init_from``)
-  and, with ``finetune="deconv"``, trains only the deconvolution; the x3 deconvolution is its start.
+Follows the EMTCM paper's Sec. 3 (architecture, loss) and 4.2 (layer sizes, learning rates, two-step data
+schedule, cross-scale strategy). Where the paper is ambiguous, the readings (3x3 mapping kernel against
+4.2's literal 1x1, the nine one-layer residual blocks, the per-image loss reductions) and the parameter
+count that Table 5 does not match are in docs/emtcm.md.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any, Literal
 
-import torch
 from torch import Tensor, nn
 
-from sr_zoo.data.batches import TrainBatch
 from sr_zoo.losses import MultiTaskLoss
 from sr_zoo.models._registry import register_model
-from sr_zoo.models.base import SRModule
+from sr_zoo.models.base import PixelLossModule
 from sr_zoo.models.blocks import ConvPReLU, Residual, deconv_upsampler
-from sr_zoo.ops import rgb_to_y
 
 __all__ = ["EMTCM", "EMTCMNet"]
 
@@ -44,7 +31,8 @@ class EMTCMNet(nn.Module):
         super().__init__()
         self.coarse = ConvPReLU(1, d, 5)  # G
         self.memory_friendly = ConvPReLU(d, s, 1)  # F
-        self.mapping = nn.Sequential(*[Residual(ConvPReLU(s, s, mapping_kernel)) for _ in range(mapping_layers)])  # M
+        self.mapping = nn.Sequential(*[Residual(OrderedDict(body=ConvPReLU(s, s, mapping_kernel)))
+                                       for _ in range(mapping_layers)])  # M: one conv + PReLU per block
         self.recovery = ConvPReLU(s, d, 1)  # R
         self.deconv = deconv_upsampler(d, 1, 9, scale)  # De
 
@@ -54,16 +42,17 @@ class EMTCMNet(nn.Module):
         return self.deconv(self.recovery(high))
 
 
-@register_model("emtcm", paper="Yang et al. 2021, EMTCM (papers/emtcm.txt)", scales=(2, 3, 4))
-class EMTCM(SRModule):
-    """EMTCM on Y with the multi-task loss ``sum_n (1 - SSIM_n) + beta * sum_n CE_n`` (eq. 6-8, beta = 1e-4).
+@register_model("emtcm", paper="EMTCM (Yang et al. 2021)", scales=(2, 3, 4))
+class EMTCM(PixelLossModule):
+    """EMTCM on Y with the multi-task loss ``sum_n (1 - SSIM_n) + beta * sum_n CE_n`` (EMTCM paper, eq. 6-8,
+    beta = 1e-4).
 
-    Learning rates 1e-3 (convolutions) and 1e-4 (deconvolution) (4.2), with Adam; the two-step data
+    Learning rates 1e-3 (convolutions) and 1e-4 (deconvolution) (Sec. 4.2), with Adam; the two-step data
     schedule that halves them is ``sr_zoo.training.schedules.TwoStepDataSchedule``.
 
     Args:
         scale: upscaling factor (2, 3 or 4).
-        mapping_kernel: kernel size of the nine mapping layers (3, or 1 for 4.2's literal "Conv(1,12,12)").
+        mapping_kernel: kernel size of the nine mapping layers (3, or 1 for Sec. 4.2's literal "Conv(1,12,12)").
         beta: weight of the cross-entropy task (eq. 8).
         ce_reading: what eq. 7's distribution is: ``pixel`` (Bernoulli per pixel) or ``image``
             (intensities normalised over the image); see ``sr_zoo.losses.DistributionCrossEntropy``.
@@ -75,7 +64,7 @@ class EMTCM(SRModule):
         deconv_lr: learning rate of the deconvolution.
         init_from: checkpoint of a trained EMTCM (the x3 one for the cross-scale strategy) whose weights
             start this model; read when a fit starts from scratch, not when it resumes.
-        finetune: ``all`` trains every layer; ``deconv`` freezes G, F, M and R (cross-scale, 4.2).
+        finetune: ``all`` trains every layer; ``deconv`` freezes G, F, M and R (cross-scale, Sec. 4.2).
     """
 
     y_channel = True
@@ -102,30 +91,15 @@ class EMTCM(SRModule):
             for name, param in self.net.named_parameters():
                 param.requires_grad_(name.startswith("deconv."))
 
-    def on_fit_start(self) -> None:
-        if self.hparams.init_from and self.trainer.ckpt_path is None:
-            self.load_initial_weights(self.hparams.init_from)
-
     def loss_weights(self, stage: str) -> dict[str, float]:
         """Eq. 8: the SSIM task (1 - SSIM, weight 1, unless ``hvs_task=False``) and beta x the CE task."""
         weights = {"1-SSIM": 1.0 if self.loss.hvs else 0.0, "CE": self.loss.beta}
         return {k: v for k, v in weights.items() if v}
 
-    def training_step(self, batch: TrainBatch, batch_idx: int) -> Tensor:
-        loss = self.loss(self.net(rgb_to_y(batch["lr"])), rgb_to_y(batch["hr"]))
-        self.log("train/loss", loss, prog_bar=True)
-        return loss
+    def pixel_loss(self, sr: Tensor, hr: Tensor) -> Tensor:
+        return self.loss(sr, hr)
 
     def optimizer_parameters(self) -> dict[str, list[dict[str, Any]]]:
-        """Convolutions at ``lr``, the deconvolution at ``deconv_lr`` (4.2); with ``finetune="deconv"``
+        """Convolutions at ``lr``, the deconvolution at ``deconv_lr`` (Sec. 4.2); with ``finetune="deconv"``
         the frozen layers are in no group."""
-        params = self.named_trainable("net")
-        deconv = {n: p for n, p in params.items() if n.startswith("net.deconv.")}
-        rest = {n: p for n, p in params.items() if n not in deconv}
-        groups = [{"params": deconv, "lr": self.hparams.deconv_lr}]
-        if rest:
-            groups.insert(0, {"params": rest, "lr": self.hparams.lr})
-        return {"net": groups}
-
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.param_groups("net"))
+        return self.last_layer_groups("deconv", self.hparams.lr, self.hparams.deconv_lr)

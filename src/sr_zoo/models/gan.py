@@ -3,14 +3,14 @@
 A ``GANModule`` holds a generator ``net`` and a ``discriminator``. Each training batch, by the stage
 that a ``StageSchedule`` callback sets (``set_stage``) from the training position (``sr_zoo.training.progress``):
 
-- ``pretrain``: the generator alone, on its content loss (e.g. MSE; papers/msfmgan.txt Table 1 "Ours (MSE)");
+- ``pretrain``: the generator alone, on its content loss (e.g. MSE; the MSFM GAN paper's Table 1 "Ours (MSE)");
 - ``segmentation`` (SRSEG): the generator alone, content loss plus its segmentation term;
 - ``d_warmup``: the discriminator alone, against the pretrained generator;
 - ``adversarial``: ``d_steps`` discriminator updates, then one generator update on
   content + ``adversarial_weight`` x adversarial loss.
 
 Stage lengths and the rate decay count ``schedule_unit``s: iterations (batches; the MSFM GAN's "200k
-iterations") or epochs (SRSEG's "25 epochs").
+iterations") or epochs (SRSEG's "25 epochs"), as the subclass's ``schedule_unit`` says.
 
 Semantics worth knowing:
 
@@ -49,11 +49,12 @@ __all__ = ["GANModule", "step_decay"]
 
 def step_decay(units: int, every: int, decay: float, restarts: Sequence[int] = ()) -> float:
     """``decay ** (n // every)``, ``n`` counted from the last restart at or before ``units`` (from 0 without
-    one): a step schedule that can start again, e.g. at each of SRSEG's training steps (3.5)."""
+    one): a step schedule that can start again, e.g. at each of SRSEG's training steps (SRSEG paper, Sec. 3.5)."""
     if not every:
         return 1.0
     start = max((r for r in restarts if r <= units), default=0)
     return decay ** ((units - start) // every)
+
 
 # What each stage trains: (discriminator, generator, adversarial term in G's loss).
 _STAGE_UPDATES = {"pretrain": (False, True, False), "segmentation": (False, True, False),
@@ -65,30 +66,29 @@ class GANModule(SRModule):
 
     Subclasses build both networks and implement ``content_losses(sr, batch)``, a dict of weighted terms
     whose sum is the generator's non-adversarial loss. Optimizers: Adam for each side, no weight decay,
-    rates multiplied by ``lr_decay`` every ``lr_decay_every`` iterations (0: constant).
+    rates multiplied by ``lr_decay`` every ``lr_decay_every`` schedule units (0: constant).
+
+    The hyper-parameters are ``self.hparams``: ``__init__`` saves the subclass's arguments there (Lightning's
+    ``save_hyperparameters`` collects them along the ``super().__init__()`` chain), so a subclass passes on
+    only ``scale`` and ``sample_images``. Every subclass takes ``lr``, ``adversarial_weight``,
+    ``adversarial_loss``, ``d_steps``, ``lr_decay_every``, ``lr_decay``, ``gradient_clip``, ``init_from`` and
+    ``lr_schedule``; ``d_lr`` (default ``lr``), ``patch_reduction`` and ``lr_restarts`` are read where it
+    takes them; the stage lengths come from ``stage_plan()``.
     """
 
-    def __init__(self, scale: int, lr: float = 1e-4, d_lr: float | None = None, betas: tuple[float, float] = (0.9, 0.999),
-                 adversarial_weight: float = 1e-3, adversarial_loss: Literal["bce", "lsgan"] = "bce",
-                 patch_reduction: Literal["mean_probability", "per_patch"] = "mean_probability",
-                 d_steps: int = 1, pretrain_iterations: int = 0, d_warmup_iterations: int = 0,
-                 lr_decay_every: int = 0, lr_decay: float = 1.0, gradient_clip: float = 0.0,
-                 schedule_unit: Literal["iteration", "epoch"] = "iteration", init_from: str | None = None,
-                 lr_schedule: Literal["run", "stage"] = "run", lr_restarts: Sequence[int] = (),
-                 sample_images: int = 1) -> None:
+    schedule_unit: Literal["iteration", "epoch"] = "iteration"  # what stage lengths and the rate decay count
+    betas: tuple[float, float] = (0.9, 0.999)  # Adam's, for both sides
+
+    def __init__(self, scale: int, sample_images: int = 1) -> None:
         super().__init__(scale, sample_images)
-        if d_steps < 1:
-            raise ValueError(f"d_steps must be >= 1, got {d_steps}")
-        if lr_schedule not in ("run", "stage"):
-            raise ValueError(f"lr_schedule must be 'run' or 'stage', got {lr_schedule!r}")
+        self.save_hyperparameters(ignore=["perceptual_extractor"])  # a module, not a hyper-parameter
+        if self.hparams.d_steps < 1:
+            raise ValueError(f"d_steps must be >= 1, got {self.hparams.d_steps}")
+        if self.hparams.lr_schedule not in ("run", "stage"):
+            raise ValueError(f"lr_schedule must be 'run' or 'stage', got {self.hparams.lr_schedule!r}")
         self.automatic_optimization = False
-        self.gan = dict(lr=lr, d_lr=d_lr if d_lr is not None else lr, betas=tuple(betas),
-                        adversarial_weight=adversarial_weight, d_steps=d_steps,
-                        pretrain_iterations=pretrain_iterations, d_warmup_iterations=d_warmup_iterations,
-                        lr_decay_every=lr_decay_every, lr_decay=lr_decay, gradient_clip=gradient_clip,
-                        schedule_unit=schedule_unit, init_from=init_from, lr_schedule=lr_schedule,
-                        lr_restarts=tuple(lr_restarts))
-        self.adversarial_loss = AdversarialLoss(adversarial_loss, patch_reduction)
+        self.adversarial_loss = AdversarialLoss(self.hparams.adversarial_loss,
+                                                self.hparams.get("patch_reduction", "mean_probability"))
         self.discriminator: nn.Module = nn.Identity()
         self._stage: str | None = None  # None until a schedule sets it: the first stage
 
@@ -101,15 +101,19 @@ class GANModule(SRModule):
     def loss_weights(self, stage: str) -> dict[str, float]:
         """The generator's loss terms in ``stage`` and their weights (zero-weight terms left out); the
         training step and the schedule trace both read this. Here: the adversarial term."""
-        weight = self.gan["adversarial_weight"] if _STAGE_UPDATES[stage][2] else 0.0
+        weight = self.hparams.adversarial_weight if _STAGE_UPDATES[stage][2] else 0.0
         return {"adversarial": weight} if weight else {}
 
     # ------------------------------------------------------------------ schedule and semantics
+    def stage_plan(self) -> list[tuple[str, int | None]]:
+        """Every stage with its length in ``schedule_unit``s (0: skipped; ``None``: to the end). Here the MSFM
+        GAN's: ``pretrain_iterations``, ``d_warmup_iterations``, then adversarial."""
+        return [("pretrain", self.hparams.pretrain_iterations), ("d_warmup", self.hparams.d_warmup_iterations),
+                ("adversarial", None)]
+
     def stages(self) -> list[tuple[str, int | None]]:
         """The stages in order with their lengths in ``schedule_unit``s (``None``: to the end)."""
-        stages = [("pretrain", self.gan["pretrain_iterations"]), ("d_warmup", self.gan["d_warmup_iterations"]),
-                  ("adversarial", None)]
-        return [(name, length) for name, length in stages if length != 0]
+        return [(name, length) for name, length in self.stage_plan() if length != 0]
 
     def training_stages(self) -> list[str]:
         return [name for name, _ in self.stages()]
@@ -123,6 +127,12 @@ class GANModule(SRModule):
         """The current stage (the name older code and tests use)."""
         return self.current_stage
 
+    @property
+    def gan(self) -> dict[str, Any]:
+        """``{"schedule_unit": ...}``, for ``sr_zoo.cli.schedule_trace``, written when the hyper-parameters had a
+        copy here; new code reads ``schedule_unit`` and ``hparams``."""
+        return {"schedule_unit": self.schedule_unit}
+
     def set_stage(self, stage: str) -> None:
         """Called by ``StageSchedule`` before each batch: the stage that batch trains in."""
         if stage not in self.training_stages():
@@ -135,8 +145,10 @@ class GANModule(SRModule):
 
     def optimizer_parameters(self) -> dict[str, list[dict[str, Any]]]:
         """Two optimizers: ``generator`` (``generator_parameters()`` at ``lr``) and ``discriminator`` (at ``d_lr``)."""
-        return {"generator": [{"params": self.generator_parameters(), "lr": self.gan["lr"]}],
-                "discriminator": [{"params": self.named_trainable("discriminator"), "lr": self.gan["d_lr"]}]}
+        lr, d_lr = self.hparams.lr, self.hparams.get("d_lr")
+        return {"generator": [{"params": self.generator_parameters(), "lr": lr}],
+                "discriminator": [{"params": self.named_trainable("discriminator"),
+                                   "lr": lr if d_lr is None else d_lr}]}
 
     def idle_parameters(self, stage: str) -> set[str]:
         """Parameters of a stepped optimizer that get no gradient in ``stage`` (none here; SRSEG's head
@@ -168,15 +180,16 @@ class GANModule(SRModule):
         """The learning-rate multiplier after ``units`` schedule units: ``lr_decay`` every ``lr_decay_every``
         units from the run's start (``lr_schedule="run"``) or from each stage's (``"stage"``), and from each
         of ``lr_restarts``."""
-        restarts = list(self.gan["lr_restarts"]) + (self.stage_starts() if self.gan["lr_schedule"] == "stage" else [])
-        return step_decay(units, self.gan["lr_decay_every"], self.gan["lr_decay"], restarts)
+        restarts = list(self.hparams.get("lr_restarts") or ())
+        if self.hparams.lr_schedule == "stage":
+            restarts += self.stage_starts()
+        return step_decay(units, self.hparams.lr_decay_every, self.hparams.lr_decay, restarts)
 
     def configure_callbacks(self) -> list:
-        return [StageSchedule(self.stages(), unit=self.gan["schedule_unit"])]
+        return [*super().configure_callbacks(), StageSchedule(self.stages(), unit=self.schedule_unit)]
 
     def on_fit_start(self) -> None:
-        if self.gan["init_from"] and self.trainer.ckpt_path is None:  # a new run from another's generator
-            self.load_initial_weights(self.gan["init_from"])
+        super().on_fit_start()  # init_from: a new run from another checkpoint's generator
         perceptual = getattr(self, "perceptual", None)
         if perceptual is not None and self.adversarial_reachable():
             perceptual.extractor  # noqa: B018 - fetch VGG16 now: a missing file fails before any training
@@ -189,7 +202,7 @@ class GANModule(SRModule):
                 break
             start += length
         trainer = self.trainer
-        if self.gan["schedule_unit"] == "epoch":
+        if self.schedule_unit == "epoch":
             limit = trainer.max_epochs if trainer.max_epochs not in (None, -1) else float("inf")
         else:  # before the adversarial stage an iteration makes at most d_steps optimizer steps, at least 1
             limit = trainer.max_steps if trainer.max_steps != -1 else float("inf")
@@ -198,12 +211,12 @@ class GANModule(SRModule):
     def optimizer_steps(self, iterations: int, batches_per_epoch: int = 1) -> int:
         """Lightning's ``global_step`` after ``iterations`` batches from the start (for ``max_steps``);
         with stages in epochs, ``batches_per_epoch`` converts them."""
-        per_unit = 1 if self.gan["schedule_unit"] == "iteration" else batches_per_epoch
+        per_unit = 1 if self.schedule_unit == "iteration" else batches_per_epoch
         steps, left = 0, iterations
         for name, length in self.stages():
             d, g, _ = _STAGE_UPDATES[name]
             n = left if length is None else min(left, length * per_unit)
-            steps += n * (self.gan["d_steps"] * d + g)
+            steps += n * (self.hparams.d_steps * d + g)
             left -= n
         return steps
 
@@ -215,7 +228,7 @@ class GANModule(SRModule):
         size = lr.shape[0]
         train_d, train_g, _ = _STAGE_UPDATES[self.current_stage]
         if train_d:
-            for _ in range(self.gan["d_steps"]):
+            for _ in range(self.hparams.d_steps):
                 self._discriminator_step(opt_d, sr.detach(), hr, size)
         if train_g:
             self._generator_step(opt_g, sr, batch, size)
@@ -230,7 +243,7 @@ class GANModule(SRModule):
         return self.net(lr)
 
     def _unit_ends(self, batch_idx: int) -> bool:
-        if self.gan["schedule_unit"] == "iteration":
+        if self.schedule_unit == "iteration":
             return True
         position = training_position(self.trainer, batch_idx)
         return position.batch + 1 >= position.batches_per_epoch  # the data stream's epoch ends with this batch
@@ -265,6 +278,7 @@ class GANModule(SRModule):
         self.log_dict({f"train/{k}": v.detach() for k, v in terms.items()}, batch_size=size)
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        super().on_train_batch_end(outputs, batch, batch_idx)
         # Under DDP each rank updates the discriminator's batch-norm statistics from its own batch and a
         # checkpoint keeps rank 0's: share rank 0's after every batch, so ranks agree and resume exactly.
         # (SyncBatchNorm, GPU only, pools them over the global batch instead: --trainer.sync_batchnorm true.)
@@ -273,9 +287,10 @@ class GANModule(SRModule):
                 torch.distributed.broadcast(buffer, src=0)
 
     def on_before_optimizer_step(self, optimizer: Any) -> None:
+        super().on_before_optimizer_step(optimizer)
         # Called after Lightning unscales fp16 gradients: the clip threshold is in true gradient units.
-        if self.gan["gradient_clip"] > 0:
-            self.clip_gradients(optimizer, gradient_clip_val=self.gan["gradient_clip"], gradient_clip_algorithm="norm")
+        if self.hparams.gradient_clip > 0:
+            self.clip_gradients(optimizer, gradient_clip_val=self.hparams.gradient_clip, gradient_clip_algorithm="norm")
 
     def _schedulers(self) -> list:
         schedulers = self.lr_schedulers()
@@ -283,17 +298,15 @@ class GANModule(SRModule):
             return []
         return list(schedulers) if isinstance(schedulers, (list, tuple)) else [schedulers]
 
-    def on_train_epoch_end(self) -> None:
-        for name, optimizer in zip(("lr_g", "lr_d"), self.trainer.optimizers):
-            self.log(f"train/{name}", optimizer.param_groups[0]["lr"])
+    def lr_log_name(self, index: int) -> str:
+        return ("lr_g", "lr_d")[index]
 
     def configure_optimizers(self) -> Any:
         """Adam for each side, from ``optimizer_parameters()``; the rate follows ``lr_factor`` (a
         ``LambdaLR`` stepped once per schedule unit; its count is checkpointed)."""
-        betas = self.gan["betas"]
-        opt_g = torch.optim.Adam(self.param_groups("generator"), betas=betas)
-        opt_d = torch.optim.Adam(self.param_groups("discriminator"), betas=betas)
-        if not self.gan["lr_decay_every"]:
+        opt_g = torch.optim.Adam(self.param_groups("generator"), betas=self.betas)
+        opt_d = torch.optim.Adam(self.param_groups("discriminator"), betas=self.betas)
+        if not self.hparams.lr_decay_every:
             return [opt_g, opt_d]
         schedulers = [torch.optim.lr_scheduler.LambdaLR(o, self.lr_factor) for o in (opt_g, opt_d)]
         return [opt_g, opt_d], schedulers

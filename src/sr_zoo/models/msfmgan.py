@@ -1,41 +1,18 @@
-"""The multi-scale feature mapping GAN (papers/msfmgan.txt): an encoder-decoder generator with a
-multi-scale feature mapping module (MSFM), a PatchGAN discriminator, MSE + perceptual + adversarial loss.
+"""The MSFM GAN, from "Single image super-resolution reconstruction based on multi-scale feature mapping
+adversarial network" (Zhou et al., 2019): an encoder-decoder generator with a multi-scale
+feature mapping module (MSFM), a PatchGAN discriminator, MSE + perceptual + adversarial loss.
 
-Figure 3 (kernel sizes and widths) is not in the text; the choices below follow the text where it
-speaks and are arguments where it does not:
-
-- **Input.** The bicubically upscaled LR image at the HR size (the generator is "built similar to
-  SRCNN", 3.1; its sub-pixel layers "restore the original size of the HR images" after two
-  max-pools; and Table 1 reports the same network at x2, x3 and x4, which x2 sub-pixel layers cannot
-  reach from a x3 LR grid). The output is the HR image.
-- **Encoder** (3.1.1): 7 convolutions and 2 max-pools: ``first_kernel`` x ``first_kernel`` then 3x3
-  convolutions, ``widths[0]`` maps at full size (2 convs), ``widths[1]`` after the first pool (2), ``widths[2]``
-  after the second (3) ("double the numbers of the convolution filters following max-pooling").
-- **MSFM** (3.1.2): three independent sub-modules on the outputs of the three quarter-size encoder
-  convolutions (receptive fields of different sizes), each 2 sub-pixel convolutions (x2, x2) back to full
-  size; their outputs are concatenated to the inputs of the first three full-size decoder convolutions,
-  the deepest feature to the first.
-- **Decoder**: a sub-pixel convolution to half size, 2 convolutions (input concatenated with the
-  un-pooled encoder features there: the skip connections), a sub-pixel convolution to full size, 5
-  convolutions (the first with the full-size encoder features and the MSFM outputs), the last one
-  ``last_kernel`` x ``last_kernel`` to RGB: 7 convolutions and 2 sub-pixel convolutions.
-- ReLU after every convolution but the last, no batch norm (3.1.3), MSRA initialisation (4.1).
-
-That is 22 convolutional layers counting sub-pixel ones (7 + 6 + 9); the paper says 23, perhaps
-counting the input interpolation. ``global_residual`` (off: not in the text) adds the input to the output.
-The discriminator (3.2): a 5x5 stride-2 convolution, then 3x3 stride-1 convolutions with batch norm and
-LeakyReLU, max-pooling after the second and third, and a 1-channel 3x3 convolution: one logit per patch;
-the image's score is the mean patch probability (eq. 5). Both networks start from MSRA init (4.1).
-
-Perceptual layer (3.3.2, eq. 4): phi_{i,j} is "the activations of the jth layer in front of the ith
-max-pooling layer", i = 4, j = 3: SRGAN's notation, whose phi_{i,j} is taken after the activation, so
-``relu4_3`` (default); ``conv4_3`` is the pre-activation reading. The paper's code is PyTorch, so VGG
-sees torchvision's ImageNet-normalised input (``perceptual_input="imagenet"``).
+Figure 3 (kernel sizes and widths) is not in the text: the generator follows the text where it speaks
+(Sec. 3.1: the bicubically upscaled input, 7 encoder convolutions and 2 max-pools, the MSFM's three
+sub-modules, the decoder's sub-pixel convolutions, ReLU and no batch norm) and makes arguments of the rest;
+the layer-by-layer reading, its layer count against the paper's 23 and the choice of ``relu4_3`` for
+Sec. 3.3.2's perceptual layer are in docs/msfmgan.md.
 """
 
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Literal, Sequence
 
 import torch
@@ -45,29 +22,31 @@ from torch import Tensor, nn
 from sr_zoo.data.batches import TrainBatch
 from sr_zoo.losses import PerceptualLoss
 from sr_zoo.models._registry import register_model
+from sr_zoo.models.blocks import he_conv
 from sr_zoo.models.gan import GANModule
 from sr_zoo.ops import imresize
 
 __all__ = ["MSFMGAN", "MSFMGenerator", "PatchDiscriminator"]
 
 
-def _conv(in_channels: int, out_channels: int, kernel_size: int = 3, stride: int = 1,
-          nonlinearity: str = "relu", slope: float = 0.0) -> nn.Conv2d:
-    conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=kernel_size // 2)
-    nn.init.kaiming_normal_(conv.weight, a=slope, nonlinearity=nonlinearity)  # "MSRA" (4.1)
-    nn.init.zeros_(conv.bias)
-    return conv
-
-
 class SubPixelConv(nn.Sequential):
     """3x3 convolution to ``out_channels * 4`` maps, then a pixel shuffle (x2) and ReLU (Shi et al. 2016)."""
 
     def __init__(self, in_channels: int, out_channels: int) -> None:
-        super().__init__(_conv(in_channels, out_channels * 4), nn.PixelShuffle(2), nn.ReLU(inplace=True))
+        super().__init__(he_conv(in_channels, out_channels * 4), nn.PixelShuffle(2), nn.ReLU(inplace=True))
 
 
 class MSFMGenerator(nn.Module):
-    """Encoder (7 convs, 2 max-pools), MSFM (3 x 2 sub-pixel convs), decoder (7 convs, 2 sub-pixel convs)."""
+    """Encoder (7 convs, 2 max-pools), MSFM (3 x 2 sub-pixel convs), decoder (7 convs, 2 sub-pixel convs).
+
+    On the bicubically upscaled input, at the HR size (Sec. 3.1). Encoder (Sec. 3.1.1): ``first_kernel`` then
+    3x3 convolutions, ``widths`` maps at full, half and quarter size (2, 2 and 3 convolutions). MSFM (Sec.
+    3.1.2): on each quarter-size encoder output, two x2 sub-pixel convolutions back to full size, concatenated
+    to the first three full-size decoder convolutions, the deepest first. Decoder: a sub-pixel convolution to
+    half size, 2 convolutions with the encoder's skip, a sub-pixel convolution to full size, 5 convolutions
+    (the last ``last_kernel`` to RGB). ReLU after every convolution but the last, no batch norm (Sec. 3.1.3),
+    MSRA init (Sec. 4.1); ``global_residual`` (not in the text) adds the input to the output.
+    """
 
     def __init__(self, scale: int, widths: Sequence[int] = (64, 128, 256), first_kernel: int = 5,
                  last_kernel: int = 5, global_residual: bool = False) -> None:
@@ -77,15 +56,15 @@ class MSFMGenerator(nn.Module):
         # Two max-pools on the upscaled input: tiles must start on multiples of 4 HR pixels (sr_zoo.inference.tiling).
         self.tile_align = 4 // math.gcd(4, scale)
         relu = nn.ReLU(inplace=True)
-        self.enc_full = nn.ModuleList([_conv(3, a, first_kernel), _conv(a, a)])
-        self.enc_half = nn.ModuleList([_conv(a, b), _conv(b, b)])
-        self.enc_quarter = nn.ModuleList([_conv(b, c), _conv(c, c), _conv(c, c)])
+        self.enc_full = nn.ModuleList([he_conv(3, a, first_kernel), he_conv(a, a)])
+        self.enc_half = nn.ModuleList([he_conv(a, b), he_conv(b, b)])
+        self.enc_quarter = nn.ModuleList([he_conv(b, c), he_conv(c, c), he_conv(c, c)])
         self.msfm = nn.ModuleList([nn.Sequential(SubPixelConv(c, b), SubPixelConv(b, a)) for _ in range(3)])
         self.up_half = SubPixelConv(c, b)
-        self.dec_half = nn.ModuleList([_conv(2 * b, b), _conv(b, b)])
+        self.dec_half = nn.ModuleList([he_conv(2 * b, b), he_conv(b, b)])
         self.up_full = SubPixelConv(b, a)
-        self.dec_full = nn.ModuleList([_conv(3 * a, a), _conv(2 * a, a), _conv(2 * a, a), _conv(a, a)])
-        self.last = _conv(a, 3, last_kernel)
+        self.dec_full = nn.ModuleList([he_conv(3 * a, a), he_conv(2 * a, a), he_conv(2 * a, a), he_conv(a, a)])
+        self.last = he_conv(a, 3, last_kernel)
         self.relu = relu
 
     def forward(self, lr: Tensor) -> Tensor:
@@ -122,15 +101,18 @@ class MSFMGenerator(nn.Module):
 
 
 class PatchDiscriminator(nn.Module):
-    """Fully convolutional PatchGAN (3.2): logits ``(N, 1, H', W')``, one per patch."""
+    """Fully convolutional PatchGAN (Sec. 3.2): logits ``(N, 1, H', W')``, one per patch.
+
+    A 5x5 stride-2 convolution, then 3x3 stride-1 convolutions with batch norm and LeakyReLU, max-pooling
+    after the second and third, and a 1-channel 3x3 convolution; the image's score is the mean patch
+    probability (eq. 5).
+    """
 
     def __init__(self, widths: Sequence[int] = (64, 128, 256, 512), slope: float = 0.2) -> None:
         super().__init__()
         w0, w1, w2, w3 = widths
-        act = lambda: nn.LeakyReLU(slope, inplace=True)  # noqa: E731
-
-        def conv(i: int, o: int, k: int = 3, stride: int = 1) -> nn.Conv2d:  # MSRA for LeakyReLU (4.1)
-            return _conv(i, o, k, stride, nonlinearity="leaky_relu", slope=slope)
+        act = partial(nn.LeakyReLU, slope, inplace=True)
+        conv = partial(he_conv, nonlinearity="leaky_relu", slope=slope)  # MSRA for LeakyReLU (Sec. 4.1)
 
         def block(i: int, o: int) -> list[nn.Module]:
             return [conv(i, o), nn.BatchNorm2d(o), act()]
@@ -140,22 +122,24 @@ class PatchDiscriminator(nn.Module):
             *block(w0, w1), nn.MaxPool2d(2),
             *block(w1, w2), nn.MaxPool2d(2),
             *block(w2, w3),
-            _conv(w3, 1, 3, nonlinearity="linear"),
+            he_conv(w3, 1, 3, nonlinearity="linear"),
         )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.body(x * 2.0 - 1.0)  # images in [0, 1] centred
 
 
-@register_model("msfmgan", paper="Multi-scale feature mapping GAN (papers/msfmgan.txt)", scales=(2, 3, 4))
+@register_model("msfmgan", paper="MSFM GAN (Zhou et al. 2019)", scales=(2, 3, 4))
 class MSFMGAN(GANModule):
-    """The MSFM GAN (3.3, 4.1): l_G = MSE + ``perceptual_weight`` x VGG16 relu4_3 + ``adversarial_weight`` x
-    adversarial; Adam 1e-4, no weight decay, x0.8 every 20k iterations. ``pretrain_iterations`` of MSE
+    """The MSFM GAN (Sec. 3.3, 4.1): l_G = MSE + ``perceptual_weight`` x VGG16 relu4_3 + ``adversarial_weight``
+    x adversarial; Adam 1e-4, no weight decay, x0.8 every 20k iterations. ``pretrain_iterations`` of MSE
     alone come first (Table 1's "Ours (MSE)" is that stage run to the end: ``adversarial_weight`` unused).
 
-    ``perceptual_extractor`` replaces VGG16 (tests pass a small network; nothing is downloaded then).
+    ``perceptual_layer``: ``relu4_3`` (Sec. 3.3.2's phi_{4,3} after the activation, as in SRGAN's notation)
+    or ``conv4_3``; VGG sees torchvision's ImageNet-normalised input (``perceptual_input="imagenet"``: the
+    paper's code is PyTorch). ``perceptual_extractor`` replaces VGG16 (tests pass a small network; nothing
+    is downloaded then). The training arguments are ``GANModule``'s hyper-parameters.
     """
-
 
     def __init__(
         self,
@@ -184,23 +168,17 @@ class MSFMGAN(GANModule):
         perceptual_extractor: nn.Module | None = None,
         sample_images: int = 1,
     ) -> None:
-        super().__init__(scale, lr=lr, d_lr=d_lr, adversarial_weight=adversarial_weight,
-                         adversarial_loss=adversarial_loss, patch_reduction=patch_reduction, d_steps=d_steps,
-                         pretrain_iterations=pretrain_iterations, d_warmup_iterations=d_warmup_iterations,
-                         lr_decay_every=lr_decay_every, lr_decay=lr_decay, gradient_clip=gradient_clip, init_from=init_from,
-                         lr_schedule=lr_schedule, sample_images=sample_images)
-        self.save_hyperparameters(ignore=["perceptual_extractor"])
+        super().__init__(scale, sample_images)  # saves every argument as self.hparams
         self.net = MSFMGenerator(scale, widths or (64, 128, 256), first_kernel, last_kernel, global_residual)
         self.discriminator = PatchDiscriminator(d_widths or (64, 128, 256, 512))
-        self.perceptual_weight = perceptual_weight
         self.perceptual = (PerceptualLoss(perceptual_layer, extractor=perceptual_extractor, input=perceptual_input)
                            if perceptual_weight else None)
 
     def loss_weights(self, stage: str) -> dict[str, float]:
-        """MSE throughout; the perceptual and adversarial terms in the adversarial stage (3.3)."""
+        """MSE throughout; the perceptual and adversarial terms in the adversarial stage (Sec. 3.3)."""
         weights = {"mse": 1.0, **super().loss_weights(stage)}
         if stage == "adversarial" and self.perceptual is not None:
-            weights["perceptual"] = self.perceptual_weight
+            weights["perceptual"] = self.hparams.perceptual_weight
         return weights
 
     def content_losses(self, sr: Tensor, batch: TrainBatch) -> dict[str, Tensor]:

@@ -1,25 +1,12 @@
-"""SRSEG (papers/srseg.txt): SRGAN's generator trained in a multitask way with a segmentation head.
+"""SRSEG, from "Benefiting from Multitask Learning to Improve Single Image Super-Resolution" (Rad et al.):
+SRGAN's generator trained in a multitask way with a segmentation head that only training uses.
 
-The head (3.1, "two convolutional layers") reads the generator's features just before the first
-upsampling stage (the last residual block's output concatenated with the first convolution's
-features) and gives 6-class logits at LR size: a 3x3 convolution to ``head_channels`` maps, LeakyReLU,
-and a 1x1 convolution to the classes (kernel sizes are ours; Fig. 2 is not in the text). It is
-``self.seg_head``, outside ``self.net``: at inference ``model.net`` is SRResNet's generator exactly, takes
-no label and costs the same. It trains with the generator, in the generator's Adam
-(``generator_parameters``), in the stages whose loss has the segmentation term (``segmentation`` and
-``adversarial``); in ``pretrain`` it gets no gradient and stays as initialised.
-
-Objective (eq. 1): alpha MSE + beta VGG16 relu4_1 + gamma adversarial + delta boundary-masked pixel-wise
-cross-entropy, alpha 1, beta 2e-6, gamma 1e-3, delta 0.8 (3.5). Schedule (3.5): MSE alone for 25 epochs,
-+ segmentation for 25, then the whole objective for 55; Adam 1e-3 divided by 10 every 20 epochs; the
-discriminator alternated with the generator as in SRGAN.
-
-The rate across the three steps (3.5 does not say): ``lr_schedule="stage"`` (default) sets 1e-3 at the
-start of each step and divides it by 10 every 20 epochs within it; ``"run"`` is one decay over all 105
-epochs, which would run the adversarial step at 1e-5 down to 1e-8. 3.5 says "the Adam optimizer was used
-for all the steps. The learning rate was set to 1e-3 and then was decayed", describing each step's
-optimiser; and the adversarial step's effect on texture (Fig. 6) needs a rate at which 55 epochs move
-the weights, so the per-step reading is the default.
+The head (Sec. 3.1, "two convolutional layers") reads the generator's features just before the first
+upsampling stage and gives 6-class logits at LR size. It is ``self.seg_head``, outside ``self.net``: at
+inference ``model.net`` is SRResNet's generator exactly. It trains in the generator's Adam in the stages
+whose loss has the segmentation term. Objective (eq. 1) and schedule (Sec. 3.5): MSE alone for 25 epochs,
++ segmentation for 25, then the whole objective for 55; Adam 1e-3 divided by 10 every 20 epochs, restarted
+at each step by default (``lr_schedule="stage"``: Sec. 3.5 does not say; the reading is in docs/srseg.md).
 """
 
 from __future__ import annotations
@@ -40,9 +27,11 @@ __all__ = ["SRSEG", "SegmentationHead"]
 
 
 class SegmentationHead(nn.Module):
-    """Two convolutions from the generator's pre-upsampling features to class logits (LR size)."""
+    """Two convolutions from the generator's pre-upsampling features to class logits (LR size): 3x3 to
+    ``channels`` maps, LeakyReLU, 1x1 to the classes (the kernel sizes are ours; Fig. 2 is not in the text)."""
 
-    def __init__(self, in_channels: int, classes: int = len(SRSEG_CLASSES), channels: int = 64, slope: float = 0.2) -> None:
+    def __init__(self, in_channels: int, classes: int = len(SRSEG_CLASSES), channels: int = 64,
+                 slope: float = 0.2) -> None:
         super().__init__()
         self.body = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1), nn.LeakyReLU(slope, inplace=True),
                                   nn.Conv2d(channels, classes, 1))
@@ -51,10 +40,10 @@ class SegmentationHead(nn.Module):
         return self.body(features)
 
 
-@register_model("srseg", paper="SRSEG: SR with a segmentation head (papers/srseg.txt)", scales=(2, 4, 8))
+@register_model("srseg", paper="SRSEG (Rad et al.): SR with a segmentation head", scales=(2, 4, 8))
 class SRSEG(SRGAN):
-    """SRGAN + a training-only segmentation head with the boundary-masked cross-entropy (eq. 1)."""
-
+    """SRGAN + a training-only segmentation head with the boundary-masked cross-entropy (eq. 1): alpha 1 MSE,
+    beta 2e-6 VGG16 relu4_1, gamma 1e-3 adversarial, delta 0.8 segmentation (Sec. 3.5)."""
 
     def __init__(
         self,
@@ -66,22 +55,18 @@ class SRSEG(SRGAN):
         **kwargs: Any,
     ) -> None:
         """SRSEG's own arguments; the rest are SRGAN's (generator, discriminator, losses, optimiser), with
-        ``mse_epochs`` 25 here (3.5: MSE alone, then MSE + segmentation for ``segmentation_epochs``)."""
-        super().__init__(scale, mse_epochs=mse_epochs, **kwargs)
-        self.segmentation_epochs = segmentation_epochs
-        self.save_hyperparameters(ignore=["perceptual_extractor"])
+        ``mse_epochs`` 25 here (Sec. 3.5: MSE alone, then MSE + segmentation for ``segmentation_epochs``)."""
+        super().__init__(scale, mse_epochs=mse_epochs, **kwargs)  # GANModule saves these arguments too
         self.seg_head = SegmentationHead(self.net.feature_channels, channels=head_channels)
-        self.segmentation_weight = segmentation_weight
         self._features: Tensor | None = None
         self._said_no_labels = False
 
-    def stages(self) -> list[tuple[str, int | None]]:
-        stages = [("pretrain", self.gan["pretrain_iterations"]), ("segmentation", self.segmentation_epochs),
-                  ("adversarial", None)]
-        return [(name, length) for name, length in stages if length != 0]
+    def stage_plan(self) -> list[tuple[str, int | None]]:
+        return [("pretrain", self.hparams.mse_epochs), ("segmentation", self.hparams.segmentation_epochs),
+                ("adversarial", None)]
 
     def generator_parameters(self) -> dict[str, nn.Parameter]:
-        """The generator and the segmentation head: the head trains in the generator's Adam (3.5)."""
+        """The generator and the segmentation head: the head trains in the generator's Adam (Sec. 3.5)."""
         return self.named_trainable("net", "seg_head")
 
     def idle_parameters(self, stage: str) -> set[str]:
@@ -97,10 +82,10 @@ class SRSEG(SRGAN):
         return self.net.reconstruct(self._features)
 
     def loss_weights(self, stage: str) -> dict[str, float]:
-        """SRGAN's terms, and delta x the boundary-masked cross-entropy from the segmentation stage on (3.5)."""
+        """SRGAN's terms, and delta x the boundary-masked cross-entropy from the segmentation stage on (Sec. 3.5)."""
         weights = super().loss_weights(stage)
-        if stage in ("segmentation", "adversarial") and self.segmentation_weight:
-            weights["segmentation"] = self.segmentation_weight
+        if stage in ("segmentation", "adversarial") and self.hparams.segmentation_weight:
+            weights["segmentation"] = self.hparams.segmentation_weight
         return weights
 
     def content_losses(self, sr: Tensor, batch: TrainBatch) -> dict[str, Tensor]:
