@@ -13,8 +13,8 @@ import pytest
 
 import sr_zoo.cli.benchmark as benchmark_cli
 from sr_zoo.cli import main
-from sr_zoo.files.images import list_images
 from sr_zoo.errors import DatasetError
+from sr_zoo.files.images import list_images
 
 
 def _images(folder: Path, n: int = 2, size: int = 40) -> Path:

@@ -26,7 +26,8 @@ def write_images(folder: Path, rng: np.random.Generator) -> dict[str, np.ndarray
         "photo.jpg": rng.integers(0, 256, (24, 24, 3), dtype=np.uint8),
     }
     for name, array in images.items():
-        bgr = array if array.ndim == 2 else cv2.cvtColor(array, cv2.COLOR_RGBA2BGRA if array.shape[2] == 4 else cv2.COLOR_RGB2BGR)
+        to_bgr = cv2.COLOR_RGBA2BGRA if array.ndim == 3 and array.shape[2] == 4 else cv2.COLOR_RGB2BGR
+        bgr = array if array.ndim == 2 else cv2.cvtColor(array, to_bgr)
         assert cv2.imwrite(str(folder / name), bgr)
     (folder / "README.txt").write_text("not an image, and not named like one: ignored")
     return images
@@ -48,7 +49,8 @@ def test_reads_every_mode_exactly(tmp_path: Path, rng: np.random.Generator) -> N
 def test_pairs_are_modcropped_and_lr_is_matlab_bicubic(tmp_path: Path, rng: np.random.Generator, scale: int) -> None:
     write_images(tmp_path, rng)
     ds = BenchmarkDataset(tmp_path, scale)
-    assert [p.name for p in ds.files] == sorted(["deep.png", "deepgray.tif", "gray.bmp", "photo.jpg", "rgb.png", "rgba.png"])
+    names = ["deep.png", "deepgray.tif", "gray.bmp", "photo.jpg", "rgb.png", "rgba.png"]
+    assert [p.name for p in ds.files] == sorted(names)
     for item, path in zip(ds, ds.files):
         full = read_image(path)
         hr, lr = item["hr"], item["lr"]

@@ -17,7 +17,6 @@ from sr_zoo.data import read_image
 from sr_zoo.ops import imresize
 
 
-
 def _common(tmp_path: Path) -> list[str]:
     return [f"--data.root={tmp_path / 'data'}", "--data.num_workers=0", f"--trainer.default_root_dir={tmp_path}",
             "--trainer.logger=false", "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
@@ -38,7 +37,8 @@ def test_translate_args() -> None:
 @pytest.mark.parametrize(
     "argv,message",
     [
-        (["fit", "--model", "edsr"], "unknown model 'edsr'; available: bicubic, csrcnn, emtcm, fsrcnn, msfmgan, srcnn, srgan, srresnet, srseg"),
+        (["fit", "--model", "edsr"],
+         "unknown model 'edsr'; available: bicubic, csrcnn, emtcm, fsrcnn, msfmgan, srcnn, srgan, srresnet, srseg"),
         (["fit", "--model", "emtcm", "--scale", "8"], "model 'emtcm' cannot do scale 8; allowed scales: 2, 3, 4"),
         (["fit", "--model", "emtcm", "--scale", "x"], "--scale: expected an integer, got 'x'"),
     ],
@@ -51,7 +51,8 @@ def test_bad_model_or_scale_is_one_line(argv: list[str], message: str, capsys: p
 
 def test_print_config_of_a_recipe() -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "sr_zoo", "fit", "--config", "experiments/emtcm_x3.yaml", "--scale", "2", "--print_config"],
+        [sys.executable, "-m", "sr_zoo", "fit", "--config", "experiments/emtcm_x3.yaml", "--scale", "2",
+         "--print_config"],
         capture_output=True, text=True, timeout=120, cwd=REPO,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -60,8 +61,9 @@ def test_print_config_of_a_recipe() -> None:
     assert "scale: 2" in out and "recipe: emtcm" in out and "TwoStepDataSchedule" in out
 
 
-@pytest.mark.parametrize("recipe", sorted([p.name for p in (REPO / "experiments").glob("*.yaml")]
-                                           + [f"../benchmarks/configs/{p.name}" for p in (REPO / "benchmarks" / "configs").glob("*.yaml")]))
+@pytest.mark.parametrize("recipe", sorted(
+    [p.name for p in (REPO / "experiments").glob("*.yaml")]
+    + [f"../benchmarks/configs/{p.name}" for p in (REPO / "benchmarks" / "configs").glob("*.yaml")]))
 def test_every_recipe_parses(recipe: str) -> None:
     from sr_zoo.cli.lightning import SRZooCLI
     from sr_zoo.data import SRDataModule
@@ -81,7 +83,8 @@ def test_csrcnn_table6_overlay_builds_the_network_table_vi_counts(scale: int, ta
 
     recipe = REPO / "experiments" / f"csrcnn_x{scale}.yaml"
     counts = {}
-    for name, extra in (("text", []), ("table6", ["--config", str(REPO / "experiments" / "overlays" / "csrcnn_table6.yaml")])):
+    table6 = REPO / "experiments" / "overlays" / "csrcnn_table6.yaml"
+    for name, extra in (("text", []), ("table6", ["--config", str(table6)])):
         cli = SRZooCLI(SRModule, SRDataModule, subclass_mode_model=True, run=False, auto_configure_optimizers=False,
                        args=["--config", str(recipe), *extra, "--trainer.logger=false"])
         counts[name] = sum(p.numel() for p in cli.model.net.parameters())
@@ -93,8 +96,9 @@ def test_csrcnn_table6_overlay_builds_the_network_table_vi_counts(scale: int, ta
 def test_models_lists_every_model_with_counts(capsys: pytest.CaptureFixture) -> None:
     assert main(["models"]) == 0
     rows = {line.split()[0]: " ".join(line.split()) for line in capsys.readouterr().out.splitlines()}
-    for name, start in [("emtcm", "emtcm 2 3 4 x2: 19,409, x3: 19,409, x4: 19,409"), ("fsrcnn", "fsrcnn 2 3 4 x2: 12,809"),
-                        ("srcnn", "srcnn 2 3 4 x2: 8,129"), ("bicubic", "bicubic any x2: 0"),
+    for name, start in [("emtcm", "emtcm 2 3 4 x2: 19,409, x3: 19,409, x4: 19,409"),
+                        ("fsrcnn", "fsrcnn 2 3 4 x2: 12,809"), ("srcnn", "srcnn 2 3 4 x2: 8,129"),
+                        ("bicubic", "bicubic any x2: 0"),
                         # GANs: the generator only (SRSEG's inference network is SRResNet's).
                         ("srresnet", "srresnet 2 4 8 x2: 1,512,131, x4: 1,659,843"),
                         ("srseg", "srseg 2 4 8 x2: 1,512,131, x4: 1,659,843"), ("srgan", "srgan 2 4 8 x2: 1,512,131")]:

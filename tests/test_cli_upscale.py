@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import cv2
@@ -17,11 +16,6 @@ from sr_zoo.cli import main
 from sr_zoo.files.images import load_image_file
 from sr_zoo.models import create_model
 from sr_zoo.ops import imresize
-
-
-@pytest.fixture(autouse=True)
-def _quiet() -> None:
-    warnings.filterwarnings("ignore")
 
 
 def _rgb(h: int, w: int, seed: int = 0) -> np.ndarray:
@@ -67,10 +61,12 @@ def test_formats_bit_depth_gray_and_alpha_are_kept(tmp_path: Path) -> None:
     assert np.abs(out["rgb.png"][:, :, ::-1] - _expected("fsrcnn", 2, rgb, 255)).max() <= 1
     # 16-bit grayscale stays 16-bit grayscale.
     assert out["gray16.png"].shape == (48, 40) and out["gray16.png"].dtype == np.uint16
-    assert np.abs(out["gray16.png"].astype(float) - _expected("fsrcnn", 2, gray16[:, :, None], 65535)[:, :, 0]).max() <= 1
+    expected_gray = _expected("fsrcnn", 2, gray16[:, :, None], 65535)[:, :, 0]
+    assert np.abs(out["gray16.png"].astype(float) - expected_gray).max() <= 1
     # Alpha: resized bicubically (MATLAB imresize), not super-resolved.
     assert out["rgba.png"].shape == (44, 40, 4)
-    expected_alpha = np.floor(imresize(torch.from_numpy(alpha / 255.0)[None, None].float(), scale=2).clamp(0, 1)[0, 0].numpy() * 255 + 0.5)
+    resized = imresize(torch.from_numpy(alpha / 255.0)[None, None].float(), scale=2).clamp(0, 1)[0, 0]
+    expected_alpha = np.floor(resized.numpy() * 255 + 0.5)
     assert np.abs(out["rgba.png"][:, :, 3].astype(float) - expected_alpha).max() <= 1
     assert out["photo.jpg"].shape == (60, 52, 3)
 

@@ -28,7 +28,8 @@ IMAGES = [
 def _write(root: Path) -> Path:
     table = srseg_lookup_table()
     raw = {c: int(np.flatnonzero(table[:182] == c)[0]) for c in range(6)} | {6: 255}
-    images, labels = root / "coco-stuff" / "train2017", root / "coco-stuff" / "stuffthingmaps_trainval2017" / "train2017"
+    images = root / "coco-stuff" / "train2017"
+    labels = root / "coco-stuff" / "stuffthingmaps_trainval2017" / "train2017"
     images.mkdir(parents=True)
     labels.mkdir(parents=True)
     for name, shares in IMAGES:

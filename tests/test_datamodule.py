@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import cv2
@@ -10,12 +9,11 @@ import numpy as np
 import pytest
 import torch
 
+from helpers.paths import shared_set
 from sr_zoo.data import EvalBatch, PatchDataset, SRDataModule, TrainBatch, degrade, resolve_source
 from sr_zoo.data.sources import Record
 from sr_zoo.errors import DatasetError
 from sr_zoo.ops import imresize, quantize
-
-from helpers.paths import shared_set
 
 
 def position_image(h: int, w: int) -> np.ndarray:
@@ -60,9 +58,8 @@ def test_without_augmentation_patches_keep_orientation(tmp_path: Path) -> None:
 
 def test_offline_rotations_and_scales_make_views(tmp_path: Path) -> None:
     write_rgb(tmp_path / "a.png", position_image(100, 60))
-    ds = PatchDataset(
-        [Record(tmp_path / "a.png")], 2, 40, offline_scales=(1.0, 0.9, 0.6), offline_rotations=(0, 1, 2, 3), augment=False
-    )
+    ds = PatchDataset([Record(tmp_path / "a.png")], 2, 40, offline_scales=(1.0, 0.9, 0.6),
+                      offline_rotations=(0, 1, 2, 3), augment=False)
     # 0.6 x 60 = 36 < 40: that scale is skipped for every rotation, 8 views are left.
     assert len(ds.views) == 8
     rotated = [v for v in ds.views if v.rotation == 1 and v.scale_index == 0]
@@ -75,7 +72,7 @@ def test_subimage_tiling(tmp_path: Path) -> None:
     write_rgb(tmp_path / "a.png", np.zeros((500, 900, 3), np.uint8))
     ds = PatchDataset([Record(tmp_path / "a.png")], 4, 128, subimage=400, subimage_stride=200)
     # rows: 0, 100 (last flush); columns: 0, 200, 400, 500
-    assert sorted({(v.top, v.left) for v in ds.views}) == [(t, l) for t in (0, 100) for l in (0, 200, 400, 500)]
+    assert sorted({(v.top, v.left) for v in ds.views}) == [(t, c) for t in (0, 100) for c in (0, 200, 400, 500)]
 
 
 def test_gaussian_bicubic_degradation_matches_opencv_blur() -> None:
@@ -124,13 +121,11 @@ def test_batches_have_documented_shapes_and_ranges(tmp_path: Path) -> None:
 
 def test_demo_is_the_default_and_says_so(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     dm = SRDataModule(num_workers=0, root=str(tmp_path))
-    with caplog.at_level("INFO"), warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with caplog.at_level("INFO"), pytest.warns(UserWarning, match="set5, set14 not found"):
         dm.setup("fit")
     assert "demo photos bundled with scikit-image" in caplog.text
     assert len(dm.train_set.records) == 10
     assert dm.val_names == ["demo"]  # Set5/Set14 absent under the root: warned and replaced
-    assert any("set5, set14 not found" in str(w.message) for w in caught)
 
 
 def test_bad_training_files_are_skipped_with_one_warning(tmp_path: Path) -> None:
@@ -194,9 +189,7 @@ def test_real_t91_and_general100_load() -> None:
     for name, count in (("t91", 91), ("general100", 100)):
         assert len(resolve_source(name, root)[1]) == count
     dm = SRDataModule(train=["t91", "general100"], val=["set5"], recipe="emtcm", scale=3, num_workers=0, root=str(root))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        dm.setup("fit")
+    dm.setup("fit")
     assert len(dm.train_set.records) == 191
     # EMTCM: 20 versions per image (5 scales x 4 rotations) minus those below the 48x48 patch.
     assert 191 * 20 - 40 < len(dm.train_set.views) <= 191 * 20
@@ -274,8 +267,10 @@ def test_every_recipe_serves_documented_batches(
 ) -> None:
     rng = np.random.default_rng(1)
     for stem in ("0001", "0002"):
-        write_rgb(tmp_path / "div2k" / "DIV2K_train_HR" / f"{stem}.png", rng.integers(0, 256, (300, 420, 3), dtype=np.uint8))
-    dm = SRDataModule(train=["div2k"], val=[], recipe=recipe, scale=scale, batch_size=batch, num_workers=0, root=str(tmp_path))
+        pixels = rng.integers(0, 256, (300, 420, 3), dtype=np.uint8)
+        write_rgb(tmp_path / "div2k" / "DIV2K_train_HR" / f"{stem}.png", pixels)
+    dm = SRDataModule(train=["div2k"], val=[], recipe=recipe, scale=scale, batch_size=batch, num_workers=0,
+                      root=str(tmp_path))
     dm.setup("fit")
     assert dm.patch_size == hr and dm.degradation == degradation
     b = next(iter(dm.train_dataloader()))
@@ -317,7 +312,7 @@ def test_official_lr_follows_offline_rotations(tmp_path: Path) -> None:
     for view in ds.views:
         item = ds._crops(view)
         assert "lr" in item  # the official file is used under every rotation
-        for h, l in zip(item["hr"], item["lr"]):
+        for hr_crop, lr_crop in zip(item["hr"], item["lr"]):
             # The official LR crop is the bicubic LR of the same HR crop (to the 8-bit rounding and borders).
             inner = (slice(None), slice(2, -2), slice(2, -2))
-            assert (l - quantize(imresize(h[None], scale=0.5))[0])[inner].abs().max() < 0.02
+            assert (lr_crop - quantize(imresize(hr_crop[None], scale=0.5))[0])[inner].abs().max() < 0.02

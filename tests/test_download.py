@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 
 from sr_zoo.data import download as dl
-from sr_zoo.files import download as files_download
 from sr_zoo.data.download import DATASETS, MARKER, DatasetSpec, RemoteFile, ensure_dataset, is_complete
 from sr_zoo.errors import DatasetError
+from sr_zoo.files import download as files_download
 
 # --------------------------------------------------------------------------------------------------
 # A tiny file server

@@ -10,10 +10,10 @@ import numpy as np
 import torch
 
 from sr_zoo.data import SRDataModule
-from sr_zoo.data.eval_sets import make_lr, modcrop
 from sr_zoo.data.degradation import degrade
-from sr_zoo.files.images import read_image
+from sr_zoo.data.eval_sets import make_lr, modcrop
 from sr_zoo.data.sources import resolve_benchmark
+from sr_zoo.files.images import read_image
 
 
 def _images(folder: Path, n: int = 2, ext: str = "png") -> None:

@@ -16,8 +16,8 @@ import pytest
 import torch
 
 from helpers.interrupt_helpers import Job, job_env
-from sr_zoo.training.checkpointing import AtomicCheckpointIO, atomic_torch_save, load_checkpoint_file
 from sr_zoo.errors import CheckpointError
+from sr_zoo.training.checkpointing import AtomicCheckpointIO, atomic_torch_save, load_checkpoint_file
 
 
 def _fit_args(tmp_path: Path, *extra: str) -> list[str]:
@@ -88,7 +88,8 @@ def _group_args(data: Path, run_dir: Path, *extra: str) -> list[str]:
             "--data.batch_size", "4", "--data.samples_per_epoch", "16", "--data.seed", "0",
             "--trainer.max_steps", str(STEPS), "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
             "--trainer.enable_model_summary", "false", "--trainer.num_sanity_val_steps", "0",
-            "--trainer.default_root_dir", str(run_dir), "--trainer.callbacks+=helpers.interrupt_helpers.Announce", *extra]
+            "--trainer.default_root_dir", str(run_dir), "--trainer.callbacks+=helpers.interrupt_helpers.Announce",
+            *extra]
 
 
 def _stopped(job: Job, status: int) -> tuple[Path, dict]:
@@ -337,5 +338,6 @@ def test_fit_with_a_pickled_checkpoint_prints_one_line(tmp_path: Path) -> None:
     proc = subprocess.run(_fit_args(tmp_path, "--ckpt_path", str(path), "--trainer.max_steps", "1"),
                           capture_output=True, text=True, env={**os.environ, "WANDB_MODE": "disabled"}, cwd=tmp_path)
     assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines()[-1].startswith(f"sr-zoo: error: --ckpt_path {path}: not a loadable checkpoint")
+    last_line = proc.stderr.strip().splitlines()[-1]
+    assert last_line.startswith(f"sr-zoo: error: --ckpt_path {path}: not a loadable checkpoint")
     assert "Traceback" not in proc.stderr

@@ -28,9 +28,8 @@ def test_pixel_cross_entropy_hand_computed() -> None:
     # Unlike the image reading, a brightness change costs: it pins absolute intensities.
     assert ce(_image(0.5, 0.5), _image(0.25, 0.25)).item() > ce(_image(0.25, 0.25), _image(0.25, 0.25)).item() + 0.1
     # The batch sums (eq. 7 sums over n).
-    assert ce(torch.cat([_image(0.5, 0.75), _image(0.25, 1.0)]), torch.cat([_image(0.25, 1.0)] * 2)).item() == pytest.approx(
-        (two_pixels + entropy) / 2, abs=1e-9
-    )
+    batch = ce(torch.cat([_image(0.5, 0.75), _image(0.25, 1.0)]), torch.cat([_image(0.25, 1.0)] * 2))
+    assert batch.item() == pytest.approx((two_pixels + entropy) / 2, abs=1e-9)
 
 
 def test_image_cross_entropy_hand_computed() -> None:
@@ -76,7 +75,8 @@ def test_multitask_loss_combines_with_beta_and_is_differentiable() -> None:
 def _stationary_pair(side: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """An HR patch of a stationary random texture and an SR guess (blurred, brightened, noisy)."""
     generator = torch.Generator().manual_seed(seed)
-    hr = torch.nn.functional.avg_pool2d(torch.rand(1, 1, side + 2, side + 2, generator=generator, dtype=torch.float64), 3, 1)
+    noise = torch.rand(1, 1, side + 2, side + 2, generator=generator, dtype=torch.float64)
+    hr = torch.nn.functional.avg_pool2d(noise, 3, 1)
     sr = torch.nn.functional.avg_pool2d(hr, 3, 1, padding=1, count_include_pad=False) * 0.9 + 0.08
     sr = (sr + 0.02 * torch.randn(sr.shape, generator=generator, dtype=torch.float64)).clamp(0.01, 0.99)
     return sr, hr
@@ -100,7 +100,8 @@ def test_each_task_is_a_per_image_average_so_beta_does_not_depend_on_patch_size(
     assert summed_ratio_growth == pytest.approx(16, rel=0.1)
     # The batch: both tasks sum over images, so their ratio does not depend on the batch size either.
     loss = MultiTaskLoss(beta=0.5)
-    assert loss(torch.cat([small[0]] * 3), torch.cat([small[1]] * 3)).item() == pytest.approx(3 * loss(*small).item(), rel=1e-12)
+    tripled = loss(torch.cat([small[0]] * 3), torch.cat([small[1]] * 3))
+    assert tripled.item() == pytest.approx(3 * loss(*small).item(), rel=1e-12)
 
 
 def test_table6_ablations_drop_one_task() -> None:

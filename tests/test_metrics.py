@@ -73,9 +73,8 @@ def test_ssim_hand_computed_constant_images() -> None:
 def test_ssim_equals_torchmetrics_on_the_valid_region() -> None:
     x = torch.rand(2, 1, 40, 33, dtype=torch.float64) * 255
     y = (x + torch.randn_like(x) * 20).clamp(0, 255)
-    _, full = structural_similarity_index_measure(
-        x, y, gaussian_kernel=True, sigma=1.5, kernel_size=11, data_range=255.0, reduction="none", return_full_image=True
-    )
+    _, full = structural_similarity_index_measure(x, y, gaussian_kernel=True, sigma=1.5, kernel_size=11,
+                                                  data_range=255.0, reduction="none", return_full_image=True)
     assert torch.allclose(ssim_valid(x, y), full[..., 5:-5, 5:-5].mean(dim=(1, 2, 3)), atol=1e-12)
 
 

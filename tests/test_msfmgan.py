@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import copy
 import math
-import warnings
 
 import pytest
 import torch
@@ -15,11 +15,6 @@ from sr_zoo.losses import AdversarialLoss, PerceptualLoss
 from sr_zoo.models import MSFMGAN, create_model
 from sr_zoo.models.msfmgan import MSFMGenerator, PatchDiscriminator
 from sr_zoo.ops import imresize
-
-
-@pytest.fixture(autouse=True)
-def _quiet() -> None:
-    warnings.filterwarnings("ignore")
 
 
 # ------------------------------------------------------------------ networks
@@ -180,11 +175,35 @@ def test_fit_runs_in_bf16_mixed_on_cpu() -> None:
     t = trainer(max_epochs=1, precision="bf16-mixed")
     t.fit(model, train_dataloaders=loader(textures(2, 32), 2, 3))
     metrics = t.callback_metrics
-    assert all(torch.isfinite(metrics[k]) for k in ("train/loss", "train/d_loss", "train/adversarial", "train/perceptual"))
+    terms = ("train/loss", "train/d_loss", "train/adversarial", "train/perceptual")
+    assert all(torch.isfinite(metrics[k]) for k in terms)
+
+
+def _fp16_autocast_missing(model: MSFMGAN, hr: torch.Tensor) -> str | None:
+    """Why this CPU build cannot run ``model``'s training step in fp16 autocast (a missing Half kernel),
+    or None if it can: a forward and backward pass through generator, discriminator and perceptual loss,
+    on a copy, before any ``fit``."""
+    probe = copy.deepcopy(model)
+    lr = imresize(hr, scale=1 / model.scale).clamp(0, 1)
+    try:
+        with torch.autocast("cpu", dtype=torch.float16):
+            sr = probe.net(lr)
+            loss = probe.discriminator(sr).float().mean() + F.mse_loss(sr.float(), hr)
+            if probe.perceptual is not None:
+                loss = loss + probe.perceptual(sr, hr).float()
+        loss.backward()
+    except RuntimeError as exc:
+        return str(exc).splitlines()[0]
+    return None
 
 
 def test_clipping_acts_on_unscaled_gradients_under_fp16_loss_scaling() -> None:
-    """With a GradScaler at scale 2^10 the clipped gradient norm is the threshold itself (not 2^-10 of it)."""
+    """With a GradScaler at scale 2^10 the clipped gradient norm is the threshold itself (not 2^-10 of it).
+
+    The GAN trains by manual optimization, where Lightning refuses ``Trainer(gradient_clip_val)``: the
+    model clips itself (``gradient_clip``). Whether fp16 autocast runs on this CPU is asked before ``fit``
+    (a skip says which kernel is missing); ``fit`` itself must then succeed."""
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
     from lightning.pytorch.plugins.precision import MixedPrecision
 
     torch.manual_seed(0)
@@ -198,12 +217,17 @@ def test_clipping_acts_on_unscaled_gradients_under_fp16_loss_scaling() -> None:
 
     model = Probe(scale=2, widths=[8, 16, 32], d_widths=[8, 16, 16, 16], lr_decay_every=0,
                   perceptual_extractor=tiny_extractor(), gradient_clip=1e-3)
+    assert model.automatic_optimization is False
+    with pytest.raises(MisconfigurationException, match="gradient clipping is not supported for manual optimization"):
+        trainer(max_steps=1, gradient_clip_val=1e-3).fit(tiny_gan(), train_dataloaders=loader(textures(2, 32), 2, 1))
+
+    hr = textures(2, 32)
+    missing = _fp16_autocast_missing(model, hr)
+    if missing is not None:
+        pytest.skip(f"fp16 autocast on CPU not available in this torch build: {missing}")
     scaler = torch.amp.GradScaler("cpu", init_scale=2.0**10)
-    try:
-        trainer(max_epochs=1, plugins=[MixedPrecision("16-mixed", "cpu", scaler=scaler)]).fit(
-            model, train_dataloaders=loader(textures(2, 32), 2, 2))
-    except RuntimeError as exc:  # an fp16 kernel missing on this CPU build
-        pytest.skip(f"fp16 autocast on CPU not available here: {exc}")
+    trainer(max_epochs=1, plugins=[MixedPrecision("16-mixed", "cpu", scaler=scaler)]).fit(
+        model, train_dataloaders=loader(hr, 2, 2))
     finite = [n for n in norms if math.isfinite(n)]
     assert finite and all(n == pytest.approx(1e-3, rel=1e-2) for n in finite), norms
 
@@ -235,7 +259,8 @@ def test_fit_without_vgg_weights_offline_is_one_line_before_training(tmp_path, c
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
     assert main(_fit(tmp_path)) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
-    assert err.startswith(f"sr-zoo: error: {tmp_path / 'hub' / 'checkpoints' / 'vgg16-397923af.pth'}: VGG16 ImageNet weights")
+    weights = tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth"
+    assert err.startswith(f"sr-zoo: error: {weights}: VGG16 ImageNet weights")
 
 
 def test_fit_fast_dev_run_without_the_perceptual_term(tmp_path) -> None:  # noqa: ANN001
@@ -251,7 +276,8 @@ def test_recipes_follow_section_4_1() -> None:
     args = gan["model"]["init_args"]
     model = tiny_gan(pretrain_iterations=args["pretrain_iterations"])
     assert gan["trainer"]["max_steps"] == model.optimizer_steps(args["pretrain_iterations"] + 200_000)
-    assert gan["data"]["batch_size"] == 128 and gan["data"]["crops_per_image"] == 16 and gan["data"]["recipe"] == "msfmgan"
+    data = gan["data"]
+    assert (data["batch_size"], data["crops_per_image"], data["recipe"]) == (128, 16, "msfmgan")
     assert (args["lr"], args["lr_decay_every"], args["lr_decay"]) == (1e-4, 20_000, 0.8)
     assert (args["perceptual_weight"], args["adversarial_weight"], args["perceptual_layer"]) == (0.1, 1e-3, "relu4_3")
     for scale in (2, 3, 4):

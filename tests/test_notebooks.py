@@ -4,7 +4,6 @@ order in one namespace, from the notebooks folder, as a kernel would)."""
 from __future__ import annotations
 
 import json
-import warnings
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,6 @@ def test_quickstart_is_stored_without_outputs() -> None:
 
 
 def test_quickstart_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
-    warnings.filterwarnings("ignore")
     monkeypatch.chdir(NOTEBOOKS)
     monkeypatch.setenv("SR_ZOO_DATA", str(tmp_path / "data"))
     notebook = json.loads((NOTEBOOKS / "quickstart.ipynb").read_text())

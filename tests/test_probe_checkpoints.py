@@ -14,15 +14,16 @@ import cv2
 import numpy as np
 import pytest
 import torch
+
 from helpers.cli_runner import CliResult, run_cli
 
 
 def _fit(root: Path, run: str, model: str, scale: int, *extra: str) -> list[str]:
     return ["fit", "--model", model, "--scale", str(scale), "--data.train", f"[{root / 'train'}]", "--data.val", "[]",
             "--data.root", str(root / "data"), "--data.num_workers", "0", "--data.batch_size", "4",
-            "--data.samples_per_epoch", "4", "--data.patch_size", "24", "--trainer.max_steps", "1", "--trainer.logger", "false",
-            "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
-            "--trainer.default_root_dir", str(root / run), *extra]
+            "--data.samples_per_epoch", "4", "--data.patch_size", "24", "--trainer.max_steps", "1",
+            "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",
+            "--trainer.enable_model_summary", "false", "--trainer.default_root_dir", str(root / run), *extra]
 
 
 def _crafted(root: Path, fsrcnn: Path, emtcm: Path) -> dict[str, Path]:
@@ -42,7 +43,8 @@ def _crafted(root: Path, fsrcnn: Path, emtcm: Path) -> dict[str, Path]:
     narrow = copy.deepcopy(good)  # the right model, other widths (d=32), under hyper-parameters saying d=56
     narrow["state_dict"] = {k: v for k, v in FSRCNN(scale=2, d=32).state_dict().items()}
     save("wrong_widths", narrow)
-    for name, key, value in [("record_str", "sr_zoo", "fsrcnn"), ("scale_str", "sr_zoo", {"model": "fsrcnn", "scale": "2"}),
+    for name, key, value in [("record_str", "sr_zoo", "fsrcnn"),
+                             ("scale_str", "sr_zoo", {"model": "fsrcnn", "scale": "2"}),
                              ("state_dict_list", "state_dict", [1, 2]), ("hparams_list", "hyper_parameters", [1]),
                              ("tensor_str", "state_dict", {"net.deconv.weight": "zeros"})]:
         odd = copy.deepcopy(good)
@@ -72,6 +74,13 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> dict:
     fsrcnn, emtcm = (root / run / "checkpoints" / "last.ckpt" for run in ("fsrcnn_x2", "emtcm_x3"))
     files = _crafted(root, fsrcnn, emtcm)
     img = root / "set" / "0.png"
+
+    def benchmark(ckpt: Path, *extra: str) -> list:
+        return ["benchmark", "--model", "fsrcnn", "--ckpt", ckpt, "--scale", "2", "--data", root / "set", *extra]
+
+    def upscale(ckpt: Path, out: str = "out") -> list:
+        return ["upscale", img, "-o", root / out, "--model", "fsrcnn", "--scale", "2", "--ckpt", ckpt]
+
     cases: dict[str, list] = {
         # case 3: another model / another scale given to fit --ckpt_path
         "fit: FSRCNN checkpoint for emtcm": _fit(root, "r1", "emtcm", 2, "--ckpt_path", fsrcnn),
@@ -82,9 +91,10 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> dict:
         "init_from: text file": _fit(root, "r6", "emtcm", 2, "--model.init_args.init_from", files["text"]),
         "resume (control)": _fit(root, "emtcm_x3", "emtcm", 3, "--ckpt_path", emtcm, "--trainer.max_steps", "2"),
         # cases 6/7: not checkpoints, in every command
-        "benchmark: text file": ["benchmark", "--model", "fsrcnn", "--ckpt", files["text"], "--scale", "2", "--data", root / "set"],
-        "upscale: text file": ["upscale", img, "-o", root / "out", "--model", "fsrcnn", "--scale", "2", "--ckpt", files["text"]],
-        "compare: text file": ["compare", img, "-o", root / "fig.png", "--models", f"fsrcnn={files['text']}", "--scale", "2"],
+        "benchmark: text file": benchmark(files["text"]),
+        "upscale: text file": upscale(files["text"]),
+        "compare: text file": ["compare", img, "-o", root / "fig.png", "--models", f"fsrcnn={files['text']}",
+                               "--scale", "2"],
         "fit: text file": _fit(root, "r7", "fsrcnn", 2, "--ckpt_path", files["text"]),
         "validate: text file": ["validate", *_fit(root, "r8", "fsrcnn", 2, "--ckpt_path", files["text"])[1:]],
     }
@@ -92,12 +102,10 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> dict:
                  "tensor_str", "weights_only"):
         cases[f"fit: {name}"] = _fit(root, f"r_{name}", "fsrcnn", 2, "--ckpt_path", files[name])
     for name in ("wrong_widths", "record_str", "tensor_str"):
-        cases[f"upscale: {name}"] = ["upscale", img, "-o", root / "out", "--model", "fsrcnn", "--scale", "2", "--ckpt", files[name]]
+        cases[f"upscale: {name}"] = upscale(files[name])
     # case 8: NaN weights
-    cases["benchmark --json: NaN weights"] = ["benchmark", "--model", "fsrcnn", "--ckpt", files["nan_weights"], "--scale", "2",
-                                              "--data", root / "set", "--json"]
-    cases["upscale: NaN weights"] = ["upscale", img, "-o", root / "nan_out", "--model", "fsrcnn", "--scale", "2",
-                                     "--ckpt", files["nan_weights"]]
+    cases["benchmark --json: NaN weights"] = benchmark(files["nan_weights"], "--json")
+    cases["upscale: NaN weights"] = upscale(files["nan_weights"], "nan_out")
     config = root / "emtcm_x2.yaml"  # the run's model and scale from a config file, as recipes give them
     config.write_text("model:\n  class_path: sr_zoo.models.EMTCM\ndata:\n  scale: 2\n")
     cases["fit: x3 EMTCM for x2 (config file)"] = ["fit", "--config", config, *_fit(root, "r3", "emtcm", 2)[5:],
@@ -130,7 +138,8 @@ MISMATCHES = {
 @pytest.mark.parametrize("case", list(MISMATCHES))
 def test_fit_ckpt_path_of_another_model_or_scale_is_refused_before_training(probe: dict, case: str) -> None:
     _error_line(probe["results"][case], "--ckpt_path", *MISMATCHES[case])
-    run = probe["root"] / probe["results"][case].args[probe["results"][case].args.index("--trainer.default_root_dir") + 1]
+    args = probe["results"][case].args
+    run = probe["root"] / args[args.index("--trainer.default_root_dir") + 1]
     assert not (run / "checkpoints").exists()  # nothing trained
 
 
@@ -153,7 +162,8 @@ def test_init_from_across_scales_says_what_it_loads(probe: dict) -> None:
 
 
 @pytest.mark.parametrize("case,fragments", [
-    ("init_from: FSRCNN into emtcm", ("fsrcnn_x2/checkpoints/last.ckpt", "init_from needs a checkpoint of 'emtcm', not of 'fsrcnn'")),
+    ("init_from: FSRCNN into emtcm",
+     ("fsrcnn_x2/checkpoints/last.ckpt", "init_from needs a checkpoint of 'emtcm', not of 'fsrcnn'")),
     ("init_from: text file", ("text.ckpt", "not a PyTorch checkpoint file")),
 ])
 def test_init_from_refuses_in_one_line(probe: dict, case: str, fragments: tuple) -> None:

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+
 from helpers.cli_runner import CliResult, run_cli
 
 
@@ -39,12 +40,12 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> dict:
     _truncate(root / "bad_val" / "1.png")
     (root / "afile").write_text("not a folder")
     cases = {
-        "a truncated validation image": _fit(root, "run_val", root / "train", f"[{root / 'bad_val'}]", "--data.num_workers", "0",
-                                             "--trainer.max_epochs", "2"),
-        "a truncated training image, 2 workers": _fit(root, "run_train", root / "bad_train", "[]", "--data.num_workers", "2",
-                                                      "--trainer.max_epochs", "2"),
-        "--data.val [folder:X]": _fit(root, "run_folder", root / "train", f"[folder:{root / 'val'}]", "--data.num_workers", "0",
-                                      "--trainer.max_epochs", "1"),
+        "a truncated validation image": _fit(root, "run_val", root / "train", f"[{root / 'bad_val'}]",
+                                             "--data.num_workers", "0", "--trainer.max_epochs", "2"),
+        "a truncated training image, 2 workers": _fit(root, "run_train", root / "bad_train", "[]",
+                                                      "--data.num_workers", "2", "--trainer.max_epochs", "2"),
+        "--data.val [folder:X]": _fit(root, "run_folder", root / "train", f"[folder:{root / 'val'}]",
+                                      "--data.num_workers", "0", "--trainer.max_epochs", "1"),
         "--data.val [folder:missing]": _fit(root, "run_missing", root / "train", f"[folder:{root / 'missing'}]",
                                             "--data.num_workers", "0", "--trainer.max_epochs", "1"),
         "default_root_dir under a file": _fit(root, "afile/run", root / "train", "[]", "--trainer.max_epochs", "1"),

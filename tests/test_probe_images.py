@@ -15,8 +15,9 @@ import cv2
 import numpy as np
 import pytest
 import torch
-from helpers.cli_runner import CliResult, run_cli
 from PIL import Image
+
+from helpers.cli_runner import CliResult, run_cli
 
 COLOUR = (120, 30, 200)  # RGB of the tiny images
 TINY = {"1x1": (1, 1), "3x3": (3, 3), "1x64": (1, 64)}
@@ -25,10 +26,14 @@ TINY_MODELS = [("emtcm", 2), ("emtcm", 3), ("fsrcnn", 2), ("srcnn", 2)]
 
 def _png(path: Path, width: int, height: int, colour_type: int = 2, depth: int = 8, rows: bytes | None = None) -> None:
     """A PNG written by hand: any declared size (the pixel data may be a single row), or gray+alpha 16-bit."""
-    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     header = struct.pack(">IIBBBBB", width, height, depth, colour_type, 0, 0, 0)
     data = rows if rows is not None else b"\0" * (1 + 3 * min(width, 64))
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(data)) + chunk(b"IEND", b""))
+    chunks = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(data)) + chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunks)
 
 
 def _tiny(h: int, w: int) -> np.ndarray:
@@ -36,7 +41,8 @@ def _tiny(h: int, w: int) -> np.ndarray:
     rgb = np.empty((h, w, 3), np.uint8)
     rgb[:] = COLOUR
     if h * w > 1:
-        rgb = np.clip(rgb.astype(int) + np.random.default_rng(h * w).integers(-10, 11, rgb.shape), 0, 255).astype(np.uint8)
+        texture = np.random.default_rng(h * w).integers(-10, 11, rgb.shape)
+        rgb = np.clip(rgb.astype(int) + texture, 0, 255).astype(np.uint8)
     return rgb
 
 
@@ -57,7 +63,8 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> dict:
         cv2.imwrite(str(root / f"square{side}.png"), rng.integers(0, 256, (side, side, 3), dtype=np.uint8))
     _png(root / "declares_huge.png", 100_000, 100_000)
     Image.new("1", (20_000, 20_000)).save(root / "real_20000.png")  # a real, decodable 400-megapixel image
-    Image.fromarray(np.dstack([np.full((6, 5), 90, np.uint8), np.full((6, 5), 200, np.uint8)]), "LA").save(root / "la8.png")
+    gray_alpha = np.dstack([np.full((6, 5), 90, np.uint8), np.full((6, 5), 200, np.uint8)])
+    Image.fromarray(gray_alpha, "LA").save(root / "la8.png")
     row = struct.pack(">2H", 40000, 50000) * 5
     _png(root / "la16.png", 5, 6, colour_type=4, depth=16, rows=(b"\0" + row) * 6)  # 16-bit gray + alpha
     odd = root / "odd"
@@ -67,39 +74,41 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> dict:
     (odd / "loop.png").symlink_to(odd / "loop.png")
     (odd / "dangling.jpg").symlink_to(odd / "nowhere.jpg")
     img = root / "good" / "0.png"
+
+    def upscale(src: Path, out: str, model: str, scale: int, *extra: str) -> list:
+        return ["upscale", src, "-o", root / out, "--model", model, "--scale", str(scale), *extra]
+
     cases: dict[str, list | dict] = {
-        "benchmark: truncated file in the later set": ["benchmark", "--scale", "2", "--data", root / "good", root / "later"],
+        "benchmark: truncated file in the later set": ["benchmark", "--scale", "2", "--data", root / "good",
+                                                       root / "later"],
         "benchmark --json: truncated file in the later set": ["benchmark", "--scale", "2", "--data", root / "good",
                                                               root / "later", "--json"],
         "benchmark --json --scale 1": ["benchmark", "--scale", "1", "--data", root / "good", "--json"],
         "benchmark --json (control)": ["benchmark", "--scale", "2", "--data", root / "good", "--json"],
-        "upscale --tile 1 (aligned csrcnn)": ["upscale", img, "-o", root / "t1", "--model", "csrcnn", "--scale", "4", "--tile", "1"],
-        "upscale --tile 3 (aligned msfmgan)": ["upscale", img, "-o", root / "t3", "--model", "msfmgan", "--scale", "2", "--tile", "3"],
-        "upscale --tile 3 (fsrcnn)": ["upscale", img, "-o", root / "t3", "--model", "fsrcnn", "--scale", "2", "--tile", "3"],
-        "upscale --tile-overlap -1": ["upscale", img, "-o", root / "t4", "--model", "fsrcnn", "--scale", "2", "--tile", "16",
-                                      "--tile-overlap", "-1"],
-        "upscale --device mps": ["upscale", img, "-o", root / "t5", "--model", "fsrcnn", "--scale", "2", "--device", "mps"],
-        "upscale: declares 100000x100000": ["upscale", root / "declares_huge.png", "-o", root / "h1", "--model", "bicubic",
-                                            "--scale", "2"],
+        "upscale --tile 1 (aligned csrcnn)": upscale(img, "t1", "csrcnn", 4, "--tile", "1"),
+        "upscale --tile 3 (aligned msfmgan)": upscale(img, "t3", "msfmgan", 2, "--tile", "3"),
+        "upscale --tile 3 (fsrcnn)": upscale(img, "t3", "fsrcnn", 2, "--tile", "3"),
+        "upscale --tile-overlap -1": upscale(img, "t4", "fsrcnn", 2, "--tile", "16", "--tile-overlap", "-1"),
+        "upscale --device mps": upscale(img, "t5", "fsrcnn", 2, "--device", "mps"),
+        "upscale: declares 100000x100000": upscale(root / "declares_huge.png", "h1", "bicubic", 2),
         "compare: declares 100000x100000": ["compare", root / "declares_huge.png", "-o", root / "h2.png", "--models",
                                             "bicubic", "--scale", "2"],
         "benchmark: declares 100000x100000": ["benchmark", "--scale", "2", "--data", root / "huge_set"],
-        "upscale: a real 20000x20000": ["upscale", root / "real_20000.png", "-o", root / "h3", "--model", "bicubic", "--scale", "2"],
-        "upscale: OpenCV's own limit": {"args": ["upscale", root / "declares_huge.png", "-o", root / "h4", "--model", "bicubic",
-                                                 "--scale", "2"], "env": {"SR_ZOO_MAX_PIXELS": str(10**12)}},
-        "upscale: 8-bit gray+alpha": ["upscale", root / "la8.png", "-o", root / "la", "--model", "bicubic", "--scale", "2"],
-        "upscale: 16-bit gray+alpha": ["upscale", root / "la16.png", "-o", root / "la", "--model", "bicubic", "--scale", "2"],
-        "upscale: odd folder entries": ["upscale", odd, "-o", root / "odd_out", "--model", "bicubic", "--scale", "2"],
+        "upscale: a real 20000x20000": upscale(root / "real_20000.png", "h3", "bicubic", 2),
+        "upscale: OpenCV's own limit": {"args": upscale(root / "declares_huge.png", "h4", "bicubic", 2),
+                                        "env": {"SR_ZOO_MAX_PIXELS": str(10**12)}},
+        "upscale: 8-bit gray+alpha": upscale(root / "la8.png", "la", "bicubic", 2),
+        "upscale: 16-bit gray+alpha": upscale(root / "la16.png", "la", "bicubic", 2),
+        "upscale: odd folder entries": upscale(odd, "odd_out", "bicubic", 2),
         "benchmark: odd folder entries": ["benchmark", "--scale", "2", "--data", odd],
     }
     (root / "huge_set").mkdir()
     (root / "huge_set" / "a.png").symlink_to(root / "declares_huge.png")
     for model, scale in TINY_MODELS:
-        cases[f"tiny: {model} x{scale}"] = ["upscale", root / "tiny", "-o", root / f"tiny_{model}_x{scale}", "--model", model,
-                                            "--scale", str(scale)]
+        cases[f"tiny: {model} x{scale}"] = upscale(root / "tiny", f"tiny_{model}_x{scale}", model, scale)
     for side in (1, 2, 3, 5, 8, 12, 19):
-        cases[f"compare {side}x{side}"] = ["compare", root / f"square{side}.png", "-o", root / f"fig{side}.png", "--models",
-                                           "bicubic", "emtcm", "--scale", "2"]
+        cases[f"compare {side}x{side}"] = ["compare", root / f"square{side}.png", "-o", root / f"fig{side}.png",
+                                           "--models", "bicubic", "emtcm", "--scale", "2"]
     results = dict(zip(cases, run_cli(list(cases.values()), cwd=root)))
     return {"root": root, "results": results}
 
@@ -150,7 +159,8 @@ def test_tiny_images_come_out_at_their_colour(probe: dict, model: str, scale: in
     bicubic = imresize(torch.from_numpy(_tiny(h, w).transpose(2, 0, 1).copy()).float()[None] / 255, scale=scale)
     bicubic = np.floor(bicubic[0].clamp(0, 1).numpy().transpose(1, 2, 0) * 255 + 0.5)
     mean_gap = np.abs(out.mean(axis=(0, 1)) - bicubic.mean(axis=(0, 1)))
-    assert mean_gap.max() <= 3, f"{name} x{scale} {model}: mean colour {out.mean(axis=(0, 1))} vs bicubic {bicubic.mean(axis=(0, 1))}"
+    assert mean_gap.max() <= 3, (f"{name} x{scale} {model}: mean colour {out.mean(axis=(0, 1))}"
+                                 f" vs bicubic {bicubic.mean(axis=(0, 1))}")
     assert np.abs(out - bicubic).max() <= 16  # no pixel far off (the unpadded 1x1 was 82 levels off)
 
 
@@ -176,13 +186,15 @@ def test_compare_refuses_an_image_smaller_than_the_scale(probe: dict) -> None:
     ("upscale --tile 3 (fsrcnn)", ("--tile 3: below fsrcnn's minimum of 8 pixels",)),
     ("upscale --tile-overlap -1", ("--tile-overlap: expected 'auto' or a number of pixels >= 0, got -1",)),
     ("upscale --device mps", ("--device: mps requested but no Apple MPS device is available",)),
-    ("upscale: declares 100000x100000", ("declares_huge.png: 100000x100000 pixels", "exceeds the limit", "SR_ZOO_MAX_PIXELS")),
+    ("upscale: declares 100000x100000",
+     ("declares_huge.png: 100000x100000 pixels", "exceeds the limit", "SR_ZOO_MAX_PIXELS")),
     ("compare: declares 100000x100000", ("declares_huge.png: 100000x100000 pixels", "exceeds the limit")),
     ("benchmark: declares 100000x100000", ("huge_set/a.png: 100000x100000 pixels", "exceeds the limit")),
     ("upscale: a real 20000x20000", ("real_20000.png: 20000x20000 pixels (400 megapixels) exceeds the limit of 268",)),
     ("upscale: OpenCV's own limit", ("declares_huge.png: cannot decode (OpenCV refused it",)),
 ])
-def test_arguments_and_sizes_beyond_the_limits_are_one_line_before_work(probe: dict, case: str, fragments: tuple) -> None:
+def test_arguments_and_sizes_beyond_the_limits_are_one_line_before_work(probe: dict, case: str,
+                                                                        fragments: tuple) -> None:
     if case == "upscale --device mps" and torch.backends.mps.is_available():
         pytest.skip("this machine has MPS")
     result = probe["results"][case]
@@ -207,8 +219,10 @@ def test_odd_folder_entries_are_reported_in_one_line(probe: dict, case: str) -> 
     result = probe["results"][case]
     assert result.returncode == 0, result
     (line,) = result.err_lines
-    assert line.startswith("sr-zoo: warning: ") and "odd: skipped 3 entries named like images that are not image files" in line
-    assert "folder.png (a folder)" in line and "loop.png (a symlink loop)" in line and "dangling.jpg (a dangling symlink)" in line
+    assert line.startswith("sr-zoo: warning: ")
+    assert "odd: skipped 3 entries named like images that are not image files" in line
+    for entry in ("folder.png (a folder)", "loop.png (a symlink loop)", "dangling.jpg (a dangling symlink)"):
+        assert entry in line
 
 
 @pytest.mark.parametrize("as_json", [False, True])
@@ -234,7 +248,8 @@ def test_sets_scored_before_a_later_failure_are_printed(tmp_path: Path, capsys: 
     code = main(["benchmark", "--scale", "2", "--data", str(tmp_path / "first"), str(tmp_path / "second")]
                 + (["--json"] if as_json else []))
     out, err = capsys.readouterr()
-    assert code == 2 and err.strip() == f"sr-zoo: error: {tmp_path / 'second' / '0.png'}: cannot decode (changed during the run)"
+    assert code == 2
+    assert err.strip() == f"sr-zoo: error: {tmp_path / 'second' / '0.png'}: cannot decode (changed during the run)"
     if as_json:
         payload = _strict_json(out)
         assert [r["dataset"] for r in payload["results"]] == ["first"] and "changed during the run" in payload["error"]

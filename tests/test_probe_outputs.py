@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+
 from helpers.cli_runner import CliResult, run_cli
 
 
@@ -22,7 +23,8 @@ def _digest(folder: Path) -> dict[str, str]:
 
 def _mount(target: Path, options: str) -> bool:
     target.mkdir(parents=True, exist_ok=True)
-    return subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)], check=False, capture_output=True).returncode == 0
+    command = ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)]
+    return subprocess.run(command, check=False, capture_output=True).returncode == 0
 
 
 @pytest.fixture(scope="module")
@@ -51,22 +53,27 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> dict:
         (full / "fig.png").write_bytes(b"an earlier figure")
     before = _digest(root)
     missing = root / "missing.ckpt"  # a model that would fail if it ran: an -o error must come first
+
+    def upscale(src: Path, out: Path) -> list:
+        return ["upscale", src, "-o", out, "--model", "bicubic", "--scale", "2"]
+
+    def compare(src: Path, out: Path, model: str = f"emtcm={missing}") -> list:
+        return ["compare", src, "-o", out, "--models", model, "--scale", "2"]
+
     cases = {
-        "upscale DIR -o DIR": ["upscale", photos, "-o", photos, "--model", "bicubic", "--scale", "2"],
-        "upscale DIR -o DIR/../DIR": ["upscale", photos, "-o", photos / ".." / "photos", "--model", "bicubic", "--scale", "2"],
-        "upscale DIR -o symlink": ["upscale", photos, "-o", root / "link", "--model", "bicubic", "--scale", "2"],
-        "upscale FILE -o its folder": ["upscale", photos / "b.jpg", "-o", photos, "--model", "bicubic", "--scale", "2"],
-        "upscale -o holds a hard link": ["upscale", photos / "a.png", "-o", hard, "--model", "bicubic", "--scale", "2"],
-        "upscale -o name collides beside inputs": ["upscale", other / "c.pgm", "-o", other, "--model", "bicubic", "--scale", "2"],
-        "compare a -o a": ["compare", photos / "a.png", "-o", photos / "a.png", "--models", f"emtcm={missing}", "--scale", "2"],
-        "compare a -o ../a": ["compare", photos / "a.png", "-o", root / "link" / ".." / "photos" / "a.png",
-                              "--models", f"emtcm={missing}", "--scale", "2"],
-        "compare -o folder": ["compare", noise, "-o", root / "figs.png", "--models", f"emtcm={missing}", "--scale", "2"],
-        "compare -o under a file": ["compare", noise, "-o", root / "afile" / "fig.png", "--models", f"emtcm={missing}",
-                                    "--scale", "2"],
-        "compare -o read-only": ["compare", noise, "-o", readonly / "fig.png", "--models", f"emtcm={missing}", "--scale", "2"],
-        "compare -o full disk": ["compare", noise, "-o", full / "fig.png", "--models", "bicubic", "--scale", "2"],
-        "upscale DIR -o elsewhere (control)": ["upscale", photos, "-o", root / "out", "--model", "bicubic", "--scale", "2"],
+        "upscale DIR -o DIR": upscale(photos, photos),
+        "upscale DIR -o DIR/../DIR": upscale(photos, photos / ".." / "photos"),
+        "upscale DIR -o symlink": upscale(photos, root / "link"),
+        "upscale FILE -o its folder": upscale(photos / "b.jpg", photos),
+        "upscale -o holds a hard link": upscale(photos / "a.png", hard),
+        "upscale -o name collides beside inputs": upscale(other / "c.pgm", other),
+        "compare a -o a": compare(photos / "a.png", photos / "a.png"),
+        "compare a -o ../a": compare(photos / "a.png", root / "link" / ".." / "photos" / "a.png"),
+        "compare -o folder": compare(noise, root / "figs.png"),
+        "compare -o under a file": compare(noise, root / "afile" / "fig.png"),
+        "compare -o read-only": compare(noise, readonly / "fig.png"),
+        "compare -o full disk": compare(noise, full / "fig.png", "bicubic"),
+        "upscale DIR -o elsewhere (control)": upscale(photos, root / "out"),
     }
     results = dict(zip(cases, run_cli(list(cases.values()), cwd=root)))
     after = _digest(root)
@@ -74,7 +81,8 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for name, ok in mounted.items():
         if ok:
             subprocess.run(["umount", str(root / name)], check=False)
-    return {"root": root, "results": results, "before": before, "after": after, "mounted": mounted, "leftovers": leftovers}
+    return {"root": root, "results": results, "before": before, "after": after, "mounted": mounted,
+            "leftovers": leftovers}
 
 
 def _one_line(result: CliResult, *fragments: str) -> str:
@@ -119,7 +127,8 @@ def test_inputs_are_unchanged_byte_for_byte(probe: dict) -> None:
 def test_a_full_disk_is_one_line_and_keeps_the_earlier_figure(probe: dict) -> None:
     if not probe["mounted"]["full"]:
         pytest.skip("needs a tmpfs mount (root)")
-    _one_line(probe["results"]["compare -o full disk"], "full/fig.png: not written (No space left on device)", "unchanged")
+    _one_line(probe["results"]["compare -o full disk"], "full/fig.png: not written (No space left on device)",
+              "unchanged")
     assert probe["leftovers"] == ["fig.png"]  # no temporary file left; the earlier fig.png is in the digest check
 
 

@@ -8,9 +8,8 @@ import re
 import pytest
 import torch
 
-from sr_zoo.cli import main
-
 from helpers.paths import PUBLISHED, shared_set
+from sr_zoo.cli import main
 
 PSNR_TOLERANCE = 0.03  # dB
 SSIM_TOLERANCE = 0.003

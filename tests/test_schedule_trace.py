@@ -30,25 +30,29 @@ def _trace(capsys: pytest.CaptureFixture, recipe: str, *extra: str) -> list[tupl
 
 
 @pytest.mark.parametrize("recipe", sorted(p.name for p in EXPERIMENTS.glob("*.yaml")))
-def test_every_recipe_prints_its_schedule(recipe: str, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_recipe_prints_its_schedule(recipe: str, capsys: pytest.CaptureFixture,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WANDB_MODE", "disabled")
     rows = _trace(capsys, recipe)
     assert rows and rows[0][0] == 0 and rows[-1][1] == "(end)"
 
 
-def test_srseg_schedule_is_section_3_5_read_per_step(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_srseg_schedule_is_section_3_5_read_per_step(capsys: pytest.CaptureFixture,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WANDB_MODE", "disabled")
     # 3.5: MSE 25 epochs, + segmentation 25, + perceptual and adversarial 55; 1e-3 /10 every 20 epochs in each step.
     rows = _trace(capsys, "srseg_x4.yaml")
-    assert [r[:3] for r in rows] == [(0, "pretrain", "0.001"), (20, "pretrain", "0.0001"), (25, "segmentation", "0.001"),
-                                     (45, "segmentation", "0.0001"), (50, "adversarial", "0.001"),
-                                     (70, "adversarial", "0.0001"), (90, "adversarial", "1e-05"), (105, "(end)", "")]
+    assert [r[:3] for r in rows] == [(0, "pretrain", "0.001"), (20, "pretrain", "0.0001"),
+                                     (25, "segmentation", "0.001"), (45, "segmentation", "0.0001"),
+                                     (50, "adversarial", "0.001"), (70, "adversarial", "0.0001"),
+                                     (90, "adversarial", "1e-05"), (105, "(end)", "")]
     assert rows[0][3] == "mse 1" and rows[2][3] == "mse 1, segmentation 0.8"
     assert rows[4][3] == "mse 1, adversarial 0.001, perceptual 2e-06, segmentation 0.8"
     # The other reading: one decay over the whole run.
     rows = _trace(capsys, "srseg_x4.yaml", "--model.init_args.lr_schedule=run")
-    assert [r[:3] for r in rows] == [(0, "pretrain", "0.001"), (20, "pretrain", "0.0001"), (25, "segmentation", "0.0001"),
-                                     (40, "segmentation", "1e-05"), (50, "adversarial", "1e-05"), (60, "adversarial", "1e-06"),
+    assert [r[:3] for r in rows] == [(0, "pretrain", "0.001"), (20, "pretrain", "0.0001"),
+                                     (25, "segmentation", "0.0001"), (40, "segmentation", "1e-05"),
+                                     (50, "adversarial", "1e-05"), (60, "adversarial", "1e-06"),
                                      (80, "adversarial", "1e-07"), (100, "adversarial", "1e-08"), (105, "(end)", "")]
 
 
@@ -61,7 +65,8 @@ def test_msfmgan_schedule_is_section_4_1(capsys: pytest.CaptureFixture, monkeypa
     assert [float(r[2]) for r in rows[:-1]] == pytest.approx([1e-4 * 0.8**k for k in range(11)], rel=1e-2)
 
 
-def test_csrcnn_schedule_is_sections_3_b_and_3_c(capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_csrcnn_schedule_is_sections_3_b_and_3_c(capsys: pytest.CaptureFixture,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WANDB_MODE", "disabled")
     rows = _trace(capsys, "csrcnn_x8.yaml")
     assert [(r[0], r[1]) for r in rows] == [(0, "x2"), (60, "x4 blend"), (65, "x4"), (120, "x8 blend"), (125, "x8"),

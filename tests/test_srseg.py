@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +15,6 @@ from sr_zoo.data import SRDataModule
 from sr_zoo.losses import masked_cross_entropy
 from sr_zoo.models import SRSEG, SRResNet, create_model
 from sr_zoo.models.srgan import SRGANDiscriminator, SRResNetGenerator
-
-
-@pytest.fixture(autouse=True)
-def _quiet() -> None:
-    warnings.filterwarnings("ignore")
 
 
 def _tiny(cls=SRSEG, **kwargs):  # noqa: ANN001, ANN202
@@ -174,7 +168,8 @@ def test_fast_dev_run_on_coco_stuff(tmp_path: Path, caplog: pytest.LogCaptureFix
     assert "segmentation term is off" not in caplog.text
 
 
-def test_fast_dev_run_on_demo_says_the_segmentation_term_is_off_once(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_fast_dev_run_on_demo_says_the_segmentation_term_is_off_once(tmp_path: Path,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
     from sr_zoo.cli import main
 
     assert main(_fit_args(tmp_path, "--data.patch_size=84", "--trainer.fast_dev_run=3")) == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import cv2
@@ -11,10 +10,10 @@ import numpy as np
 import pytest
 import torch
 
-from sr_zoo.training.schedules import TwoStepDataSchedule
 from sr_zoo.data import SRDataModule
 from sr_zoo.errors import SRZooError
 from sr_zoo.models import EMTCM, create_model, read_checkpoint
+from sr_zoo.training.schedules import TwoStepDataSchedule
 
 
 def _folder(path: Path, n: int, seed: int) -> Path:
@@ -36,12 +35,6 @@ def _data(tmp_path: Path, scale: int, **kwargs) -> SRDataModule:
 def _trainer(tmp_path: Path, epochs: int, **kwargs) -> L.Trainer:
     return L.Trainer(accelerator="cpu", max_epochs=epochs, logger=False, enable_progress_bar=False,
                      enable_model_summary=False, default_root_dir=tmp_path, **kwargs)
-
-
-@pytest.fixture(autouse=True)
-def _quiet() -> None:
-    warnings.filterwarnings("ignore", message=".*does not have many workers.*")
-    warnings.filterwarnings("ignore", message=".*LeafSpec.*")
 
 
 def test_checkpoint_rebuilds_the_model_for_benchmark(tmp_path: Path) -> None:
@@ -87,7 +80,8 @@ def test_cross_scale_finetuning_changes_only_the_deconvolution(tmp_path: Path) -
     # Resume: the frozen part stays frozen (and init_from is not re-read).
     resumed = EMTCM(scale=2, init_from=str(tmp_path / "gone.ckpt"), finetune="deconv")
     trainer = _trainer(tmp_path / "x2", 3)
-    trainer.fit(resumed, datamodule=_data(tmp_path / "d2b", 2), ckpt_path=str(tmp_path / "x2" / "checkpoints" / "epoch=1-step=4.ckpt"))
+    ckpt = tmp_path / "x2" / "checkpoints" / "epoch=1-step=4.ckpt"
+    trainer.fit(resumed, datamodule=_data(tmp_path / "d2b", 2), ckpt_path=str(ckpt))
     for name, value in resumed.net.state_dict().items():
         if not name.startswith("deconv."):
             assert torch.equal(value, start[name]), f"{name} changed after resume"
@@ -100,7 +94,8 @@ class _Recorder(L.Callback):
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         rates = [g["lr"] for g in trainer.optimizers[0].param_groups]
         dataset = trainer.train_dataloader.dataset
-        self.epochs[trainer.current_epoch] = (rates, trainer.datamodule.sources_for_epoch(trainer.current_epoch), len(dataset.records))
+        sources = trainer.datamodule.sources_for_epoch(trainer.current_epoch)
+        self.epochs[trainer.current_epoch] = (rates, sources, len(dataset.records))
 
 
 def test_two_step_schedule_switches_data_and_halves_rates_and_survives_resume(tmp_path: Path) -> None:
@@ -117,7 +112,8 @@ def test_two_step_schedule_switches_data_and_halves_rates_and_survives_resume(tm
     # Resume from the checkpoint written after the switch (end of epoch 2): extended data, rates stay halved.
     ckpt = next((tmp_path / "run" / "checkpoints").glob("epoch=2-*.ckpt"))
     recorder = _Recorder()
-    trainer = _trainer(tmp_path / "run", 4, callbacks=[TwoStepDataSchedule(switch_epoch=2, add_sources=[extra]), recorder])
+    schedule = TwoStepDataSchedule(switch_epoch=2, add_sources=[extra])
+    trainer = _trainer(tmp_path / "run", 4, callbacks=[schedule, recorder])
     trainer.fit(EMTCM(scale=2), datamodule=_data(tmp_path / "d2", 2, train=[first]), ckpt_path=str(ckpt))
     assert recorder.epochs == {3: ([5e-4, 5e-5], [first, extra], 5)}
 
@@ -127,7 +123,8 @@ def test_two_step_schedule_switches_data_and_halves_rates_and_survives_resume(tm
     early = _trainer(tmp_path / "early", 1, callbacks=[TwoStepDataSchedule(switch_epoch=2, add_sources=[extra])])
     early.fit(EMTCM(scale=2), datamodule=_data(tmp_path / "d3", 2, train=[first]))
     early.save_checkpoint(ckpt)
-    trainer = _trainer(tmp_path / "late", 4, callbacks=[TwoStepDataSchedule(switch_epoch=2, add_sources=[extra]), recorder])
+    schedule = TwoStepDataSchedule(switch_epoch=2, add_sources=[extra])
+    trainer = _trainer(tmp_path / "late", 4, callbacks=[schedule, recorder])
     trainer.fit(EMTCM(scale=2), datamodule=_data(tmp_path / "d4", 2, train=[first]), ckpt_path=str(ckpt))
     assert recorder.epochs[1] == ([1e-3, 1e-4], [first], 2)
     assert recorder.epochs[2] == ([5e-4, 5e-5], [first, extra], 5)
@@ -140,7 +137,7 @@ class _EpochLoss(L.Callback):
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         sources = trainer.datamodule.sources_for_epoch(trainer.current_epoch)
-        weights = "%.6f" % float(sum(p.double().sum() for p in pl_module.parameters()))
+        weights = "%.6f" % float(sum(p.detach().double().sum() for p in pl_module.parameters()))
         self.rows[trainer.current_epoch] = (float(trainer.callback_metrics["train/epoch_loss"]), sources,
                                             trainer.optimizers[0].param_groups[0]["lr"], weights)
 

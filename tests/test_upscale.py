@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import warnings
-
 import pytest
 import torch
 
-from sr_zoo.models import create_model
 from sr_zoo.inference.tiling import receptive_radius, tile_grid, upscale, upscale_tiles
+from sr_zoo.models import create_model
 
 # Small configurations of each model where the full one is slow on a CPU; the radius is measured. The
 # tile (LR pixels) is 16, or 32 where the receptive radius is wide and float64 slow (CSRCNN: 4 tiles,
@@ -48,7 +46,6 @@ def test_tiled_equals_untiled_with_the_receptive_overlap(name: str, scale: int, 
     largest difference seen is 3e-13 (CSRCNN x4), so 1e-10 leaves a margin of 300. An overlap below the
     radius differs by 5e-3 or more, which float32 shows as well (checked there, where it is fast).
     """
-    warnings.filterwarnings("ignore")
     torch.manual_seed(0)
     model = create_model(name, scale, **kwargs).eval()
     radius = receptive_radius(model, scale)  # measured on the float32 model, as upscale does

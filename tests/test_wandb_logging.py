@@ -10,8 +10,6 @@ import sys
 import threading
 from pathlib import Path
 
-import pytest
-
 from helpers.wandb_records import read_run
 
 
@@ -66,13 +64,13 @@ def test_default_logger_runs_offline_and_records_metrics_panels_config_and_table
         common = ["--model", "fsrcnn", "--scale", "2", f"--data.root={tmp_path / 'data'}", "--data.num_workers=0",
                   "--data.val=[demo]", "--data.samples_per_epoch=32", "--data.batch_size=16",
                   f"--trainer.default_root_dir={tmp_path / 'run'}", "--trainer.enable_progress_bar=false"]
-        fit = subprocess.run([sys.executable, "-m", "sr_zoo", "fit", *common, "--trainer.max_epochs=2", "--trainer.log_every_n_steps=1"],
-                             capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600, stdin=subprocess.DEVNULL)
+        run = dict(capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600, stdin=subprocess.DEVNULL)
+        fit = subprocess.run([sys.executable, "-m", "sr_zoo", "fit", *common, "--trainer.max_epochs=2",
+                              "--trainer.log_every_n_steps=1"], **run)
         assert fit.returncode == 0, fit.stderr[-3000:]
         assert "no W&B credentials found: logging offline" in fit.stderr
         ckpt = next(tmp_path.rglob("last.ckpt"))  # WandbLogger puts checkpoints under ./<project>/<run id>/
-        test = subprocess.run([sys.executable, "-m", "sr_zoo", "test", *common, f"--ckpt_path={ckpt}"],
-                              capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600, stdin=subprocess.DEVNULL)
+        test = subprocess.run([sys.executable, "-m", "sr_zoo", "test", *common, f"--ckpt_path={ckpt}"], **run)
         assert test.returncode == 0, test.stderr[-3000:]
     finally:
         proxy.close()

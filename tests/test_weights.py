@@ -39,7 +39,8 @@ def test_weights_are_fetched_into_the_torch_cache_once(served: tuple[Path, str],
 def test_a_file_failing_its_checksum_is_refused_and_not_kept(served: tuple[Path, str], tmp_path: Path) -> None:
     folder, base = served
     name = _weights_file(folder, {"w": torch.ones(2)}, tamper=True)
-    with pytest.raises(WeightsError, match=r"download failed .*sha256 mismatch: expected [0-9a-f]{8}\.\.\., got") as error:
+    mismatch = r"download failed .*sha256 mismatch: expected [0-9a-f]{8}\.\.\., got"
+    with pytest.raises(WeightsError, match=mismatch) as error:
         cached_weights(base + name, "VGG16 ImageNet weights")
     assert "\n" not in str(error.value)
     assert not (tmp_path / "hub" / "checkpoints" / name).exists()

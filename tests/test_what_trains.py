@@ -88,8 +88,8 @@ def _reached_gan_stages(init: dict, max_steps: int) -> list[str]:
     """The MSFM GAN's stages (in iterations) that a recipe's ``max_steps`` reaches, from the model's own
     accounting of optimizer steps per iteration (1 in pretrain, d_steps in warm-up, d_steps + 1 after)."""
     d_steps = init.get("d_steps", 1)
-    stages = [("pretrain", init.get("pretrain_iterations", 0), 1), ("d_warmup", init.get("d_warmup_iterations", 0), d_steps),
-              ("adversarial", None, d_steps + 1)]
+    stages = [("pretrain", init.get("pretrain_iterations", 0), 1),
+              ("d_warmup", init.get("d_warmup_iterations", 0), d_steps), ("adversarial", None, d_steps + 1)]
     reached, steps = [], 0
     for name, length, per in stages:
         if length == 0:
@@ -179,15 +179,17 @@ def recipe_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         expected[recipe] = stages
     for overlay, base in OVERLAYS.items():
         args, stages = _plan(base, data, work / "runs" / overlay)
-        plan.append({"name": overlay, "args": ["fit", f"--config={EXPERIMENTS / base}", f"--config={EXPERIMENTS / overlay}",
-                                               *args, "--trainer.callbacks+=helpers.what_trains.WhatTrainsRecorder"],
+        plan.append({"name": overlay,
+                     "args": ["fit", f"--config={EXPERIMENTS / base}", f"--config={EXPERIMENTS / overlay}", *args,
+                              "--trainer.callbacks+=helpers.what_trains.WhatTrainsRecorder"],
                      "out": str(work / f"{overlay.replace('/', '_')}.json")})
         expected[overlay] = stages
     for config, base in TRAINER_CONFIGS.items():
         if base:
             args, stages = _plan(base, data, work / "runs" / config)
-            plan.append({"name": config, "args": ["fit", f"--config={EXPERIMENTS / base}", f"--config={EXPERIMENTS / config}",
-                                                  *args, "--trainer.callbacks+=helpers.what_trains.WhatTrainsRecorder"],
+            plan.append({"name": config,
+                         "args": ["fit", f"--config={EXPERIMENTS / base}", f"--config={EXPERIMENTS / config}", *args,
+                                  "--trainer.callbacks+=helpers.what_trains.WhatTrainsRecorder"],
                          "out": str(work / f"{config.replace('/', '_')}.json")})
             expected[config] = stages
     (work / "plan.json").write_text(json.dumps(plan))
@@ -216,7 +218,8 @@ def test_recipe_trains_what_its_model_declares(entry: str, recipe_runs: dict[str
     assert record["not_in_any_optimizer"] == []
     assert [s["stage"] for s in record["segments"]] == recipe_runs["expected"][entry]
     for segment in record["segments"]:
-        assert segment["changed"] == segment["declared"], (segment["stage"], set(segment["changed"]) ^ set(segment["declared"]))
+        difference = set(segment["changed"]) ^ set(segment["declared"])
+        assert segment["changed"] == segment["declared"], (segment["stage"], difference)
         _expected_by_paper(entry.rsplit("/", 1)[-1] if entry not in OVERLAYS else OVERLAYS[entry], segment["stage"],
                            segment["changed"])
     # No W&B account, no network: the recipe's logger went offline.

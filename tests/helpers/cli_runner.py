@@ -36,7 +36,8 @@ class CliResult:
         return [line for line in self.stderr.splitlines() if line.strip()]
 
     def __str__(self) -> str:  # what an assertion failure shows
-        return f"sr-zoo {' '.join(self.args)} -> {self.returncode}\nstdout: {self.stdout[-2000:]}\nstderr: {self.stderr[-4000:]}"
+        return (f"sr-zoo {' '.join(self.args)} -> {self.returncode}\n"
+                f"stdout: {self.stdout[-2000:]}\nstderr: {self.stderr[-4000:]}")
 
 
 def run_cli(cases: Sequence[Sequence[str] | dict], cwd: str | os.PathLike | None = None, env: dict | None = None,
@@ -61,17 +62,16 @@ def run_cli(cases: Sequence[Sequence[str] | dict], cwd: str | os.PathLike | None
 
 
 def _serve(spec_path: str, out_path: str) -> None:
+    import importlib
     import runpy
     import signal
     import time
     import traceback
 
     # The imports every run shares, paid once here rather than in each run.
-    import sr_zoo.cli
-    import sr_zoo.cli.benchmark
-    import sr_zoo.cli.compare
-    import sr_zoo.cli.lightning
-    import sr_zoo.cli.upscale
+    for module in ("sr_zoo.cli", "sr_zoo.cli.benchmark", "sr_zoo.cli.compare", "sr_zoo.cli.lightning",
+                   "sr_zoo.cli.upscale"):
+        importlib.import_module(module)
 
     spec = json.loads(Path(spec_path).read_text())
     results = []

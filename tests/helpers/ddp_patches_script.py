@@ -1,15 +1,19 @@
 """Run by tests/test_ddp_data.py: 2-process DDP (gloo, CPU) training that records each rank's patches.
 
-Usage (``PYTHONPATH=tests``): python -m helpers.ddp_patches_script ROOT OUT.
+Usage (``PYTHONPATH=tests``): ``python -m helpers.ddp_patches_script ROOT OUT``.
 """
 
 import sys
+import warnings
 from pathlib import Path
 
 import lightning as L
 import torch
 
 from sr_zoo.data import SRDataModule
+
+# Not run by pytest (no pyproject filters here): Lightning's own call of a deprecated torch check, in each rank.
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=FutureWarning)
 
 
 class Recorder(L.LightningModule):
@@ -35,7 +39,8 @@ class Recorder(L.LightningModule):
 if __name__ == "__main__":
     root, out = sys.argv[1], sys.argv[2]
     L.seed_everything(0, workers=True)
-    dm = SRDataModule(train=["demo"], val=[], scale=2, patch_size=32, batch_size=4, num_workers=2, root=root, samples_per_epoch=40)
+    dm = SRDataModule(train=["demo"], val=[], scale=2, patch_size=32, batch_size=4, num_workers=2, root=root,
+                      samples_per_epoch=40)
     trainer = L.Trainer(
         accelerator="cpu", devices=2, strategy="ddp", max_epochs=1, logger=False, enable_checkpointing=False,
         enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,

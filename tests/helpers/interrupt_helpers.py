@@ -1,7 +1,8 @@
 """For the process-group interrupt tests: ``Job`` starts a command as a terminal starts a job and signals
 all its processes; ``Announce`` and ``SlowCheckpointIO``, added to a real ``sr-zoo fit`` by class path
-(``helpers.interrupt_helpers.Announce`` with ``PYTHONPATH=tests``), print markers on stderr that say where the run is, so that a test can send its
-signal there, and pause long enough there. Neither changes what is trained or written.
+(``helpers.interrupt_helpers.Announce`` with ``PYTHONPATH=tests``), print markers on stderr that say where
+the run is, so that a test can send its signal there, and pause long enough there. Neither changes what is
+trained or written.
 
 ``SR_ZOO_TEST_PACE`` (seconds after each training and validation batch) and ``SR_ZOO_TEST_SAVE_PAUSE``
 (seconds in the middle of each checkpoint write) set the pauses; both default to 0.
@@ -26,7 +27,6 @@ import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
 from sr_zoo.training.checkpointing import AtomicCheckpointIO, InterruptCheckpoint
-
 
 TESTS = Path(__file__).resolve().parents[1]  # on PYTHONPATH: ``helpers.*`` importable by class path
 _MARKERS = "test: "

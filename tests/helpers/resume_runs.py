@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +13,10 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 
-from sr_zoo.training.schedules import TwoStepDataSchedule
-from sr_zoo.training.checkpointing import AtomicCheckpointIO, InterruptCheckpoint
 from sr_zoo.data import SRDataModule
 from sr_zoo.models import CSRCNN, EMTCM
+from sr_zoo.training.checkpointing import AtomicCheckpointIO, InterruptCheckpoint
+from sr_zoo.training.schedules import TwoStepDataSchedule
 
 BATCHES_PER_EPOCH = 3  # 12 items per epoch and process, batches of 4
 
@@ -65,7 +64,6 @@ def run(model_name: str, root: Path, epochs: int, ckpt: str | None = None, callb
         devices: int = 1, every_step: bool = True, max_steps: int = -1) -> tuple[L.LightningModule, L.Trainer, Trace]:
     """Train ``emtcm`` (two-step data schedule at epoch 2) or ``csrcnn`` (x4 curriculum: x2 for 2 epochs,
     then x4 blended in over 1 epoch; L1 then L2/L1 alternating) for ``epochs`` from seed 0."""
-    warnings.filterwarnings("ignore")
     L.seed_everything(0, workers=True)
     first, extra = images(root / "t91", 3, 0), images(root / "general100", 2, 5)
     val = images(root / "val", 1, 9, size=48)
@@ -93,7 +91,8 @@ def run(model_name: str, root: Path, epochs: int, ckpt: str | None = None, callb
     trainer = L.Trainer(
         accelerator="cpu", devices=devices, strategy=strategy if devices > 1 else "auto", max_epochs=epochs,
         max_steps=max_steps, deterministic=True, logger=False, enable_progress_bar=False, enable_model_summary=False,
-        default_root_dir=root / "run", callbacks=[*schedule, *callbacks, trace := Trace(), saver, InterruptCheckpoint()],
+        default_root_dir=root / "run",
+        callbacks=[*schedule, *callbacks, trace := Trace(), saver, InterruptCheckpoint()],
         plugins=[AtomicCheckpointIO()],
     )
     trainer.fit(model, datamodule=data, ckpt_path=ckpt)

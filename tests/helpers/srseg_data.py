@@ -11,7 +11,8 @@ from sr_zoo.data.coco_stuff import srseg_lookup_table
 
 
 def _texture(cls: int, h: int, w: int, rng: np.random.Generator) -> np.ndarray:
-    """A ``(h, w)`` texture in [0, 1] for class ``cls`` (0-5): stripes of two orientations, checks, noise, flat, rings."""
+    """A ``(h, w)`` texture in [0, 1] for class ``cls`` (0-5): stripes of two orientations, checks, noise,
+    flat, rings."""
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
     if cls == 0:
         t = 0.5 + 0.4 * np.sin(x * 1.3)

@@ -37,7 +37,8 @@ class WhatTrainsRecorder(Callback):
         self.segments.append({"stage": self._stage, "batches": self._batches, "changed": changed,
                               "declared": sorted(pl_module.trained_parameters(self._stage))})
 
-    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any,
+                             batch_idx: int) -> None:
         self._before = self._snapshot(pl_module)
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
@@ -50,7 +51,8 @@ class WhatTrainsRecorder(Callback):
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._close(pl_module, self._snapshot(pl_module))
-        optimized = {id(p) for optimizer in trainer.optimizers for group in optimizer.param_groups for p in group["params"]}
+        optimized = {id(p) for optimizer in trainer.optimizers for group in optimizer.param_groups
+                     for p in group["params"]}
         orphans = sorted(n for n, p in pl_module.named_parameters() if p.requires_grad and id(p) not in optimized)
         loggers = [{"type": type(logger).__name__, "offline": bool(getattr(logger, "_offline", False))}
                    for logger in trainer.loggers]

@@ -11,7 +11,8 @@ def _loopback_only(self, address):  # noqa: ANN001, ANN202
     host = address[0] if isinstance(address, tuple) else None
     if host is not None:
         try:
-            allowed = ipaddress.ip_address(socket.gethostbyname(host) if host != "localhost" else "127.0.0.1").is_loopback
+            ip = socket.gethostbyname(host) if host != "localhost" else "127.0.0.1"
+            allowed = ipaddress.ip_address(ip).is_loopback
         except (OSError, ValueError):
             allowed = False
         if not allowed:
