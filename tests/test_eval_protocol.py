@@ -7,12 +7,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 import torch
 
 from sr_zoo.data import SRDataModule
 from sr_zoo.data.degradation import degrade
 from sr_zoo.data.eval_sets import make_lr, modcrop
 from sr_zoo.data.sources import resolve_benchmark
+from sr_zoo.errors import DatasetError
 from sr_zoo.files.images import read_image
 
 
@@ -28,7 +30,9 @@ def test_bsd200_by_name_in_the_bsds500_layout(tmp_path: Path) -> None:
     assert resolve_benchmark("bsd200", tmp_path) == tmp_path / "BSR" / "BSDS500" / "data" / "images" / "test"
     _images(tmp_path / "plain" / "BSD200")
     assert resolve_benchmark("bsd200", tmp_path / "plain") == tmp_path / "plain" / "BSD200"
-    assert resolve_benchmark("bsd200", tmp_path / "nowhere") is None  # missing: skipped by the datamodule
+    with pytest.raises(DatasetError, match=r"^test set 'bsd200': .*nowhere/bsds500: dataset 'bsds500' not found and "
+                                           r"could not be downloaded \(downloading is turned off\)"):
+        resolve_benchmark("bsd200", tmp_path / "nowhere", download=False)  # missing: fetched, or an error
 
 
 def _val_lr(tmp_path: Path, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:

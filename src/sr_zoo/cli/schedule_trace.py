@@ -78,7 +78,7 @@ def trace(model: Any, datamodule: Any, trainer: Any) -> tuple[list[TraceRow], li
 
     callbacks = _callbacks(model, trainer)
     gan = isinstance(model, GANModule)
-    unit = model.gan["schedule_unit"] if gan else "epoch"
+    unit = model.schedule_unit if gan else "epoch"
     notes: list[str] = []
     if unit == "iteration":
         if trainer.max_steps in (None, -1):

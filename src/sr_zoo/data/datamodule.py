@@ -16,13 +16,13 @@ from sr_zoo.data.eval_sets import BenchmarkDataset, LRFolder
 from sr_zoo.data.patches import PatchDataset, collate_patches
 from sr_zoo.data.recipes import get_recipe
 from sr_zoo.data.sampling import ResumableSampler, TrainingProgress
-from sr_zoo.data.sources import Record, data_root, resolve_benchmark, resolve_source
+from sr_zoo.data.sources import Record, data_root, display_name, is_test_set_name, resolve_benchmark, resolve_source
 from sr_zoo.errors import DatasetError
 from sr_zoo.interrupts import end_workers_at_exit, worker_init
 
 __all__ = ["SRDataModule"]
 
-_DOWNLOADABLE = ("div2k", "coco-stuff")  # named sources sr_zoo.data.download can fetch
+_DOWNLOADABLE = {"div2k": "div2k", "coco-stuff": "coco-stuff", "t91": "t91-download"}  # source -> dataset fetched
 
 
 class SRDataModule(L.LightningDataModule):
@@ -32,9 +32,9 @@ class SRDataModule(L.LightningDataModule):
         train: training sources, combined: ``t91``, ``general100``, ``div2k``, ``coco-stuff``, ``demo``,
             ``name:PATH`` (a named layout at PATH), ``folder:PATH`` or a plain folder path. Default: the
             recipe's sources, or ``demo`` (photos bundled with scikit-image) when there is no recipe.
-        val: benchmark sets for validation (``set5``, ``set14``, ``bsd100``, ``bsd200``, ``urban100``, ``manga109``,
-            ``demo`` or folder paths); named sets missing under ``root`` are skipped with a warning, and
-            ``demo`` is used when none is left.
+        val: test sets for validation: names (``set5``, ``set14``, ``bsd100``/``b100``, ``urban100``,
+            ``manga109``, ``bsd200``, ``div2k-val``: fetched on first use, see ``sr_zoo.data.sources``), ``demo``
+            or folder paths. Default: Set5 and Set14 if already under ``root``, else ``demo``.
         test: benchmark sets for testing; default: the same as ``val``.
         predict: folders of LR images to upscale with ``predict``.
         scale: upscaling factor.
@@ -104,8 +104,9 @@ class SRDataModule(L.LightningDataModule):
             raise DatasetError(f"batch_size {batch_size} is not a multiple of crops_per_image {crops_per_image}")
         self.scale = int(scale)
         self.eval_scale = self.scale
+        self.root = data_root(root)
         self.train_sources = list(train) if train else list(self.recipe.train)
-        self.val_sources = list(val) if val is not None else ["set5", "set14"]
+        self.val_sources = list(val) if val is not None else _default_val_sets(self.root)
         self.test_sources = list(test) if test is not None else list(self.val_sources)
         self.patch_size = patch_size or self.recipe.patch_size(self.scale) or 24 * self.scale
         self.degradation = degradation or self.recipe.degradation
@@ -113,7 +114,6 @@ class SRDataModule(L.LightningDataModule):
         self.augment = augment if augment is not None else self.recipe.online_augment
         if eval_degradation not in ("bicubic", "train"):
             raise DatasetError(f"eval_degradation must be 'bicubic' or 'train', got {eval_degradation!r}")
-        self.root = data_root(root)
         self.train_set: PatchDataset | None = None
         self.val_sets: list[BenchmarkDataset] = []
         self.test_sets: list[BenchmarkDataset] = []
@@ -131,13 +131,19 @@ class SRDataModule(L.LightningDataModule):
         for spec in self.train_sources:
             name, _, path = spec.partition(":")
             if name.lower() in _DOWNLOADABLE and not path and not _present(self.root, name.lower()):
-                ensure_dataset(name.lower(), self.root, download=self.hparams.download)
+                ensure_dataset(_DOWNLOADABLE[name.lower()], self.root, download=self.hparams.download)
+        for spec in [*self.val_sources, *self.test_sources]:  # named test sets: fetched here, once per node
+            if is_test_set_name(spec):
+                resolve_benchmark(spec, self.root, download=self.hparams.download)
 
     def setup(self, stage: str | None = None) -> None:
         if stage in (None, "fit") and self.train_set is None:
             self.progress.seed = self._resolve_seed()
             self._build_train_set(self.sources_for_epoch(self.progress.next_start()[0]))
         if stage in (None, "fit", "validate") and not self.val_sets:
+            if self.hparams.val is None and self.val_sources == ["demo"]:
+                rank_zero_warn(f"val: set5, set14 not found under {self.root}: validating on the demo photos "
+                               "bundled with scikit-image (pass --data.val \"[set5, set14]\" to fetch the test sets)")
             self.val_sets = self._benchmarks(self.val_sources, "val")
         if stage in (None, "test") and not self.test_sets:
             self.test_sets = self._benchmarks(self.test_sources, "test")
@@ -337,18 +343,12 @@ class SRDataModule(L.LightningDataModule):
         return "bicubic", self.blur_sigma
 
     def _benchmarks(self, specs: list[str], role: str) -> list[BenchmarkDataset]:
-        sets, missing = [], []
+        """The named or given test sets; a missing one is fetched or is an error, never replaced."""
+        sets = []
         for spec in specs:
-            folder = resolve_benchmark(spec, self.root)
-            if folder is None:
-                missing.append(spec)
-            else:
-                sets.append(BenchmarkDataset(folder, self.eval_scale, name="demo" if spec.lower() == "demo" else None,
-                                             degradation=self.eval_degradation))
-        if missing:
-            rank_zero_warn(f"{role}: benchmark set(s) {', '.join(missing)} not found under {self.root}; skipped")
-        if not sets and specs:
-            sets.append(BenchmarkDataset(resolve_benchmark("demo", self.root), self.eval_scale, name="demo"))
+            folder = resolve_benchmark(spec, self.root, download=self.hparams.download)
+            name = display_name(spec) if is_test_set_name(spec) else "demo" if spec.lower() == "demo" else None
+            sets.append(BenchmarkDataset(folder, self.eval_scale, name=name, degradation=self.eval_degradation))
         return sets
 
     def _benchmark_loader(self, dataset: BenchmarkDataset) -> DataLoader:
@@ -359,6 +359,19 @@ class SRDataModule(L.LightningDataModule):
 def _collate_one(items: list[dict]) -> dict:
     (item,) = items
     return {key: [value] if isinstance(value, str) else value[None] for key, value in item.items()}
+
+
+def _default_val_sets(root: Path) -> list[str]:
+    """Without a ``val`` list: Set5 and Set14 where they are already under ``root``, else the bundled demo
+    photos (nothing is fetched for a default; a named set asked for is fetched or an error)."""
+    present = []
+    for name in ("set5", "set14"):
+        try:
+            resolve_benchmark(name, root, download=False)
+        except DatasetError:
+            continue
+        present.append(name)
+    return present or ["demo"]
 
 
 def _present(root: Path, name: str) -> bool:

@@ -18,10 +18,19 @@ import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Callable
 
 from sr_zoo.errors import DatasetError, one_line, warn_once
 from sr_zoo.files.atomic import publish_folder
-from sr_zoo.files.download import NETWORK_ERRORS, OFFLINE_ENV, download_file, network_reason, offline, sha256_of
+from sr_zoo.files.download import (
+    NETWORK_ERRORS,
+    OFFLINE_ENV,
+    download_file,
+    file_digest,
+    network_reason,
+    offline,
+    sha256_of,
+)
 
 __all__ = [
     "DATASETS",
@@ -56,6 +65,7 @@ class RemoteFile:
     filename: str
     size: int | None = None
     extract_to: str = ""
+    md5: str | None = None  # where the publisher gives only an MD5
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,7 @@ class DatasetSpec:
     files: tuple[RemoteFile, ...]
     layout: tuple[str, ...]
     description: str
+    prepare: Callable[[Path], None] | None = None  # normalises the unpacked folder before the layout check
 
     @property
     def urls(self) -> tuple[str, ...]:
@@ -203,8 +214,94 @@ _COCO_STUFF = DatasetSpec(
     ),
 )
 
+# --------------------------------------------------------------------------------------------------
+# Test sets: HR images only (LR is always made by sr_zoo.ops.imresize). Sources and checksums:
+#   EDSR's benchmark.tar (Set5, Set14, B100, Urban100 as benchmark/<Set>/HR/*.png, beside LR_bicubic/
+#   folders that are dropped): MD5 as published by Coloquinte/torchSR, torchsr/datasets/benchmarks.py
+#   (its `urls` list); no SHA-256 is published. The copy EDSR, RCAN and torchSR score on.
+#   DIV2K_valid_HR.zip: SHA-256 and size from tensorflow/datasets, datasets/div2k/checksums.tsv.
+#   BSR_bsds500.tgz (Berkeley; BSD200 = BSDS500's 200 test images): no checksum published; unverified.
+#   SRCNN_train.zip (the SRCNN authors' T91, Train/*.bmp): no checksum published; unverified.
+# Not downloadable: Manga109 (academic use by application; redistribution forbidden) and General-100
+# (only a file-sharing link on the FSRCNN project page): see MANUAL_SETS.
+# --------------------------------------------------------------------------------------------------
+
+# Originally single-channel images that some copies store as three equal channels: scored on their one
+# channel (as in the published tables), so they are stored as one channel again.
+GRAY_ORIGINALS = {"set14": ("bridge",)}
+_EDSR_SETS = {"Set5": "set5", "Set14": "set14", "B100": "bsd100", "Urban100": "urban100"}
+
+
+def _flatten_hr(moves: dict[str, str]) -> Callable[[Path], None]:
+    """A ``prepare`` step: ``folder/<src>`` (HR images) becomes ``folder/<dst>``, everything else goes."""
+
+    def prepare(folder: Path) -> None:
+        import shutil
+
+        from sr_zoo.files.images import is_image_name, normalise_gray
+
+        keep = {}
+        for src, dst in moves.items():
+            if (folder / src).is_dir():
+                keep[dst] = folder / f".keep-{dst}"
+                (folder / src).rename(keep[dst])
+        for entry in list(folder.iterdir()):
+            if entry not in keep.values():
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        for dst, tmp in keep.items():
+            tmp.rename(folder / dst)
+            for path in list((folder / dst).iterdir()):
+                if not is_image_name(path):  # Thumbs.db, .DS_Store ...
+                    shutil.rmtree(path) if path.is_dir() else path.unlink()
+                elif path.stem in GRAY_ORIGINALS.get(dst, ()):
+                    normalise_gray(path)
+
+    return prepare
+
+
+_SR_BENCHMARK = DatasetSpec(
+    name="sr-benchmark",
+    files=(RemoteFile("https://cv.snu.ac.kr/research/EDSR/benchmark.tar", None, "benchmark.tar",
+                      md5="4ace41d33c2384b97e6b320cd0afd6ba"),),
+    layout=("set5/baby.png", "set14/bridge.png", "bsd100/3096.png", "urban100/img001.png"),
+    description="set5/, set14/, bsd100/, urban100/ of HR PNGs (from benchmark/<Set>/HR/ of EDSR's benchmark.tar)",
+    prepare=_flatten_hr({f"benchmark/{src}/HR": dst for src, dst in _EDSR_SETS.items()}),
+)
+_DIV2K_VAL = DatasetSpec(
+    name="div2k-val",
+    files=(_DIV2K_HR.files[1],),
+    layout=("div2k-val/0801.png", "div2k-val/0900.png"),
+    description="div2k-val/0801.png ... 0900.png (DIV2K_valid_HR.zip)",
+    prepare=_flatten_hr({"DIV2K_valid_HR": "div2k-val"}),
+)
+_BSDS500 = DatasetSpec(
+    name="bsds500",
+    files=(RemoteFile("http://www.eecs.berkeley.edu/Research/Projects/CS/vision/grouping/BSR/BSR_bsds500.tgz",
+                      None, "BSR_bsds500.tgz"),),
+    layout=("bsd200",),
+    description="bsd200/*.jpg (the 200 test images, BSR/BSDS500/data/images/test/ of BSR_bsds500.tgz)",
+    prepare=_flatten_hr({"BSR/BSDS500/data/images/test": "bsd200"}),
+)
+_T91 = DatasetSpec(
+    name="t91-download",
+    files=(RemoteFile("http://mmlab.ie.cuhk.edu.hk/projects/SRCNN/SRCNN_train.zip", None, "SRCNN_train.zip"),),
+    layout=("T91/t1.bmp", "T91/tt27.bmp"),
+    description="T91/t1.bmp ... tt27.bmp (Train/ of the SRCNN authors' SRCNN_train.zip)",
+    prepare=_flatten_hr({"Train": "T91"}),
+)
+
+MANUAL_SETS = {
+    "manga109": "Manga109 may not be redistributed (academic use, by application: http://www.manga109.org/en/); "
+                "put its HR images (PNG) in {folder}",
+    "general100": "General-100 has no stable archive URL (FSRCNN project page, "
+                  "http://mmlab.ie.cuhk.edu.hk/projects/FSRCNN.html); put im_1.bmp ... im_100.bmp in {folder}",
+}
+"""Sets that cannot be fetched: the one line saying where to get them and where to put them."""
+
 DATASETS: dict[str, DatasetSpec] = {
-    spec.name: spec for spec in (_DIV2K_HR, *(_div2k_bicubic(*row) for row in _DIV2K_BICUBIC), _COCO_STUFF)
+    spec.name: spec
+    for spec in (_DIV2K_HR, *(_div2k_bicubic(*row) for row in _DIV2K_BICUBIC), _COCO_STUFF, _SR_BENCHMARK,
+                 _DIV2K_VAL, _BSDS500, _T91)
 }
 """The datasets :func:`ensure_dataset` can download by name."""
 
@@ -313,7 +410,7 @@ def _fetch(remote: RemoteFile, downloads: Path, spec: DatasetSpec, target: Path,
             return dest
         dest.unlink()
     try:
-        return download_file(remote.url, dest, remote.sha256, remote.size, progress, error=DatasetError)
+        return download_file(remote.url, dest, remote.sha256, remote.size, progress, error=DatasetError, md5=remote.md5)
     except NETWORK_ERRORS as exc:
         raise _missing(spec, target, f"{remote.url}: {network_reason(exc)}") from exc
 
@@ -322,9 +419,9 @@ def _archive_ok(remote: RemoteFile, path: Path) -> bool:
     """Whether an archive already on disk matches the expected size and SHA-256 (where known)."""
     if remote.size is not None and path.stat().st_size != remote.size:
         return False
-    if remote.sha256 is not None:
-        return sha256_of(path) == remote.sha256.lower()
-    return True
+    if remote.sha256 is not None and sha256_of(path) != remote.sha256.lower():
+        return False
+    return remote.md5 is None or file_digest(path, "md5") == remote.md5.lower()
 
 
 # --------------------------------------------------------------------------------------------------
@@ -339,6 +436,8 @@ def _unpack(spec: DatasetSpec, archives: list[Path], tmp: Path, target: Path) ->
         dest = tmp / remote.extract_to if remote.extract_to else tmp
         dest.mkdir(parents=True, exist_ok=True)
         _extract(archive, dest)
+    if spec.prepare is not None:
+        spec.prepare(tmp)
     missing = [rel for rel in spec.layout if not (tmp / rel).exists()]
     if missing:
         names = ", ".join(a.name for a in archives)

@@ -20,7 +20,8 @@ from sr_zoo.errors import DatasetError
 from sr_zoo.files.atomic import publish_folder
 from sr_zoo.files.images import is_image_name, list_images
 
-__all__ = ["Record", "data_root", "resolve_benchmark", "resolve_source", "SOURCE_NAMES"]
+__all__ = ["SOURCE_NAMES", "TEST_SETS", "Record", "data_root", "display_name", "is_test_set_name", "resolve_benchmark",
+           "resolve_source"]
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,8 @@ _G100_DIRS = ("General100", "General-100", "general100", "general-100")
 
 
 def _t91(base: Path) -> list[Record]:
-    folder = _first_dir(base, _T91_DIRS) or (base if _looks_like_images(base) else None)
+    folder = _first_dir(base, _T91_DIRS) or _first_dir(base / "t91-download", ("T91",))  # the fetched copy
+    folder = folder or (base if _looks_like_images(base) else None)
     if folder is None:
         raise _missing("t91", base, f"one of {'/, '.join(_T91_DIRS)}/ holding t1.bmp ... t91.bmp (or PNGs)")
     return _folder(folder)
@@ -187,7 +189,7 @@ def resolve_source(spec: str, root: Path, scale: int | None = None) -> tuple[str
     return "demo", _folder(demo_folder(base)), []
 
 
-# Benchmark sets by name, with the folder names people use for them.
+# Test sets by name, with the folder names people use for them (a local copy wins over a download).
 _BENCHMARK_DIRS = {
     "set5": ("Set5", "set5"),
     "set14": ("Set14", "set14"),
@@ -196,19 +198,58 @@ _BENCHMARK_DIRS = {
     "manga109": ("Manga109", "manga109"),
     # BSDS500's 200 test images (EMTCM 4.1, after FSRCNN): a folder of them, or the BSDS500 archive's own layout
     "bsd200": ("BSD200", "B200", "bsd200", "BSDS500/data/images/test", "BSR/BSDS500/data/images/test"),
+    "div2k-val": ("DIV2K_valid_HR", "div2k/DIV2K_valid_HR", "DIV2K/DIV2K_valid_HR"),
 }
+_ALIASES = {"b100": "bsd100", "bsds100": "bsd100", "div2k_val": "div2k-val", "div2k-valid": "div2k-val"}
+# name -> (downloadable dataset, its folder of HR images): sr_zoo.data.download.DATASETS
+_FETCHED = {"set5": ("sr-benchmark", "set5"), "set14": ("sr-benchmark", "set14"), "bsd100": ("sr-benchmark", "bsd100"),
+            "urban100": ("sr-benchmark", "urban100"), "div2k-val": ("div2k-val", "div2k-val"),
+            "bsd200": ("bsds500", "bsd200")}
+TEST_SETS = ("set5", "set14", "bsd100", "urban100", "manga109", "bsd200", "div2k-val")
+"""The test sets known by name (``b100`` is ``bsd100``); all but Manga109 are fetched on first use."""
 
 
-def resolve_benchmark(spec: str, root: Path) -> Path | None:
-    """A benchmark spec (``set5``, ``demo``, or a path) to its folder; ``None`` for a named set not found."""
+_DISPLAY = {"set5": "Set5", "set14": "Set14", "bsd100": "BSD100", "urban100": "Urban100", "manga109": "Manga109",
+            "bsd200": "BSD200", "div2k-val": "DIV2K-val"}
+
+
+def display_name(spec: str) -> str:
+    """How a named test set is called in logs and tables (``Set5``, ``BSD100`` ...), whatever its folder."""
     key = spec.lower()
+    return _DISPLAY[_ALIASES.get(key, key)]
+
+
+def is_test_set_name(spec: str) -> bool:
+    """Whether ``spec`` names a test set (``set5``, ``B100`` ...) rather than a folder."""
+    key = spec.lower()
+    return _ALIASES.get(key, key) in TEST_SETS
+
+
+def resolve_benchmark(spec: str, root: Path, download: bool = True) -> Path:
+    """A test-set spec (a name of ``TEST_SETS``, ``demo``, or a path) to its folder of HR images.
+
+    A named set is looked for under ``root`` in the layouts people use (``Set5/``, ``benchmark/Set5/``)
+    and else fetched from its source (``sr_zoo.data.download``; not with ``download=False`` or
+    ``SR_ZOO_OFFLINE``); one that is neither there nor fetchable is a one-line ``DatasetError``.
+    """
+    key = spec.lower()
+    key = _ALIASES.get(key, key)
     if key == "demo":
         return demo_folder(root, "val")
-    if key in _BENCHMARK_DIRS:
-        found = _first_dir(root, _BENCHMARK_DIRS[key])
-        if found is None:
-            found = _first_dir(root / "benchmark", _BENCHMARK_DIRS[key])
-        return found
+    if key in TEST_SETS:
+        found = _first_dir(root, _BENCHMARK_DIRS[key]) or _first_dir(root / "benchmark", _BENCHMARK_DIRS[key])
+        if found is not None:
+            return found
+        from sr_zoo.data.download import MANUAL_SETS, ensure_dataset
+
+        if key in MANUAL_SETS:
+            raise DatasetError(f"test set {spec!r}: not found under {root}; "
+                               + MANUAL_SETS[key].format(folder=root / _BENCHMARK_DIRS[key][0]))
+        dataset, folder = _FETCHED[key]
+        try:
+            return ensure_dataset(dataset, root, download=download) / folder
+        except DatasetError as exc:
+            raise DatasetError(f"test set {spec!r}: {exc}") from None
     if key.startswith("folder:"):  # the training sources' spelling of a plain folder
         spec = spec[len("folder:"):]
         if not spec:

@@ -21,8 +21,8 @@ from tqdm import tqdm
 from sr_zoo.errors import SRZooError, WeightsError, one_line, warn_once
 from sr_zoo.files.atomic import write_atomically
 
-__all__ = ["NETWORK_ERRORS", "OFFLINE_ENV", "cached_download", "download_file", "network_reason", "offline",
-           "sha256_of"]
+__all__ = ["NETWORK_ERRORS", "OFFLINE_ENV", "cached_download", "download_file", "file_digest", "network_reason",
+           "offline", "sha256_of"]
 
 OFFLINE_ENV = "SR_ZOO_OFFLINE"
 """Environment variable: set to 1/true/yes/on, nothing in the zoo downloads (a missing file is one line)."""
@@ -40,13 +40,18 @@ def offline() -> bool:
     return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def sha256_of(path: str | os.PathLike) -> str:
-    """The SHA-256 of a file, hex, read in 1 MiB blocks."""
-    digest = hashlib.sha256()
+def file_digest(path: str | os.PathLike, algorithm: str = "sha256") -> str:
+    """The hex digest of a file (``sha256``, ``md5`` ...), read in 1 MiB blocks."""
+    digest = hashlib.new(algorithm, usedforsecurity=False)
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(CHUNK_SIZE), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """The SHA-256 of a file, hex."""
+    return file_digest(path, "sha256")
 
 
 def network_reason(exc: BaseException) -> str:
@@ -74,7 +79,7 @@ def _chunks(response: http.client.HTTPResponse) -> Iterator[bytes]:
 
 
 def download_file(url: str, dest: Path, sha256: str | None = None, size: int | None = None, progress: bool = True,
-                  error: type[SRZooError] = SRZooError, sha256_prefix: bool = False) -> Path:
+                  error: type[SRZooError] = SRZooError, sha256_prefix: bool = False, md5: str | None = None) -> Path:
     """Stream ``url`` to ``dest`` (atomically: ``dest`` appears only once complete and verified).
 
     Args:
@@ -82,6 +87,7 @@ def download_file(url: str, dest: Path, sha256: str | None = None, size: int | N
         size: the expected size in bytes, checked against the server's Content-Length and the bytes received.
         error: the class of the one-line errors for a truncated or mismatching file.
         sha256_prefix: ``sha256`` is only a prefix of the digest (torchvision names files so).
+        md5: the expected MD5, for archives whose publishers give only that (checked as well as ``sha256``).
 
     Network failures propagate (one of ``NETWORK_ERRORS``) for the caller to word with what it was fetching.
     """
@@ -95,13 +101,14 @@ def download_file(url: str, dest: Path, sha256: str | None = None, size: int | N
                 raise error(f"{url}: the server sends {announced} bytes but {dest.name} should have {size}; "
                             "the file changed upstream or this is the wrong URL")
             expected = announced if announced is not None else size
-            digest, received = hashlib.sha256(), 0
+            digest, md5_digest, received = hashlib.sha256(), hashlib.md5(usedforsecurity=False), 0
             bar = tqdm(total=expected, desc=dest.name, unit="B", unit_scale=True, unit_divisor=1024,
                        disable=None if progress else True, leave=False)
             with bar, open(tmp, "wb") as out:
                 for chunk in _chunks(response):
                     out.write(chunk)
                     digest.update(chunk)
+                    md5_digest.update(chunk)
                     received += len(chunk)
                     bar.update(len(chunk))
         if expected is not None and received != expected:
@@ -111,7 +118,10 @@ def download_file(url: str, dest: Path, sha256: str | None = None, size: int | N
         if want is not None and not (actual.startswith(want) if sha256_prefix else actual == want):
             raise error(f"{url}: sha256 mismatch: expected {want}{'...' if sha256_prefix else ''}, got {actual}; "
                         "the download is corrupt or the file changed upstream")
-        if want is None:
+        if md5 is not None and md5_digest.hexdigest() != md5.lower():
+            raise error(f"{url}: md5 mismatch: expected {md5.lower()}, got {md5_digest.hexdigest()}; "
+                        "the download is corrupt or the file changed upstream")
+        if want is None and md5 is None:
             checked = f"only its size ({received} bytes) was checked" if size is not None else "nothing was checked"
             warn_once(f"{dest.name} could not be verified: no known sha256 ({checked}); its sha256 is {actual}")
 

@@ -26,8 +26,8 @@ from sr_zoo.errors import DatasetError, ImageReadError, SRZooError, warn_once
 from sr_zoo.files.atomic import write_atomically
 
 __all__ = ["IMAGE_EXTENSIONS", "MAX_IMAGE_PIXELS", "ImageFile", "check_image_size", "check_writable_dir",
-           "decode_image", "is_image_name", "list_images", "load_image_file", "output_path", "probe_image",
-           "read_image", "save_image_file", "write_image"]
+           "decode_image", "is_image_name", "list_images", "load_image_file", "normalise_gray", "output_path",
+           "probe_image", "read_image", "save_image_file", "write_image"]
 
 IMAGE_EXTENSIONS = (".png", ".bmp", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
 """The files the zoo reads and writes as images (lower case); one table for folders and single files."""
@@ -221,6 +221,23 @@ def write_image(path: str | os.PathLike, img: Tensor) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     array = torch.floor(img.detach().float().clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
     save_image_file(path, np.ascontiguousarray(array.transpose(1, 2, 0)))
+
+
+def normalise_gray(path: Path) -> bool:
+    """Rewrite ``path`` as a single-channel image if its three channels are equal (an originally gray image
+    stored as RGB); returns whether it did. Scores then use its one channel, as the published tables do."""
+    array = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if array is None or array.ndim != 3 or array.shape[2] != 3:
+        return False
+    if not (np.array_equal(array[:, :, 0], array[:, :, 1]) and np.array_equal(array[:, :, 1], array[:, :, 2])):
+        return False
+    write_atomically(path, lambda tmp: _imwrite(tmp, array[:, :, 0]))
+    return True
+
+
+def _imwrite(path: str, array: np.ndarray) -> None:
+    if not cv2.imwrite(path, np.ascontiguousarray(array)):
+        raise OSError(f"OpenCV could not write {Path(path).suffix} files")
 
 
 def check_writable_dir(folder: str | os.PathLike, what: str) -> Path:

@@ -127,12 +127,6 @@ class GANModule(SRModule):
         """The current stage (the name older code and tests use)."""
         return self.current_stage
 
-    @property
-    def gan(self) -> dict[str, Any]:
-        """``{"schedule_unit": ...}``, for ``sr_zoo.cli.schedule_trace``, written when the hyper-parameters had a
-        copy here; new code reads ``schedule_unit`` and ``hparams``."""
-        return {"schedule_unit": self.schedule_unit}
-
     def set_stage(self, stage: str) -> None:
         """Called by ``StageSchedule`` before each batch: the stage that batch trains in."""
         if stage not in self.training_stages():
