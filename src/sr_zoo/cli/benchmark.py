@@ -13,6 +13,7 @@ from tqdm.auto import tqdm
 from sr_zoo.cli.devices import add_device_argument, resolve_device
 from sr_zoo.cli.outputs import refuse_overwriting_inputs
 from sr_zoo.data.eval_sets import BenchmarkDataset
+from sr_zoo.data.sources import data_root, display_name, is_test_set_name, resolve_benchmark
 from sr_zoo.errors import ImageReadError, SRZooError, one_line
 from sr_zoo.files.images import check_writable_dir, probe_image, read_image
 from sr_zoo.inference.evaluation import BenchmarkResult, evaluate, format_table
@@ -33,7 +34,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ckpt", type=Path, default=None,
                    help="weights for the model (a checkpoint; default: the shipped pretrained weights)")
     p.add_argument("--scale", type=int, nargs="+", required=True, help="one or more scales, e.g. 2 3 4 8")
-    p.add_argument("--data", type=Path, nargs="+", required=True, help="folders of HR images, e.g. Set5 Set14")
+    p.add_argument("--data", nargs="+", required=True, metavar="SET",
+                   help="test sets by name (set5 set14 bsd100 urban100 manga109 bsd200 div2k-val: fetched into "
+                   "$SR_ZOO_DATA on first use) or folders of HR images")
+    p.add_argument("--data-root", type=Path, default=None, metavar="DIR",
+                   help="where named sets are looked for and fetched (default: $SR_ZOO_DATA or ~/.cache/sr_zoo)")
     add_device_argument(p)
     p.add_argument("--metrics", nargs="+", default=["psnr", "ssim"], choices=("psnr", "ssim", "lpips"),
                    metavar="METRIC", help="psnr ssim (always, on Y) and optionally lpips (RGB, AlexNet; lower is "
@@ -111,7 +116,10 @@ def _run(args: argparse.Namespace, results: list[BenchmarkResult]) -> None:
     device = resolve_device(args.device)
     # Build every dataset, decode every file, load every model and check the output folder first: bad
     # input fails before any work is done.
-    datasets = [BenchmarkDataset(folder, scale) for folder in args.data for scale in args.scale]
+    root = data_root(args.data_root)
+    folders = [(resolve_benchmark(spec, root), display_name(spec) if is_test_set_name(spec) else None)
+               for spec in args.data]
+    datasets = [BenchmarkDataset(folder, scale, name=name) for folder, name in folders for scale in args.scale]
     if args.save_images is not None:
         targets = [args.save_images / d.name / f"x{d.scale}" / f"{p.stem}.png" for d in datasets for p in d.files]
         refuse_overwriting_inputs(targets, [p for d in datasets for p in d.files], "--save-images", args.save_images)

@@ -228,7 +228,8 @@ def is_test_set_name(spec: str) -> bool:
 def resolve_benchmark(spec: str, root: Path, download: bool = True) -> Path:
     """A test-set spec (a name of ``TEST_SETS``, ``demo``, or a path) to its folder of HR images.
 
-    A named set is looked for under ``root`` in the layouts people use (``Set5/``, ``benchmark/Set5/``)
+    An existing folder of that name (``Set5`` beside you) is taken as it is. A named set is looked for under
+    ``root`` in the layouts people use (``Set5/``, ``benchmark/Set5/``)
     and else fetched from its source (``sr_zoo.data.download``; not with ``download=False`` or
     ``SR_ZOO_OFFLINE``); one that is neither there nor fetchable is a one-line ``DatasetError``.
     """
@@ -236,7 +237,7 @@ def resolve_benchmark(spec: str, root: Path, download: bool = True) -> Path:
     key = _ALIASES.get(key, key)
     if key == "demo":
         return demo_folder(root, "val")
-    if key in TEST_SETS:
+    if key in TEST_SETS and not Path(spec).expanduser().is_dir():
         found = _first_dir(root, _BENCHMARK_DIRS[key]) or _first_dir(root / "benchmark", _BENCHMARK_DIRS[key])
         if found is not None:
             return found
