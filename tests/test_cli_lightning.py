@@ -96,12 +96,13 @@ def test_csrcnn_table6_overlay_builds_the_network_table_vi_counts(scale: int, ta
 def test_models_lists_every_model_with_counts(capsys: pytest.CaptureFixture) -> None:
     assert main(["models"]) == 0
     rows = {line.split()[0]: " ".join(line.split()) for line in capsys.readouterr().out.splitlines()}
-    for name, start in [("emtcm", "emtcm 2 3 4 x2: 19,409, x3: 19,409, x4: 19,409"),
-                        ("fsrcnn", "fsrcnn 2 3 4 x2: 12,809"), ("srcnn", "srcnn 2 3 4 x2: 8,129"),
-                        ("bicubic", "bicubic any x2: 0"),
+    # name, scales, the scales with weights (the package's manifest), parameters of the inference network
+    for name, start in [("emtcm", "emtcm 2 3 4 x2 x3 x4 x2: 19,409, x3: 19,409, x4: 19,409"),
+                        ("fsrcnn", "fsrcnn 2 3 4 x2 x3 x4 x2: 12,809"), ("srcnn", "srcnn 2 3 4 x2 x3 x4 x2: 8,129"),
+                        ("bicubic", "bicubic any none needed x2: 0"),
                         # GANs: the generator only (SRSEG's inference network is SRResNet's).
-                        ("srresnet", "srresnet 2 4 8 x2: 1,512,131, x4: 1,659,843"),
-                        ("srseg", "srseg 2 4 8 x2: 1,512,131, x4: 1,659,843"), ("srgan", "srgan 2 4 8 x2: 1,512,131")]:
+                        ("srresnet", "srresnet 2 4 8 - x2: 1,512,131, x4: 1,659,843"),
+                        ("srseg", "srseg 2 4 8 - x2: 1,512,131, x4: 1,659,843"), ("srgan", "srgan 2 4 8 - x2: 1,512,131")]:
         assert rows[name].startswith(start), rows[name]
 
 

@@ -1,4 +1,5 @@
-"""``sr-zoo models``: every model with its paper, scales and inference parameter count per scale.
+"""``sr-zoo models``: every model with its paper, scales, inference parameter count per scale, and the
+scales the zoo has weights for (``create_model(name, scale, pretrained=True)``, ``sr-zoo upscale``).
 
 The count is that of ``model.net``, the network that upscales: a GAN's discriminator and SRSEG's
 segmentation head exist only in training and are not counted.
@@ -23,15 +24,24 @@ def parameter_count(name: str, scale: int) -> int:
     return sum(p.numel() for p in create_model(name, scale).net.parameters())
 
 
+def weight_scales(name: str) -> list[int]:
+    """The scales at which the zoo has weights for ``name`` (shipped or downloadable)."""
+    from sr_zoo.models.pretrained import available_pretrained
+
+    return sorted(int(key.rsplit("_x", 1)[1]) for key in available_pretrained() if key.rsplit("_x", 1)[0] == name)
+
+
 def run(args: argparse.Namespace) -> int:
-    rows = [("model", "scales", "inference parameters", "paper")]
+    rows = [("model", "scales", "weights", "inference parameters", "paper")]
     for name in list_models():
         info = model_info(name)
         scales = info.scales or _SHOWN_SCALES
         counts = ", ".join(f"x{s}: {parameter_count(name, s):,}" for s in scales)
         shown = "any" if info.scales is None else " ".join(str(s) for s in info.scales)
-        rows.append((name, shown, counts, info.paper))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        weights = " ".join(f"x{s}" for s in weight_scales(name)) or ("none needed" if name == "bicubic" else "-")
+        rows.append((name, shown, weights, counts, info.paper))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3])
+        print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4])
+    print("weights: scales with the zoo's own weights (sr-zoo upscale uses them); '-': train one with sr-zoo fit")
     return 0
