@@ -98,7 +98,8 @@ def test_console_script_prints_no_traceback(tmp_path: Path) -> None:
         timeout=120,
     )
     assert proc.returncode == 2
-    assert proc.stderr.strip() == f"sr-zoo: error: {tmp_path / 'absent'}: no such directory"
+    assert proc.stderr.strip() == (f"sr-zoo: error: {tmp_path / 'absent'}: no such directory (nor a test set name: "
+                                   "set5, set14, bsd100, urban100, manga109, bsd200, div2k-val)")
     assert proc.stdout == ""
 
 

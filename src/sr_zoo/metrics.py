@@ -171,6 +171,7 @@ class _PerImageMean(Metric):
     def update(self, preds: Tensor, target: Tensor) -> None:
         """Add a batch: SR and HR images in [0, 1], ``(N, C, H, W)`` with C = 1 or 3."""
         scores = self._per_image(preds, target)
+        self.last = scores.detach()  # the batch's own scores, for per-image reports
         self.total += scores.sum().to(self.total.dtype)
         self.count += scores.numel()
 

@@ -16,7 +16,8 @@ from sr_zoo.data.eval_sets import BenchmarkDataset
 from sr_zoo.data.sources import data_root, display_name, is_test_set_name, resolve_benchmark
 from sr_zoo.errors import ImageReadError, SRZooError, one_line
 from sr_zoo.files.images import check_writable_dir, probe_image, read_image
-from sr_zoo.inference.evaluation import BenchmarkResult, evaluate, format_table
+from sr_zoo.inference.evaluation import BenchmarkResult, evaluate
+from sr_zoo.inference.report import FORMATS, format_results
 from sr_zoo.inference.self_ensemble import SelfEnsemble
 from sr_zoo.metrics import LPIPS, SSIM_WINDOW
 from sr_zoo.models import check_scale, inference_model, model_info
@@ -48,6 +49,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--round-y", action="store_true", help="round Y to integers as MATLAB's rgb2ycbcr on uint8 does")
     p.add_argument("--save-images", type=Path, default=None, metavar="DIR",
                    help="write SR images to DIR/<set>/x<scale>/")
+    p.add_argument("--format", choices=FORMATS, default="table",
+                   help="table (default: a grid, then the papers' values beside the measured ones), markdown, csv "
+                   "or json; markdown/csv/json rows carry the paper's value and the difference where one exists")
+    p.add_argument("--per-image", action="store_true", help="a row per image instead of per set")
     p.add_argument("--json", action="store_true",
                    help="print only {\"results\": [...]} as JSON on stdout (always valid JSON; after a failure, the "
                         "sets scored so far and \"error\")")
@@ -83,17 +88,19 @@ def _check_finite(result: BenchmarkResult, ckpt: Path | None) -> None:
                          f"with {result.model} is the identity); score at a scale above 1")
 
 
-def _print(results: list[BenchmarkResult], name: str, as_json: bool, error: str | None = None) -> None:
-    if as_json:
-        payload: dict = {"results": [r.as_dict() for r in results]}
+def _print(results: list[BenchmarkResult], name: str, args: argparse.Namespace, error: str | None = None) -> None:
+    fmt = "json" if args.json else args.format
+    if fmt == "json":
+        payload = json.loads(format_results(results, "json", args.per_image))
         if error is not None:
             payload["error"] = error
         print(json.dumps(payload, allow_nan=False))
     elif results:
-        lpips = " / LPIPS (RGB)" if any(r.lpips is not None for r in results) else ""
-        print(f"{name}: PSNR (dB) / SSIM on Y{lpips}, border = scale, averaged per image"
-              + (" (incomplete: scoring stopped on an error)" if error is not None else ""))
-        print(format_table(results))
+        if fmt == "table":
+            lpips = " / LPIPS (RGB)" if any(r.lpips is not None for r in results) else ""
+            print(f"{name}: PSNR (dB) / SSIM on Y{lpips}, border = scale, averaged per image"
+                  + (" (incomplete: scoring stopped on an error)" if error is not None else ""))
+        print(format_results(results, fmt, args.per_image))
     sys.stdout.flush()
 
 
@@ -103,9 +110,9 @@ def run(args: argparse.Namespace) -> int:
         _run(args, results)
     except SRZooError as exc:  # the sets scored so far are not thrown away; --json stays valid JSON
         if results or args.json:
-            _print(results, model_info(args.model).name if results else args.model, args.json, one_line(exc))
+            _print(results, model_info(args.model).name if results else args.model, args, one_line(exc))
         raise
-    _print(results, model_info(args.model).name + ("+" if args.self_ensemble else ""), args.json)
+    _print(results, model_info(args.model).name + ("+" if args.self_ensemble else ""), args)
     return 0
 
 

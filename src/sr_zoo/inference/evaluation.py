@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -30,9 +30,11 @@ class BenchmarkResult:
     ssim: float
     images: int
     lpips: float | None = None  # with ``metrics`` naming it
+    per_image: tuple[dict, ...] = field(default=(), repr=False)  # {"image", "psnr", "ssim"[, "lpips"]} each
 
     def as_dict(self, digits: int = 4) -> dict:
         row = asdict(self)
+        del row["per_image"]
         row["psnr"], row["ssim"] = round(self.psnr, digits), round(self.ssim, digits)
         if self.lpips is None:
             del row["lpips"]
@@ -65,6 +67,7 @@ def evaluate(
         lpips.reset()
         lpips.crop_border = dataset.scale
         lpips.to(device)
+    per_image = []
     for index in range(len(dataset)):
         item = dataset[index]
         lr, hr = item["lr"][None].to(device), item["hr"][None].to(device)
@@ -76,6 +79,10 @@ def evaluate(
                 lpips.update(sr, hr)
         except ValueError as exc:
             raise ImageReadError(f"{dataset.files[index]}: {exc}") from None
+        scores = {"image": item["name"], "psnr": round(float(psnr.last[0]), 4), "ssim": round(float(ssim.last[0]), 4)}
+        if lpips is not None:
+            scores["lpips"] = round(float(lpips.last[0]), 4)
+        per_image.append(scores)
         if save_dir is not None:
             write_image(Path(save_dir) / f"{item['name']}.png", sr[0])
         if progress is not None:
@@ -88,6 +95,7 @@ def evaluate(
         ssim=float(ssim.compute()),
         images=len(dataset),
         lpips=float(lpips.compute()) if lpips is not None else None,
+        per_image=tuple(per_image),
     )
 
 

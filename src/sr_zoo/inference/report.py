@@ -1,0 +1,99 @@
+"""Benchmark results as tables people read or load: the papers' published values beside each measured
+row (``published.json``, package data), in table, Markdown, CSV or JSON form, per set or per image."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Sequence
+
+from sr_zoo.inference.evaluation import BenchmarkResult, format_table
+
+__all__ = ["FORMATS", "PublishedRow", "format_results", "published", "published_for"]
+
+FORMATS = ("table", "markdown", "csv", "json")
+
+
+@dataclass(frozen=True)
+class PublishedRow:
+    """One published figure: ``model`` (the zoo's name) trained on ``train``, scored on ``test`` at ``scale``."""
+
+    model: str
+    train: str | None
+    test: str
+    scale: int
+    psnr: float
+    ssim: float | None
+    paper: str
+    table: str
+
+    @property
+    def source(self) -> str:
+        return f"{self.paper} {self.table}" + (f", trained on {self.train}" if self.train else "")
+
+
+@lru_cache(maxsize=1)
+def published() -> tuple[PublishedRow, ...]:
+    """Every published row the zoo knows (``sr_zoo/inference/published.json``)."""
+    data = json.loads((resources.files("sr_zoo.inference") / "published.json").read_text())
+    return tuple(PublishedRow(**row) for row in data["rows"])
+
+
+def published_for(model: str, test: str, scale: int) -> list[PublishedRow]:
+    """The published rows of ``model`` (a zoo name; a trailing ``+`` for self-ensemble is ignored) on ``test``."""
+    name = model.rstrip("+").lower()
+    return [r for r in published() if r.model == name and r.test.lower() == test.lower() and r.scale == scale]
+
+
+def _rows(results: Sequence[BenchmarkResult], per_image: bool) -> list[dict]:
+    rows = []
+    for result in results:
+        if per_image:
+            for image in result.per_image:
+                rows.append({"model": result.model, "dataset": result.dataset, "scale": result.scale, **image})
+            continue
+        row = result.as_dict()
+        paper = published_for(result.model, result.dataset, result.scale)
+        if paper:
+            row["paper_psnr"], row["paper_ssim"] = paper[0].psnr, paper[0].ssim
+            row["psnr_diff"] = round(result.psnr - paper[0].psnr, 2)
+            row["paper_source"] = paper[0].source
+        rows.append(row)
+    return rows
+
+
+def _against_papers(results: Sequence[BenchmarkResult]) -> str:
+    lines = []
+    for r in results:
+        for paper in published_for(r.model, r.dataset, r.scale):
+            ssim = f" / {paper.ssim:.4f}" if paper.ssim is not None else ""
+            lines.append(f"  {r.dataset} x{r.scale}: measured {r.psnr:.2f} / {r.ssim:.4f}, "
+                         f"paper {paper.psnr:.2f}{ssim} ({paper.source}): {r.psnr - paper.psnr:+.2f} dB")
+    return "against the papers:\n" + "\n".join(lines) if lines else ""
+
+
+def format_results(results: Sequence[BenchmarkResult], fmt: str = "table", per_image: bool = False) -> str:
+    """``results`` as ``table`` (a grid per set and scale, then the papers' values), ``markdown`` or ``csv``
+    (a row per set and scale, or per image), or ``json`` (``{"results": [...]}``)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}, got {fmt!r}")
+    if fmt == "json":
+        return json.dumps({"results": _rows(results, per_image)}, allow_nan=False)
+    if fmt == "table" and not per_image:
+        return "\n".join(part for part in (format_table(results), _against_papers(results)) if part)
+    rows = _rows(results, per_image)
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.DictWriter(out, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return out.getvalue().rstrip("\n")
+    cells = [[("" if row.get(c) is None else str(row.get(c))) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    line = lambda values: "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths)) + " |"  # noqa: E731
+    return "\n".join([line(columns), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, cells)])
