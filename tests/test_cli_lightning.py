@@ -102,7 +102,8 @@ def test_models_lists_every_model_with_counts(capsys: pytest.CaptureFixture) -> 
                         ("bicubic", "bicubic any none needed x2: 0"),
                         # GANs: the generator only (SRSEG's inference network is SRResNet's).
                         ("srresnet", "srresnet 2 4 8 - x2: 1,512,131, x4: 1,659,843"),
-                        ("srseg", "srseg 2 4 8 - x2: 1,512,131, x4: 1,659,843"), ("srgan", "srgan 2 4 8 - x2: 1,512,131")]:
+                        ("srseg", "srseg 2 4 8 - x2: 1,512,131, x4: 1,659,843"),
+                        ("srgan", "srgan 2 4 8 - x2: 1,512,131")]:
         assert rows[name].startswith(start), rows[name]
 
 
