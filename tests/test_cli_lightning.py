@@ -83,8 +83,8 @@ def test_csrcnn_table6_overlay_builds_the_network_table_vi_counts(scale: int, ta
 
     recipe = REPO / "experiments" / f"csrcnn_x{scale}.yaml"
     counts = {}
-    table6 = REPO / "experiments" / "overlays" / "csrcnn_table6.yaml"
-    for name, extra in (("text", []), ("table6", ["--config", str(table6)])):
+    overlay = REPO / "experiments" / "overlays" / "csrcnn_table6.yaml"
+    for name, extra in (("text", []), ("table6", ["--config", str(overlay)])):
         cli = SRZooCLI(SRModule, SRDataModule, subclass_mode_model=True, run=False, auto_configure_optimizers=False,
                        args=["--config", str(recipe), *extra, "--trainer.logger=false"])
         counts[name] = sum(p.numel() for p in cli.model.net.parameters())
