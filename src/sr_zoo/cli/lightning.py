@@ -24,6 +24,7 @@ from sr_zoo.interrupts import command_signals
 from sr_zoo.models import SRModule, list_models, model_info
 from sr_zoo.training.checkpointing import AtomicCheckpointIO, InterruptCheckpoint
 from sr_zoo.training.loggers import SRZooWandbLogger
+from sr_zoo.training.summary import RunSummary
 
 __all__ = ["SUBCOMMANDS", "SRZooCLI", "run_lightning_cli", "translate_args"]
 
@@ -98,6 +99,24 @@ def _check_ckpt_path(args: Sequence[str]) -> None:
     check_ckpt_path(args, args[0] if args else "")
 
 
+DEMO_BUDGET = "00:00:03:00"
+"""``fit`` without a recipe or a budget of its own: three minutes (Lightning's own default is 1000 epochs)."""
+
+_BUDGETS = ("--trainer.max_epochs", "--trainer.max_steps", "--trainer.max_time")
+
+
+def _with_demo_budget(args: list[str]) -> list[str]:
+    """``fit`` with no ``--config`` and no budget gets the zoo's demo budget, said in the first line."""
+    keys = {a.split("=", 1)[0] for a in args}
+    if not args or args[0] != "fit" or "--config" in keys or keys & set(_BUDGETS) or keys & {"-h", "--help"}:
+        return args
+    if "--print_config" not in keys:
+        print(f"sr_zoo: no recipe (--config) and no budget given: training for {DEMO_BUDGET[-5:-3]} minutes, a demo "
+              "(--trainer.max_time; pass --trainer.max_epochs N, or a recipe from experiments/, for more)",
+              flush=True)
+    return [*args, f"--trainer.max_time={DEMO_BUDGET}"]
+
+
 def run_lightning_cli(argv: Sequence[str]) -> int:
     """Run a LightningCLI subcommand; user errors surface as ``SRZooError``, signals as ``Interrupted``,
     for the caller (``sr_zoo.cli.main``) to print in one line.
@@ -128,6 +147,7 @@ def _run(argv: Sequence[str]) -> int:
             except ValueError:
                 raise SRZooError(f"--scale: expected an integer, got {scale!r}") from None
     _check_ckpt_path(args)
+    args = _with_demo_budget(args)
     # We hand LightningCLI the translated arguments while sys.argv keeps the user's (DDP's launcher
     # re-runs sys.argv in each process), which LightningCLI warns about; the two say the same thing.
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
@@ -137,7 +157,7 @@ def _run(argv: Sequence[str]) -> int:
         subclass_mode_model=True,
         args=args,
         trainer_defaults={
-            "callbacks": [ModelCheckpoint(save_last=True), InterruptCheckpoint()],
+            "callbacks": [ModelCheckpoint(save_last=True), InterruptCheckpoint(), RunSummary()],
             "logger": lazy_instance(SRZooWandbLogger, project="sr_zoo"),
         },
         save_config_callback=ConfigToLoggers,

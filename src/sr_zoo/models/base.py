@@ -127,7 +127,8 @@ class SRModule(L.LightningModule):
         sr = self(batch["lr"])
         metrics = self.metrics[key]
         metrics.update(sr, batch["hr"])
-        self.log_dict(metrics, batch_size=sr.shape[0], add_dataloader_idx=False, sync_dist=False)
+        self.log_dict(metrics, batch_size=sr.shape[0], add_dataloader_idx=False, sync_dist=False,
+                      prog_bar=prefix == "val")  # each set's PSNR/SSIM on the progress bar
         if dataloader_idx == 0:
             self.log(f"{prefix}/psnr", metrics["psnr"], batch_size=sr.shape[0], add_dataloader_idx=False)
         if prefix == "val" and dataloader_idx == 0 and batch_idx < self.sample_images:

@@ -1,6 +1,6 @@
 """What runs around ``training_step``: the training position and the stage mechanism (``progress``), the
 papers' schedules as callbacks (``schedules``), checkpoints that survive failure (``checkpointing``), and
-the default W&B logger (``loggers``).
+the default W&B logger (``loggers``), and the closing summary of a fit (``summary``).
 
 Schedules change a model only through the methods it declares (``set_stage``, ``set_curriculum``,
 ``set_loss``). May import ``sr_zoo.errors``, ``interrupts``, ``files`` and ``data``; never ``models``.
@@ -10,7 +10,8 @@ from sr_zoo.training.checkpointing import AtomicCheckpointIO, InterruptCheckpoin
 from sr_zoo.training.loggers import SRZooWandbLogger
 from sr_zoo.training.progress import Position, ScheduleCallback, StageSchedule, training_position
 from sr_zoo.training.schedules import Curriculum, LossPlateau, LossSchedule, SteadyStateStop, TwoStepDataSchedule
+from sr_zoo.training.summary import RunSummary
 
 __all__ = ["AtomicCheckpointIO", "Curriculum", "InterruptCheckpoint", "LossPlateau", "LossSchedule", "Position",
-           "SRZooWandbLogger", "ScheduleCallback", "StageSchedule", "SteadyStateStop", "TwoStepDataSchedule",
-           "atomic_torch_save", "training_position"]
+           "RunSummary", "SRZooWandbLogger", "ScheduleCallback", "StageSchedule", "SteadyStateStop",
+           "TwoStepDataSchedule", "atomic_torch_save", "training_position"]

@@ -1,0 +1,90 @@
+"""``RunSummary``: what a ``fit`` did, said at its end: validation PSNR/SSIM per set (best and last) against
+bicubic, where the checkpoint is, and the commands to resume, test and upscale with it."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import Callback
+
+__all__ = ["RunSummary"]
+
+
+class RunSummary(Callback):
+    """Records ``val/<set>/psnr|ssim`` after each validation and prints a closing summary (rank 0)."""
+
+    def __init__(self) -> None:
+        self.history: list[tuple[int, int, dict[str, tuple[float, float]]]] = []  # (epoch, step, {set: scores})
+        self._started = time.monotonic()
+
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._started = time.monotonic()
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        metrics = trainer.callback_metrics
+        scores = {}
+        for key, value in metrics.items():
+            parts = key.split("/")
+            if len(parts) == 3 and parts[0] == "val" and parts[2] == "psnr" and f"val/{parts[1]}/ssim" in metrics:
+                scores[parts[1]] = (float(value), float(metrics[f"val/{parts[1]}/ssim"]))
+        if scores:
+            self.history.append((trainer.current_epoch, trainer.global_step, scores))
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.is_global_zero:
+            print(self.summary(trainer, pl_module), flush=True)
+
+    def summary(self, trainer: L.Trainer, pl_module: L.LightningModule) -> str:
+        name, scale = getattr(pl_module, "model_name", type(pl_module).__name__.lower()), pl_module.scale
+        minutes, seconds = divmod(int(time.monotonic() - self._started), 60)
+        lines = [f"sr_zoo: fit done: {name} x{scale}, {trainer.current_epoch} epoch(s), "
+                 f"{trainer.global_step:,} optimizer steps in {minutes}m{seconds:02d}s"]
+        baseline = _bicubic(trainer)
+        for set_name in dict.fromkeys(s for _, _, scores in self.history for s in scores):
+            runs = [(e, scores[set_name]) for e, _, scores in self.history if set_name in scores]
+            best_epoch, best = max(runs, key=lambda r: r[1][0])
+            last = runs[-1][1]
+            line = (f"  {set_name}: best {best[0]:.2f} / {best[1]:.4f} (epoch {best_epoch + 1}), "
+                    f"last {last[0]:.2f} / {last[1]:.4f}")
+            if set_name in baseline:
+                b = baseline[set_name]
+                line += f"; bicubic {b[0]:.2f} / {b[1]:.4f} ({last[0] - b[0]:+.2f} dB)"
+            lines.append(line)
+        if not self.history:
+            lines.append("  no validation ran (set --trainer.check_val_every_n_epoch or a longer budget)")
+        checkpoint = getattr(trainer.checkpoint_callback, "last_model_path", "") or getattr(
+            trainer.checkpoint_callback, "best_model_path", "")
+        if checkpoint:
+            ckpt = shlex.quote(str(checkpoint))
+            config = Path(trainer.log_dir or ".") / "config.yaml"
+            lines.append(f"  checkpoint: {checkpoint}")
+            lines.append(f"  resume:  sr-zoo fit --config {shlex.quote(str(config))} --ckpt_path {ckpt}")
+            lines.append(f"  test:    sr-zoo test --config {shlex.quote(str(config))} --ckpt_path {ckpt}")
+            lines.append(f"  upscale: sr-zoo upscale IMAGES -o OUTDIR --model {name} --scale {scale} --ckpt {ckpt}")
+        return "\n".join(lines)
+
+
+def _bicubic(trainer: L.Trainer) -> dict[str, tuple[float, float]]:
+    """Bicubic PSNR/SSIM on each validation set, as the model was scored (same sets, same protocol)."""
+    datamodule = getattr(trainer, "datamodule", None)
+    sets: Any = getattr(datamodule, "val_sets", None) or []
+    if not sets:
+        return {}
+    from sr_zoo.inference.evaluation import evaluate
+    from sr_zoo.models import create_model
+
+    out = {}
+    for dataset in sets:
+        model = create_model("bicubic", dataset.scale)
+        try:
+            result = evaluate(model, dataset, "bicubic")
+        except Exception:  # a set that cannot be scored now (a file removed meanwhile): no baseline, no failure
+            continue
+        out[dataset.name] = (result.psnr, result.ssim)
+    return out

@@ -1,0 +1,48 @@
+"""The main job says what it did: a demo budget without a recipe, and a closing summary of the fit."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from sr_zoo.cli import main
+from sr_zoo.data import BenchmarkDataset
+from sr_zoo.data.sources import resolve_benchmark
+from sr_zoo.inference.evaluation import evaluate
+from sr_zoo.models import create_model
+
+
+def test_fit_without_a_recipe_gets_the_demo_budget(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as done:  # LightningCLI exits after printing
+        main(["fit", "--model", "fsrcnn", "--scale", "2", "--print_config"])
+    assert done.value.code in (0, None)
+    assert "max_time: 00:00:03:00" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["fit", "--model", "fsrcnn", "--scale", "2", "--trainer.max_epochs", "4", "--print_config"])
+    out = capsys.readouterr().out
+    assert "max_epochs: 4" in out and "max_time: null" in out  # a budget of the user's own stands
+
+
+def test_fit_ends_with_scores_against_bicubic_and_the_next_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SR_ZOO_DATA", str(tmp_path / "data"))
+    assert main(["fit", "--model", "fsrcnn", "--scale", "2", "--trainer.max_epochs", "2",
+                 "--trainer.limit_train_batches", "3", "--trainer.enable_progress_bar", "false"]) == 0
+    out = capsys.readouterr().out
+    summary = out[out.index("sr_zoo: fit done:"):]
+    assert summary.startswith("sr_zoo: fit done: fsrcnn x2, 2 epoch(s), 6 optimizer steps in ")
+    scores = re.search(r"  demo: best ([\d.]+) / ([\d.]+) \(epoch (\d)\), last ([\d.]+) / ([\d.]+); "
+                       r"bicubic ([\d.]+) / ([\d.]+) \(([+-][\d.]+) dB\)", summary)
+    assert scores is not None, summary
+    bicubic = evaluate(create_model("bicubic", 2), BenchmarkDataset(resolve_benchmark("demo", tmp_path / "data"), 2))
+    assert (float(scores[6]), float(scores[7])) == (round(bicubic.psnr, 2), round(bicubic.ssim, 4))
+    assert float(scores[1]) >= float(scores[4])  # best >= last
+    assert float(scores[8]) == pytest.approx(float(scores[4]) - float(scores[6]), abs=0.011)
+    checkpoint = re.search(r"  checkpoint: (\S+)", summary)[1]
+    assert Path(checkpoint).is_file()
+    assert f"  resume:  sr-zoo fit --config config.yaml --ckpt_path {checkpoint}" in summary
+    assert f"  upscale: sr-zoo upscale IMAGES -o OUTDIR --model fsrcnn --scale 2 --ckpt {checkpoint}" in summary
+    assert (tmp_path / "config.yaml").is_file()
