@@ -6,13 +6,14 @@ from sr_zoo.data.degradation import DEGRADATIONS, degrade
 from sr_zoo.data.eval_sets import BenchmarkDataset, make_lr, modcrop
 from sr_zoo.data.patches import PatchDataset, collate_patches
 from sr_zoo.data.recipes import RECIPES, Recipe, get_recipe
-from sr_zoo.data.sources import Record, data_root, resolve_benchmark, resolve_source
+from sr_zoo.data.sources import TEST_SETS, Record, data_root, resolve_benchmark, resolve_source, test_set
 from sr_zoo.files.images import IMAGE_EXTENSIONS, decode_image, list_images, probe_image, read_image, write_image
 
 __all__ = [
     "DEGRADATIONS",
     "IMAGE_EXTENSIONS",
     "RECIPES",
+    "TEST_SETS",
     "BenchmarkDataset",
     "EvalBatch",
     "PatchDataset",
@@ -33,5 +34,6 @@ __all__ = [
     "read_image",
     "resolve_benchmark",
     "resolve_source",
+    "test_set",
     "write_image",
 ]

@@ -21,7 +21,7 @@ from sr_zoo.files.atomic import publish_folder
 from sr_zoo.files.images import is_image_name, list_images
 
 __all__ = ["SOURCE_NAMES", "TEST_SETS", "Record", "data_root", "display_name", "is_test_set_name", "resolve_benchmark",
-           "resolve_source"]
+           "resolve_source", "test_set"]
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +223,17 @@ def is_test_set_name(spec: str) -> bool:
     """Whether ``spec`` names a test set (``set5``, ``B100`` ...) rather than a folder."""
     key = spec.lower()
     return _ALIASES.get(key, key) in TEST_SETS
+
+
+def test_set(name: str, root: str | os.PathLike | None = None, download: bool = True) -> Path:
+    """The folder of HR images of test set ``name`` (``set5``, ``bsd100`` ...), fetched into the data root
+    (``root``, else ``$SR_ZOO_DATA``, else ``~/.cache/sr_zoo``) on first use."""
+    if not is_test_set_name(name):
+        raise DatasetError(f"unknown test set {name!r}; known: {', '.join(TEST_SETS)}")
+    return resolve_benchmark(name, data_root(root), download)
+
+
+test_set.__test__ = False  # type: ignore[attr-defined]  # not a pytest test, whatever its name
 
 
 def resolve_benchmark(spec: str, root: Path, download: bool = True) -> Path:
