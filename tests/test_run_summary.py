@@ -46,3 +46,12 @@ def test_fit_ends_with_scores_against_bicubic_and_the_next_commands(tmp_path: Pa
     assert f"  resume:  sr-zoo fit --config config.yaml --ckpt_path {checkpoint}" in summary
     assert f"  upscale: sr-zoo upscale IMAGES -o OUTDIR --model fsrcnn --scale 2 --ckpt {checkpoint}" in summary
     assert (tmp_path / "config.yaml").is_file()
+
+
+def test_fit_help_starts_with_the_zoo_s_own_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["fit", "--help"])
+    out = capsys.readouterr().out
+    assert out.startswith("sr-zoo fit: the zoo's own arguments first")
+    assert "--model NAME         a zoo model: bicubic, csrcnn, emtcm," in out
+    assert out.index("--scale S") < out.index("--trainer.max_epochs")  # before LightningCLI's own

@@ -128,12 +128,25 @@ def run_lightning_cli(argv: Sequence[str]) -> int:
         return _run(argv)
 
 
+_ZOO_HELP = """sr-zoo {command}: the zoo's own arguments first (LightningCLI's full list follows)
+  --model NAME         a zoo model: {models} (or a class path)
+  --scale S            the upscaling factor (sets --data.scale, which the model's scale follows)
+  --config FILE        a recipe, e.g. experiments/emtcm_x3.yaml (see experiments/README.md); several compose
+  --ckpt_path FILE     resume (fit) or score (validate/test/predict) a checkpoint of the same model and scale
+  --print_schedule     what a recipe will do, stage by stage, without training (fit)
+  --data.train/--data.val/--data.test  sources and test sets by name (t91, div2k, set5, bsd100 ...) or folders
+Without --config or a budget, fit trains for 3 minutes on the bundled demo photos and says so.
+"""
+
+
 def _run(argv: Sequence[str]) -> int:
     # What the recipe will do, from the same parser and objects (sr_zoo.cli.schedule_trace).
     if "--print_schedule" in argv:
         from sr_zoo.cli.schedule_trace import print_schedule
 
         return print_schedule(argv)
+    if {"-h", "--help"} & set(argv):
+        print(_ZOO_HELP.format(command=argv[0] if argv else "fit", models=", ".join(list_models())), flush=True)
     args = translate_args(argv)
     scale = next((a.split("=", 1)[1] for a in args if a.startswith("--data.scale=")), None)
     model = next((a.split("=", 1)[1] for a in args if a.startswith("--model=")), None)
