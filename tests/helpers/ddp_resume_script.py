@@ -18,7 +18,8 @@ from sr_zoo.errors import TrainingInterrupted
 
 # Not run by pytest, so pyproject's filterwarnings do not apply here: the same expected warnings, by message,
 # in every rank (Lightning starts rank 1 with this command), so that stderr shows what matters.
-warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=FutureWarning)  # Lightning's
+# Lightning's own call of a deprecated torch check, then what these runs do on purpose:
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)", category=FutureWarning)
 for _expected in ("You're resuming from a checkpoint that ended before the epoch ended",  # SRDataModule resumes itself
                   "The dirpath has changed from",  # a resumed copy lives in another folder
                   "Checkpoint directory .* exists and is not empty",
