@@ -132,7 +132,9 @@ class SRDataModule(L.LightningDataModule):
             name, _, path = spec.partition(":")
             if name.lower() in _DOWNLOADABLE and not path and not _present(self.root, name.lower()):
                 ensure_dataset(_DOWNLOADABLE[name.lower()], self.root, download=self.hparams.download)
-        for spec in [*self.val_sources, *self.test_sources]:  # named test sets: fetched here, once per node
+        # Named validation sets are fetched here, once per node; test sets when a test runs (setup("test"):
+        # a fit does not need them, and the download is under a lock, so ranks wait for the first one).
+        for spec in self.val_sources:
             if is_test_set_name(spec):
                 resolve_benchmark(spec, self.root, download=self.hparams.download)
 

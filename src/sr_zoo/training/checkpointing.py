@@ -54,7 +54,11 @@ def _write_atomically(obj: Any, path: Path) -> None:
     def error(reason: str) -> CheckpointError:
         return CheckpointError(f"{path}: checkpoint not written: {reason} (an earlier file of that name is unchanged)")
 
-    write_atomically(path, lambda tmp: torch.save(obj, tmp), error)
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as handle:  # a file object: a full disk surfaces as the OSError behind torch's error
+            torch.save(obj, handle)
+
+    write_atomically(path, write, error)
 
 
 class AtomicCheckpointIO(TorchCheckpointIO):
