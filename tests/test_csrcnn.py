@@ -1,4 +1,4 @@
-"""CSRCNN (papers/csrcnn.txt): shapes, the BP-U block by hand, curriculum, loss schedule, overfitting."""
+"""CSRCNN (CSRCNN paper): shapes, the BP-U block by hand, curriculum, loss schedule, overfitting."""
 
 from __future__ import annotations
 

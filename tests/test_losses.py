@@ -1,4 +1,4 @@
-"""EMTCM's losses (papers/emtcm.txt eq. 6-8) against values computed by hand on tiny tensors."""
+"""EMTCM's losses (EMTCM paper, eq. 6-8) against values computed by hand on tiny tensors."""
 
 from __future__ import annotations
 
@@ -83,7 +83,7 @@ def _stationary_pair(side: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def test_each_task_is_a_per_image_average_so_beta_does_not_depend_on_patch_size() -> None:
-    """papers/emtcm.txt eq. 6-8: both tasks per image are averages, summed over the batch."""
+    """EMTCM paper, eq. 6-8: both tasks per image are averages, summed over the batch."""
     ce, ce_summed, ssim = DistributionCrossEntropy(), DistributionCrossEntropy(pixels="sum"), SSIMLoss()
     # Exact: a patch tiled 2x2 has the same mean cross-entropy (4x the summed one).
     sr, hr = _stationary_pair(24, seed=1)

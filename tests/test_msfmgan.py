@@ -1,4 +1,4 @@
-"""The MSFM GAN and the shared adversarial machinery (papers/msfmgan.txt 3-4.1)."""
+"""The MSFM GAN and the shared adversarial machinery (MSFM GAN paper, Sec. 3-4.1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""SRSEG and the SRResNet/SRGAN it extends (papers/srseg.txt 3.1-3.5)."""
+"""SRSEG and the SRResNet/SRGAN it extends (SRSEG paper, Sec. 3.1-3.5)."""
 
 from __future__ import annotations
 

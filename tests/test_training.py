@@ -175,7 +175,7 @@ def test_loss_plateau_by_hand_and_its_mean_survives_a_checkpoint_inside_an_epoch
 
 
 def test_two_step_schedule_switches_and_stops_when_saturated_also_after_a_resume(tmp_path: Path) -> None:
-    """papers/emtcm.txt 4.2: T91 "when the training is saturated", then + General-100 at half the rates,
+    """EMTCM paper, Sec. 4.2: T91 "when the training is saturated", then + General-100 at half the rates,
     again until saturated. The decisions replay from the logged epoch means, and a run resumed inside
     an epoch (per-batch checkpoints) takes the same ones, with the same weights."""
     from lightning.pytorch.callbacks import ModelCheckpoint
