@@ -268,6 +268,8 @@ def resolve_benchmark(spec: str, root: Path, download: bool = True) -> Path:
             raise DatasetError("benchmark 'folder' needs a path: folder:/path/to/images")
     path = Path(spec).expanduser()
     if not path.exists():
+        if key.startswith("folder:"):
+            raise DatasetError(f"{path}: benchmark folder not found")
         raise DatasetError(f"{path}: no such directory (nor a test set name: {', '.join(TEST_SETS)})")
     if not path.is_dir():
         raise DatasetError(f"{path}: not a folder (a benchmark set is a folder of HR images)")
