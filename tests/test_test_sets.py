@@ -42,7 +42,7 @@ def _real_or_standin(name: str, stems: list[str]) -> dict[str, bytes]:
     if folder.is_dir():
         return {p.stem: _encode(cv2.imread(str(p), cv2.IMREAD_UNCHANGED)) for p in sorted(folder.iterdir())
                 if p.suffix.lower() in (".bmp", ".png")}
-    return {stem: _encode(_texture(80, 72, i)) for i, stem in enumerate(stems)}
+    return {stem: _encode(_texture(80, 72, i, gray=stem == "bridge")) for i, stem in enumerate(stems)}
 
 
 def _tar(members: dict[str, bytes], mode: str = "w") -> bytes:
