@@ -1,34 +1,10 @@
 """Adversarial training shared by the GAN papers (MSFM GAN, SRGAN, SRSEG), on Lightning's manual optimization.
 
-A ``GANModule`` holds a generator ``net`` and a ``discriminator``. Each training batch, by the stage
-that a ``StageSchedule`` callback sets (``set_stage``) from the training position (``sr_zoo.training.progress``):
-
-- ``pretrain``: the generator alone, on its content loss (e.g. MSE; the MSFM GAN paper's Table 1 "Ours (MSE)");
-- ``segmentation`` (SRSEG): the generator alone, content loss plus its segmentation term;
-- ``d_warmup``: the discriminator alone, against the pretrained generator;
-- ``adversarial``: ``d_steps`` discriminator updates, then one generator update on
-  content + ``adversarial_weight`` x adversarial loss.
-
-Stage lengths and the rate decay count ``schedule_unit``s: iterations (batches; the MSFM GAN's "200k
-iterations") or epochs (SRSEG's "25 epochs"), as the subclass's ``schedule_unit`` says.
-
-Semantics worth knowing:
-
-- an *iteration* is a training batch; learning-rate schedulers step once per ``schedule_unit`` (every
-  iteration, or after the last batch of each epoch of the data stream), whatever the stage, so the
-  rate is ``lr * lr_decay ** (units // lr_decay_every)`` counted from the run's start
-  (``lr_schedule="run"``) or from the start of the current stage (``lr_schedule="stage"``);
-- Lightning's ``global_step`` counts optimizer steps: 1 per pretrain batch, ``d_steps`` per warm-up
-  batch and ``d_steps + 1`` per adversarial batch, so ``Trainer(max_steps=...)`` counts those too
-  (``GANModule.optimizer_steps`` computes it); ``max_epochs`` counts batches as usual;
-- gradient clipping (``gradient_clip``) happens in ``on_before_optimizer_step``, after Lightning has
-  unscaled fp16 gradients, so the threshold means the same under ``16-mixed``; ``Trainer(gradient_clip_val)``
-  does not apply to manual optimization;
-- D(real) and D(fake) (mean patch probabilities) and every loss term are logged under ``train/``;
-- under DDP the discriminator's batch-norm statistics are rank 0's on every rank after each batch;
-- ``init_from`` starts a new run's generator from another checkpoint of the model (its MSE stage, say);
-  resuming (``--ckpt_path``) restores the saved hyper-parameters, stage lengths included, so a stage
-  cannot be shortened by resuming.
+A ``GANModule`` holds a generator ``net`` and a ``discriminator`` and trains, per batch, in the stage a
+``StageSchedule`` sets (``set_stage``): ``pretrain`` (generator, content loss), ``segmentation`` (SRSEG),
+``d_warmup`` (discriminator alone), ``adversarial`` (``d_steps`` D updates, then one G update). Stage
+lengths and rate decay count ``schedule_unit``s (iterations or epochs). What ``global_step``, clipping under
+fp16, DDP batch norm and ``init_from`` mean here: docs/training.md.
 """
 
 from __future__ import annotations
