@@ -170,3 +170,14 @@ def test_sets_that_cannot_be_fetched_say_where_to_get_them(tmp_path: Path) -> No
     with pytest.raises(DatasetError, match=r"^test set 'set5': .*SR_ZOO_OFFLINE is set"):
         resolve_benchmark("set5", tmp_path)  # the test session is offline
     assert not (tmp_path / "sr-benchmark").exists()
+
+
+def test_the_archive_unpacked_by_hand_is_found_as_it_is(tmp_path: Path) -> None:
+    """What the one-line error tells an offline user to do: unpack benchmark.tar in the data root."""
+    with tarfile.open(fileobj=io.BytesIO(_edsr_benchmark())) as archive:
+        archive.extractall(tmp_path, filter="data")
+    assert resolve_benchmark("set5", tmp_path) == tmp_path / "benchmark" / "Set5" / "HR"
+    assert resolve_benchmark("b100", tmp_path) == tmp_path / "benchmark" / "B100" / "HR"
+    with pytest.raises(DatasetError, match=r"\(download https://cv.snu.ac.kr/research/EDSR/benchmark.tar and "
+                                           r"unpack it in .*empty\)$"):
+        resolve_benchmark("set5", tmp_path / "empty")

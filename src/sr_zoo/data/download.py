@@ -388,11 +388,14 @@ def _missing(spec: DatasetSpec, target: Path, reason: str) -> DatasetError:
     if target.exists() and not (target / MARKER).is_file():
         reason = f"{reason}; the folder exists but has no {MARKER} marker, so it is incomplete"
     urls = " ".join(spec.urls)
+    if spec.prepare is not None:  # a test set: its archive unpacked in the data root is found as it is
+        how = f"download {urls} and unpack it in {target.parent}"
+    else:
+        how = f"download {urls}, unpack there, then create an empty {MARKER} file in it"
     return DatasetError(
         one_line(
             f"{target}: dataset '{spec.name}' not found and could not be downloaded ({reason}); "
-            f"expected {spec.description} (download {urls}, unpack there, then create an empty "
-            f"{MARKER} file in it)"
+            f"expected {spec.description} ({how})"
         )
     )
 

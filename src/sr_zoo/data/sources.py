@@ -193,7 +193,7 @@ def resolve_source(spec: str, root: Path, scale: int | None = None) -> tuple[str
 _BENCHMARK_DIRS = {
     "set5": ("Set5", "set5"),
     "set14": ("Set14", "set14"),
-    "bsd100": ("BSD100", "B100", "bsd100"),
+    "bsd100": ("BSD100", "B100", "bsd100"),  # B100: EDSR's benchmark.tar
     "urban100": ("Urban100", "urban100"),
     "manga109": ("Manga109", "manga109"),
     # BSDS500's 200 test images (EMTCM 4.1, after FSRCNN): a folder of them, or the BSDS500 archive's own layout
@@ -250,8 +250,8 @@ def resolve_benchmark(spec: str, root: Path, download: bool = True) -> Path:
         return demo_folder(root, "val")
     if key in TEST_SETS and not Path(spec).expanduser().is_dir():
         found = _first_dir(root, _BENCHMARK_DIRS[key]) or _first_dir(root / "benchmark", _BENCHMARK_DIRS[key])
-        if found is not None:
-            return found
+        if found is not None:  # EDSR's archive unpacked by hand: benchmark/Set5/HR/ beside LR_bicubic/
+            return found / "HR" if (found / "HR").is_dir() else found
         from sr_zoo.data.download import MANUAL_SETS, ensure_dataset
 
         if key in MANUAL_SETS:
