@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 import pytest
 
+from helpers.archives import make_tgz, make_zip
 from sr_zoo.data import download as dl
 from sr_zoo.data.download import DATASETS, MARKER, DatasetSpec, RemoteFile, ensure_dataset, is_complete
 from sr_zoo.errors import DatasetError
@@ -126,24 +127,6 @@ def png(seed: int) -> bytes:
 TRAIN = {"DIV2K_train_HR/0001.png": png(1), "DIV2K_train_HR/0002.png": png(2)}
 VALID = {"DIV2K_valid_HR/0801.png": png(3)}
 LAYOUT = ("DIV2K_train_HR/0001.png", "DIV2K_train_HR/0002.png", "DIV2K_valid_HR/0801.png")
-
-
-def make_zip(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w") as zf:
-        for name, data in members.items():
-            zf.writestr(name, data)
-    return buf.getvalue()
-
-
-def make_tgz(members: dict[str, bytes]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w:gz") as tf:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tf.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
 
 
 def div2k_like(server: FileServer, name: str = "tiny-div2k", train_mode: str = "ok", **train_kw) -> DatasetSpec:

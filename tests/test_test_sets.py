@@ -8,13 +8,13 @@ import hashlib
 import io
 import json
 import tarfile
-import zipfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
+from helpers.archives import make_tar, make_zip
 from helpers.paths import SHARED_DATA
 from helpers.published import published_bicubic
 from sr_zoo.cli import main
@@ -45,24 +45,6 @@ def _real_or_standin(name: str, stems: list[str]) -> dict[str, bytes]:
     return {stem: _encode(_texture(80, 72, i, gray=stem == "bridge")) for i, stem in enumerate(stems)}
 
 
-def _tar(members: dict[str, bytes], mode: str = "w") -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode=mode) as tar:
-        for name, data in members.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            tar.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
-
-
 def _serve(monkeypatch: pytest.MonkeyPatch, www: Path, base: str, dataset: str, filename: str, data: bytes,
            md5: bool = True) -> None:
     """Serve ``data`` as the archive of ``dataset``: the registry entry points at 127.0.0.1 with its checksum."""
@@ -86,7 +68,7 @@ def _edsr_benchmark() -> bytes:
         for stem, data in images.items():
             members[f"benchmark/{folder}/HR/{stem}.png"] = data
             members[f"benchmark/{folder}/LR_bicubic/X2/{stem}x2.png"] = _encode(_texture(8, 8, 0))
-    return _tar(members)
+    return make_tar(members)
 
 
 def test_benchmark_by_name_fetches_verifies_and_matches_the_published_bicubic_table(
@@ -144,7 +126,7 @@ def test_div2k_val_bsd200_and_t91_are_flattened_from_their_archives(served: tupl
     www, base = served
     root = tmp_path / "data"
     _serve(monkeypatch, www, base, "div2k-val", "DIV2K_valid_HR.zip",
-           _zip({f"DIV2K_valid_HR/{n}.png": _encode(_texture(40, 48, int(n))) for n in ("0801", "0850", "0900")}))
+           make_zip({f"DIV2K_valid_HR/{n}.png": _encode(_texture(40, 48, int(n))) for n in ("0801", "0850", "0900")}))
     assert sorted(p.name for p in resolve_benchmark("div2k-val", root).iterdir()) == ["0801.png", "0850.png",
                                                                                         "0900.png"]
     bsds = {f"BSR/BSDS500/data/images/{split}/{n}.jpg": _encode(_texture(48, 72, i), ".jpg")
@@ -152,10 +134,10 @@ def test_div2k_val_bsd200_and_t91_are_flattened_from_their_archives(served: tupl
                                             ("val", "3096")])}
     bsds["BSR/BSDS500/data/images/test/Thumbs.db"] = b"\x00" * 10
     bsds["BSR/BSDS500/data/groundTruth/test/100007.mat"] = b"mat"
-    _serve(monkeypatch, www, base, "bsds500", "BSR_bsds500.tgz", _tar(bsds, "w:gz"), md5=False)  # none published
+    _serve(monkeypatch, www, base, "bsds500", "BSR_bsds500.tgz", make_tar(bsds, "w:gz"), md5=False)  # none published
     assert sorted(p.name for p in resolve_benchmark("bsd200", root).iterdir()) == ["100007.jpg", "100039.jpg"]
     _serve(monkeypatch, www, base, "t91-download", "SRCNN_train.zip",
-           _zip({f"Train/{n}.bmp": _encode(_texture(64, 72, i), ".bmp") for i, n in enumerate(["t1", "tt27"])}))
+           make_zip({f"Train/{n}.bmp": _encode(_texture(64, 72, i), ".bmp") for i, n in enumerate(["t1", "tt27"])}))
     dm = SRDataModule(train=["t91"], val=["div2k-val"], scale=2, root=str(root), num_workers=0)
     dm.prepare_data()
     dm.setup("fit")
