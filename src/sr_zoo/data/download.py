@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tarfile
 import time
 import zipfile
@@ -232,27 +233,32 @@ GRAY_ORIGINALS = {"set14": ("bridge",)}
 _EDSR_SETS = {"Set5": "set5", "Set14": "set14", "B100": "bsd100", "Urban100": "urban100"}
 
 
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
+
+
 def _flatten_hr(moves: dict[str, str]) -> Callable[[Path], None]:
-    """A ``prepare`` step: ``folder/<src>`` (HR images) becomes ``folder/<dst>``, everything else goes."""
+    """A ``prepare`` step: ``folder/<src>`` (HR images) becomes ``folder/<dst>``, everything else goes;
+    non-images (``Thumbs.db``) go too, and ``GRAY_ORIGINALS`` become one channel again."""
 
     def prepare(folder: Path) -> None:
-        import shutil
-
         from sr_zoo.files.images import is_image_name, normalise_gray
 
-        keep = {}
+        kept = {dst: folder / f".keep-{dst}" for src, dst in moves.items() if (folder / src).is_dir()}
         for src, dst in moves.items():
-            if (folder / src).is_dir():
-                keep[dst] = folder / f".keep-{dst}"
-                (folder / src).rename(keep[dst])
+            if dst in kept:
+                (folder / src).rename(kept[dst])
         for entry in list(folder.iterdir()):
-            if entry not in keep.values():
-                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-        for dst, tmp in keep.items():
+            if entry not in kept.values():
+                _remove(entry)
+        for dst, tmp in kept.items():
             tmp.rename(folder / dst)
             for path in list((folder / dst).iterdir()):
-                if not is_image_name(path):  # Thumbs.db, .DS_Store ...
-                    shutil.rmtree(path) if path.is_dir() else path.unlink()
+                if not is_image_name(path):
+                    _remove(path)
                 elif path.stem in GRAY_ORIGINALS.get(dst, ()):
                     normalise_gray(path)
 

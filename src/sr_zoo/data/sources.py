@@ -189,40 +189,46 @@ def resolve_source(spec: str, root: Path, scale: int | None = None) -> tuple[str
     return "demo", _folder(demo_folder(base)), []
 
 
-# Test sets by name, with the folder names people use for them (a local copy wins over a download).
-_BENCHMARK_DIRS = {
-    "set5": ("Set5", "set5"),
-    "set14": ("Set14", "set14"),
-    "bsd100": ("BSD100", "B100", "bsd100"),  # B100: EDSR's benchmark.tar
-    "urban100": ("Urban100", "urban100"),
-    "manga109": ("Manga109", "manga109"),
+@dataclass(frozen=True)
+class _TestSet:
+    """A test set known by name: how tables call it, the folders people keep it in (a local copy wins over a
+    download), and the downloadable dataset (``sr_zoo.data.download.DATASETS``) and folder it is fetched to."""
+
+    display: str
+    folders: tuple[str, ...]
+    fetched: tuple[str, str] | None  # None: cannot be fetched (``MANUAL_SETS``)
+
+
+_TEST_SETS = {
+    "set5": _TestSet("Set5", ("Set5", "set5"), ("sr-benchmark", "set5")),
+    "set14": _TestSet("Set14", ("Set14", "set14"), ("sr-benchmark", "set14")),
+    "bsd100": _TestSet("BSD100", ("BSD100", "B100", "bsd100"), ("sr-benchmark", "bsd100")),  # B100: EDSR's name
+    "urban100": _TestSet("Urban100", ("Urban100", "urban100"), ("sr-benchmark", "urban100")),
+    "manga109": _TestSet("Manga109", ("Manga109", "manga109"), None),
     # BSDS500's 200 test images (EMTCM 4.1, after FSRCNN): a folder of them, or the BSDS500 archive's own layout
-    "bsd200": ("BSD200", "B200", "bsd200", "BSDS500/data/images/test", "BSR/BSDS500/data/images/test"),
-    "div2k-val": ("DIV2K_valid_HR", "div2k/DIV2K_valid_HR", "DIV2K/DIV2K_valid_HR"),
+    "bsd200": _TestSet("BSD200", ("BSD200", "B200", "bsd200", "BSDS500/data/images/test",
+                                  "BSR/BSDS500/data/images/test"), ("bsds500", "bsd200")),
+    "div2k-val": _TestSet("DIV2K-val", ("DIV2K_valid_HR", "div2k/DIV2K_valid_HR", "DIV2K/DIV2K_valid_HR"),
+                          ("div2k-val", "div2k-val")),
 }
 _ALIASES = {"b100": "bsd100", "bsds100": "bsd100", "div2k_val": "div2k-val", "div2k-valid": "div2k-val"}
-# name -> (downloadable dataset, its folder of HR images): sr_zoo.data.download.DATASETS
-_FETCHED = {"set5": ("sr-benchmark", "set5"), "set14": ("sr-benchmark", "set14"), "bsd100": ("sr-benchmark", "bsd100"),
-            "urban100": ("sr-benchmark", "urban100"), "div2k-val": ("div2k-val", "div2k-val"),
-            "bsd200": ("bsds500", "bsd200")}
-TEST_SETS = ("set5", "set14", "bsd100", "urban100", "manga109", "bsd200", "div2k-val")
+TEST_SETS = tuple(_TEST_SETS)
 """The test sets known by name (``b100`` is ``bsd100``); all but Manga109 are fetched on first use."""
 
 
-_DISPLAY = {"set5": "Set5", "set14": "Set14", "bsd100": "BSD100", "urban100": "Urban100", "manga109": "Manga109",
-            "bsd200": "BSD200", "div2k-val": "DIV2K-val"}
+def _test_set_key(spec: str) -> str:
+    key = spec.lower()
+    return _ALIASES.get(key, key)
 
 
 def display_name(spec: str) -> str:
     """How a named test set is called in logs and tables (``Set5``, ``BSD100`` ...), whatever its folder."""
-    key = spec.lower()
-    return _DISPLAY[_ALIASES.get(key, key)]
+    return _TEST_SETS[_test_set_key(spec)].display
 
 
 def is_test_set_name(spec: str) -> bool:
     """Whether ``spec`` names a test set (``set5``, ``B100`` ...) rather than a folder."""
-    key = spec.lower()
-    return _ALIASES.get(key, key) in TEST_SETS
+    return _test_set_key(spec) in _TEST_SETS
 
 
 def test_set(name: str, root: str | os.PathLike | None = None, download: bool = True) -> Path:
@@ -244,20 +250,20 @@ def resolve_benchmark(spec: str, root: Path, download: bool = True) -> Path:
     and else fetched from its source (``sr_zoo.data.download``; not with ``download=False`` or
     ``SR_ZOO_OFFLINE``); one that is neither there nor fetchable is a one-line ``DatasetError``.
     """
-    key = spec.lower()
-    key = _ALIASES.get(key, key)
+    key = _test_set_key(spec)
     if key == "demo":
         return demo_folder(root, "val")
-    if key in TEST_SETS and not Path(spec).expanduser().is_dir():
-        found = _first_dir(root, _BENCHMARK_DIRS[key]) or _first_dir(root / "benchmark", _BENCHMARK_DIRS[key])
+    if key in _TEST_SETS and not Path(spec).expanduser().is_dir():
+        known = _TEST_SETS[key]
+        found = _first_dir(root, known.folders) or _first_dir(root / "benchmark", known.folders)
         if found is not None:  # EDSR's archive unpacked by hand: benchmark/Set5/HR/ beside LR_bicubic/
             return found / "HR" if (found / "HR").is_dir() else found
         from sr_zoo.data.download import MANUAL_SETS, ensure_dataset
 
-        if key in MANUAL_SETS:
+        if known.fetched is None:
             raise DatasetError(f"test set {spec!r}: not found under {root}; "
-                               + MANUAL_SETS[key].format(folder=root / _BENCHMARK_DIRS[key][0]))
-        dataset, folder = _FETCHED[key]
+                               + MANUAL_SETS[key].format(folder=root / known.folders[0]))
+        dataset, folder = known.fetched
         try:
             return ensure_dataset(dataset, root, download=download) / folder
         except DatasetError as exc:

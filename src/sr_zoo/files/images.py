@@ -357,8 +357,8 @@ def save_image_file(path: Path, pixels: np.ndarray, alpha: np.ndarray | None = N
     def write(tmp: str) -> None:
         if gray_alpha is not None:
             gray_alpha.save(tmp, format="PNG")
-        elif not cv2.imwrite(tmp, np.ascontiguousarray(array)):
-            raise OSError(f"OpenCV could not write {path.suffix} files")
+        else:
+            _imwrite(tmp, array)
 
     write_atomically(path, write, lambda reason: SRZooError(f"{path}: cannot write the image ({reason})"))
 

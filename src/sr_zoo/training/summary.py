@@ -76,6 +76,7 @@ def _bicubic(trainer: L.Trainer) -> dict[str, tuple[float, float]]:
     sets: Any = getattr(datamodule, "val_sets", None) or []
     if not sets:
         return {}
+    from sr_zoo.errors import SRZooError
     from sr_zoo.inference.evaluation import evaluate
     from sr_zoo.models import create_model
 
@@ -84,7 +85,7 @@ def _bicubic(trainer: L.Trainer) -> dict[str, tuple[float, float]]:
         model = create_model("bicubic", dataset.scale)
         try:
             result = evaluate(model, dataset, "bicubic")
-        except Exception:  # a set that cannot be scored now (a file removed meanwhile): no baseline, no failure
+        except (SRZooError, ValueError):  # a set that cannot be scored now (a file removed meanwhile): no baseline
             continue
         out[dataset.name] = (result.psnr, result.ssim)
     return out
