@@ -44,8 +44,9 @@ def test_self_ensemble_is_the_mean_of_the_eight_passes_whole_and_tiled(name: str
     expected = np.clip(_explicit_mean(model, image.numpy()), 0, 1)
     whole = upscale(model, image, self_ensemble=True)
     tiled = upscale(model, image, tile=6, self_ensemble=True)
-    assert np.abs(whole.double().numpy() - expected).max() < 1e-6
-    assert np.abs(tiled.double().numpy() - expected).max() < 1e-6
+    # float32 sums in another order (and another conv path for strided inputs): far below the 1e-3 gap below
+    assert np.abs(whole.double().numpy() - expected).max() < 2e-5
+    assert np.abs(tiled.double().numpy() - expected).max() < 2e-5
     assert (whole - upscale(model, image)).abs().max() > 1e-3  # it is not the single pass
     assert receptive_radius(SelfEnsemble(model), 3) == receptive_radius(model, 3)
 
