@@ -1,5 +1,10 @@
-"""The ``sr-zoo`` command: LightningCLI's ``fit``/``validate``/``test``/``predict``, plus ``benchmark``
-and ``models``."""
+"""The ``sr-zoo`` command: LightningCLI's ``fit``/``validate``/``test``/``predict``, plus ``benchmark``,
+``upscale``, ``compare`` and ``models``.
+
+The parser imports neither torch nor Lightning nor the models: each command module's ``add_parser`` is
+light and its ``run`` imports what the command needs, so ``--help``, ``sr-zoo models`` and argument
+errors answer at once.
+"""
 
 from __future__ import annotations
 
@@ -42,14 +47,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with command_signals():  # from the start: a signal while torch and Lightning load is one line too
             if argv and argv[0] in ("fit", "validate", "test", "predict"):
-                from sr_zoo.cli.lightning import run_lightning_cli
-
                 if not {"-h", "--help", "--print_config"} & {a.split("=", 1)[0] for a in argv}:
                     from sr_zoo.cli.preflight import check_accelerator, check_fit_paths
 
-                    check_accelerator(argv)
+                    check_accelerator(argv)  # before Lightning is imported (seconds)
                     if argv[0] == "fit":
                         check_fit_paths(argv)
+                from sr_zoo.cli.lightning import run_lightning_cli
+                from sr_zoo.models._registry import import_models
+
+                import_models()  # LightningCLI finds --model.class_path CSRCNN among the imported classes
                 return run_lightning_cli(argv)
             args = _parser().parse_args(argv)
             return args.run(args)

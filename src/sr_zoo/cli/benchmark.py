@@ -1,4 +1,8 @@
-"""``sr-zoo benchmark``: score a model on benchmark folders at several scales (Y-channel PSNR/SSIM)."""
+"""``sr-zoo benchmark``: score a model on benchmark folders at several scales (Y-channel PSNR/SSIM).
+
+The parser and the ``--model``/``--scale`` checks import neither torch nor the models; ``run`` imports
+the data sets, metrics and models once those arguments are known to be good.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +11,18 @@ import json
 import math
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tqdm.auto import tqdm
+from sr_zoo.cli.devices import add_device_argument
+from sr_zoo.errors import SRZooError, one_line
+from sr_zoo.models import check_scale, model_info
 
-from sr_zoo.cli.devices import add_device_argument, resolve_device
-from sr_zoo.cli.outputs import refuse_overwriting_inputs
-from sr_zoo.data.eval_sets import BenchmarkDataset
-from sr_zoo.data.sources import data_root, display_name, is_test_set_name, resolve_benchmark
-from sr_zoo.errors import ImageReadError, SRZooError, one_line
-from sr_zoo.files.images import check_writable_dir, probe_image, read_image
-from sr_zoo.inference.evaluation import BenchmarkResult, evaluate
-from sr_zoo.inference.report import FORMATS, format_results
-from sr_zoo.inference.self_ensemble import SelfEnsemble
-from sr_zoo.metrics import LPIPS, SSIM_WINDOW
-from sr_zoo.models import check_scale, inference_model, model_info
+if TYPE_CHECKING:
+    from sr_zoo.data.eval_sets import BenchmarkDataset
+    from sr_zoo.inference.evaluation import BenchmarkResult
+
+FORMATS = ("table", "markdown", "csv", "json")
+"""``sr_zoo.inference.report.FORMATS``, spelt out so that the parser imports no torch (a test keeps them equal)."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -62,6 +64,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def _check_decodable(datasets: list[BenchmarkDataset]) -> None:
     """Decode every file of every set once, and check each is big enough to score at each scale, so that
     a truncated or tiny file fails in one line before any scoring, not after the sets before it."""
+    from sr_zoo.errors import ImageReadError
+    from sr_zoo.files.images import probe_image, read_image
+    from sr_zoo.metrics import SSIM_WINDOW
+
     checked: set = set()
     for dataset in datasets:
         for path in dataset.files:
@@ -89,6 +95,8 @@ def _check_finite(result: BenchmarkResult, ckpt: Path | None) -> None:
 
 
 def _print(results: list[BenchmarkResult], name: str, args: argparse.Namespace, error: str | None = None) -> None:
+    from sr_zoo.inference.report import format_results
+
     fmt = "json" if args.json else args.format
     if fmt == "json":
         payload = json.loads(format_results(results, "json", args.per_image))
@@ -105,6 +113,9 @@ def _print(results: list[BenchmarkResult], name: str, args: argparse.Namespace, 
 
 
 def run(args: argparse.Namespace) -> int:
+    info = model_info(args.model)  # the static registry: a bad --model or --scale fails before any import
+    for scale in args.scale:
+        check_scale(info.name, scale)
     results: list[BenchmarkResult] = []
     try:
         _run(args, results)
@@ -117,9 +128,19 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, results: list[BenchmarkResult]) -> None:
+    from tqdm.auto import tqdm
+
+    from sr_zoo.cli.devices import resolve_device
+    from sr_zoo.cli.outputs import refuse_overwriting_inputs
+    from sr_zoo.data.eval_sets import BenchmarkDataset
+    from sr_zoo.data.sources import data_root, display_name, is_test_set_name, resolve_benchmark
+    from sr_zoo.files.images import check_writable_dir
+    from sr_zoo.inference.evaluation import evaluate
+    from sr_zoo.inference.self_ensemble import SelfEnsemble
+    from sr_zoo.metrics import LPIPS
+    from sr_zoo.models import inference_model
+
     info = model_info(args.model)
-    for scale in args.scale:
-        check_scale(info.name, scale)
     device = resolve_device(args.device)
     # Build every dataset, decode every file, load every model and check the output folder first: bad
     # input fails before any work is done.

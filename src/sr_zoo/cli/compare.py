@@ -1,4 +1,8 @@
-"""``sr-zoo compare``: a figure comparing bicubic and models on one image, as in the papers."""
+"""``sr-zoo compare``: a figure comparing bicubic and models on one image, as in the papers.
+
+The parser and the ``--models``/``--scale`` checks import neither torch nor the models; ``run`` imports
+them once those arguments are known to be good.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +10,15 @@ import argparse
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
-
-from sr_zoo.cli.devices import add_device_argument, resolve_device
-from sr_zoo.cli.outputs import check_output_file, refuse_overwriting_inputs, write_atomically
-from sr_zoo.data.eval_sets import make_lr, modcrop
+from sr_zoo.cli.devices import add_device_argument
+from sr_zoo.cli.outputs import check_output_file, refuse_overwriting_inputs
 from sr_zoo.errors import SRZooError
-from sr_zoo.files.images import read_image
-from sr_zoo.inference.figures import Panel, comparison_figure
-from sr_zoo.metrics import y_psnr, y_ssim
-from sr_zoo.models import check_scale, inference_model, model_info
+from sr_zoo.models import check_scale, model_info
+
+if TYPE_CHECKING:
+    import torch
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -53,6 +55,8 @@ def _parse_models(specs: list[str], scale: int) -> list[tuple[str, str, Path | N
 def _scores(sr: torch.Tensor, hr: torch.Tensor, scale: int, title: str) -> tuple[float | None, float | None]:
     """Y PSNR/SSIM with the scale cropped from each border; None where the image is too small to score
     that way; a non-finite score is one line naming its cause."""
+    from sr_zoo.metrics import y_psnr, y_ssim
+
     try:
         psnr = float(y_psnr(sr, hr, scale)[0])
     except ValueError:  # too small once the border is cropped
@@ -69,7 +73,6 @@ def _scores(sr: torch.Tensor, hr: torch.Tensor, scale: int, title: str) -> tuple
     return psnr, ssim
 
 
-@torch.no_grad()
 def run(args: argparse.Namespace) -> int:
     models = _parse_models(args.models, args.scale)
     check_output_file(args.output, "-o")
@@ -78,6 +81,20 @@ def run(args: argparse.Namespace) -> int:
     refuse_overwriting_inputs([args.output], [args.image], "-o", args.output)
     if not args.image.is_file():
         raise SRZooError(f"{args.image}: no such file" if not args.image.exists() else f"{args.image}: not a file")
+    import torch
+
+    with torch.no_grad():
+        return _compare(args, models)
+
+
+def _compare(args: argparse.Namespace, models: list[tuple[str, str, Path | None]]) -> int:
+    from sr_zoo.cli.devices import resolve_device
+    from sr_zoo.cli.outputs import write_atomically
+    from sr_zoo.data.eval_sets import make_lr, modcrop
+    from sr_zoo.files.images import read_image
+    from sr_zoo.inference.figures import Panel, comparison_figure
+    from sr_zoo.models import inference_model
+
     original = read_image(args.image)
     if min(original.shape[-2:]) < args.scale:
         raise SRZooError(f"{args.image}: image of {original.shape[-2]}x{original.shape[-1]} is smaller than the "

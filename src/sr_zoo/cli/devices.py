@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
-
-import torch
+from typing import TYPE_CHECKING
 
 from sr_zoo.errors import SRZooError
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["add_device_argument", "resolve_device"]
 
@@ -18,6 +20,8 @@ def add_device_argument(parser: argparse.ArgumentParser) -> None:
 
 def resolve_device(name: str) -> torch.device:
     """``auto`` (CUDA when available, else CPU) or a torch device name; one line if it cannot be used."""
+    import torch  # here, not at the top: the parsers that add --device import no torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:

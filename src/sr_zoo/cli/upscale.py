@@ -1,23 +1,22 @@
-"""``sr-zoo upscale``: upscale image files or folders with a zoo model, in bounded memory (tiles)."""
+"""``sr-zoo upscale``: upscale image files or folders with a zoo model, in bounded memory (tiles).
+
+The parser and the argument checks import neither torch nor the models (``sr-zoo upscale --help`` and a
+bad ``--model`` answer at once); ``run`` imports them once the arguments are known to be good.
+"""
 
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-import numpy as np
-import torch
-from tqdm.auto import tqdm
-
-from sr_zoo.cli.devices import add_device_argument, resolve_device
-from sr_zoo.cli.outputs import refuse_overwriting_inputs
+from sr_zoo.cli.devices import add_device_argument
 from sr_zoo.errors import SRZooError
-from sr_zoo.files.images import check_writable_dir, list_images, load_image_file, output_path, save_image_file
-from sr_zoo.inference.self_ensemble import SelfEnsemble
-from sr_zoo.inference.tiling import receptive_radius, upscaled_tiles
-from sr_zoo.models import check_scale, create_model, inference_model, model_info
-from sr_zoo.ops import imresize
+from sr_zoo.models import check_scale, model_info
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
 
 _BICUBIC_RADIUS = 3  # LR pixels the MATLAB bicubic kernel reaches when upscaling alpha
 _MIN_TILE = 8  # no model is worth tiles smaller than this: each tile costs a model call and its overlap
@@ -51,6 +50,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _gather(inputs: list[Path]) -> list[Path]:
+    from sr_zoo.files.images import list_images
+
     files: list[Path] = []
     for item in inputs:
         if item.is_dir():
@@ -66,6 +67,11 @@ def _upscaled(model: Callable[[torch.Tensor], torch.Tensor], array: np.ndarray, 
               device: torch.device, **tiling: Any) -> np.ndarray:
     """``array`` ``(H, W, C)`` upscaled through ``sr_zoo.inference.upscaled_tiles``, each tile rounded into
     an integer canvas of the input's depth (so memory stays that of the output image, not float32)."""
+    import numpy as np
+    import torch
+
+    from sr_zoo.inference.tiling import upscaled_tiles
+
     image = torch.from_numpy(array.transpose(2, 0, 1).astype(np.float32) / peak).to(device)
     scale = tiling["scale"]
     out = np.empty((array.shape[0] * scale, array.shape[1] * scale, array.shape[2]), dtype=array.dtype)
@@ -77,21 +83,42 @@ def _upscaled(model: Callable[[torch.Tensor], torch.Tensor], array: np.ndarray, 
     return out
 
 
-@torch.no_grad()
+def _overlap(value: str) -> int | None:
+    """``--tile-overlap``: ``None`` for ``auto``, else pixels >= 0; one line otherwise."""
+    if value == "auto":
+        return None
+    try:
+        overlap = int(value)
+    except ValueError:
+        raise SRZooError(f"--tile-overlap: expected 'auto' or a number of pixels, got {value!r}") from None
+    if overlap < 0:
+        raise SRZooError(f"--tile-overlap: expected 'auto' or a number of pixels >= 0, got {overlap}")
+    return overlap
+
+
 def run(args: argparse.Namespace) -> int:
-    info = model_info(args.model)
+    info = model_info(args.model)  # the static registry: no model is imported for these checks
     check_scale(info.name, args.scale)
     if args.tile is not None and args.tile < 1:
         raise SRZooError(f"--tile: expected a positive number of pixels, got {args.tile}")
-    overlap = None
-    if args.tile_overlap != "auto":
-        try:
-            overlap = int(args.tile_overlap)
-        except ValueError:
-            raise SRZooError(f"--tile-overlap: expected 'auto' or a number of pixels, "
-                             f"got {args.tile_overlap!r}") from None
-        if overlap < 0:
-            raise SRZooError(f"--tile-overlap: expected 'auto' or a number of pixels >= 0, got {overlap}")
+    overlap = _overlap(args.tile_overlap)
+    import torch
+
+    with torch.no_grad():
+        return _upscale(args, info.name, overlap)
+
+
+def _upscale(args: argparse.Namespace, name: str, overlap: int | None) -> int:
+    from tqdm.auto import tqdm
+
+    from sr_zoo.cli.devices import resolve_device
+    from sr_zoo.cli.outputs import refuse_overwriting_inputs
+    from sr_zoo.files.images import check_writable_dir, load_image_file, output_path, save_image_file
+    from sr_zoo.inference.self_ensemble import SelfEnsemble
+    from sr_zoo.inference.tiling import receptive_radius
+    from sr_zoo.models import create_model, inference_model
+    from sr_zoo.ops import imresize
+
     files = _gather(args.inputs)
     targets = [output_path(f, args.output) for f in files]
     clashes = {t for t in targets if targets.count(t) > 1}
@@ -101,19 +128,19 @@ def run(args: argparse.Namespace) -> int:
     check_writable_dir(args.output, "-o")
     device = resolve_device(args.device)
     if args.tile is not None:  # the model's minimum tile, from a bare model: before any weights are read
-        bare = create_model(info.name, args.scale)
+        bare = create_model(name, args.scale)
         least = max(_MIN_TILE, getattr(bare, "min_input_side", 0), getattr(getattr(bare, "net", bare), "tile_align", 1))
         if args.tile < least:
-            raise SRZooError(f"--tile {args.tile}: below {info.name}'s minimum of {least} pixels (smaller tiles would "
+            raise SRZooError(f"--tile {args.tile}: below {name}'s minimum of {least} pixels (smaller tiles would "
                              f"each be padded, or cost minutes of overlap); use --tile {least} or more")
-    model = inference_model(info.name, args.scale, args.ckpt).to(device)
+    model = inference_model(name, args.scale, args.ckpt).to(device)
     if args.self_ensemble:
         model = SelfEnsemble(model)
     scale = args.scale
     if args.tile is not None and overlap is None:
         overlap = receptive_radius(model, scale)
     bicubic = lambda x: imresize(x, scale=scale)  # noqa: E731 - alpha is resized, not super-resolved
-    for path, target in tqdm(list(zip(files, targets)), desc=f"{info.name} x{scale}", unit="img", disable=None):
+    for path, target in tqdm(list(zip(files, targets)), desc=f"{name} x{scale}", unit="img", disable=None):
         image = load_image_file(path)
         out = _upscaled(model, image.pixels, image.peak, path, device, scale=scale, tile=args.tile, overlap=overlap,
                         precision=args.precision)
@@ -123,5 +150,5 @@ def run(args: argparse.Namespace) -> int:
                               overlap=_BICUBIC_RADIUS)[:, :, 0]
         save_image_file(target, out, alpha)
     tiles = "whole images" if args.tile is None else f"tiles of {args.tile} px, overlap {overlap} px"
-    print(f"sr-zoo: upscaled {len(files)} image(s) x{scale} with {info.name} ({tiles}) into {args.output}")
+    print(f"sr-zoo: upscaled {len(files)} image(s) x{scale} with {name} ({tiles}) into {args.output}")
     return 0

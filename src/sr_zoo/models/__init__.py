@@ -1,4 +1,14 @@
-"""The model zoo: ``create_model(name, scale=...)``, ``list_models()``, one file per paper's network."""
+"""The model zoo: ``create_model(name, scale=...)``, ``list_models()``, one file per paper's network.
+
+The registry's functions are imported here at once (they need neither torch nor Lightning); the model
+classes, the base classes and the hub's ``save_pretrained``/``from_pretrained`` are imported on first use
+(``sr_zoo.models.CSRCNN``, ``from sr_zoo.models import CSRCNN``), so that ``import sr_zoo.models`` is light.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from sr_zoo.models._registry import (
     ModelInfo,
@@ -9,16 +19,24 @@ from sr_zoo.models._registry import (
     model_info,
     read_checkpoint,
 )
-from sr_zoo.models.base import PixelLossModule, SRModule
-from sr_zoo.models.bicubic import Bicubic
-from sr_zoo.models.csrcnn import CSRCNN
-from sr_zoo.models.emtcm import EMTCM
-from sr_zoo.models.fsrcnn import FSRCNN
-from sr_zoo.models.gan import GANModule
-from sr_zoo.models.msfmgan import MSFMGAN
-from sr_zoo.models.srcnn import SRCNN
-from sr_zoo.models.srgan import SRGAN, SRResNet
-from sr_zoo.models.srseg import SRSEG
+
+_LAZY: dict[str, str] = {
+    "Bicubic": "sr_zoo.models.bicubic",
+    "CSRCNN": "sr_zoo.models.csrcnn",
+    "EMTCM": "sr_zoo.models.emtcm",
+    "FSRCNN": "sr_zoo.models.fsrcnn",
+    "GANModule": "sr_zoo.models.gan",
+    "MSFMGAN": "sr_zoo.models.msfmgan",
+    "PixelLossModule": "sr_zoo.models.base",
+    "SRCNN": "sr_zoo.models.srcnn",
+    "SRGAN": "sr_zoo.models.srgan",
+    "SRModule": "sr_zoo.models.base",
+    "SRResNet": "sr_zoo.models.srgan",
+    "SRSEG": "sr_zoo.models.srseg",
+    "from_pretrained": "sr_zoo.models.hub",
+    "save_pretrained": "sr_zoo.models.hub",
+}
+"""The names imported on first use, and the module holding each."""
 
 __all__ = [
     "CSRCNN",
@@ -36,8 +54,23 @@ __all__ = [
     "SRModule",
     "check_scale",
     "create_model",
+    "from_pretrained",
     "inference_model",
     "list_models",
     "model_info",
     "read_checkpoint",
+    "save_pretrained",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sr_zoo.models' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # looked up once
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

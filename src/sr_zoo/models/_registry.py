@@ -1,17 +1,25 @@
-"""The model registry: ``register_model``, ``create_model``, ``list_models`` (as in timm)."""
+"""The model registry: ``register_model``, ``create_model``, ``list_models`` (as in timm).
+
+What the zoo knows about a model before building it (name, paper, scales, the module that defines it)
+is one static table, ``_TABLE``, so that listing the models or checking a ``--model``/``--scale`` imports
+neither torch nor Lightning. ``ModelInfo.builder`` imports the model's module on first use; there
+``@register_model`` names the class and checks that it agrees with the table.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 from dataclasses import dataclass
-from typing import Any, Callable, Sequence
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from sr_zoo.errors import SRZooError
 
-__all__ = ["ModelInfo", "check_scale", "checkpoint_model", "create_model", "inference_model", "list_models",
-           "model_info", "read_checkpoint", "register_model"]
+if TYPE_CHECKING:
+    from torch import nn
+
+__all__ = ["ModelInfo", "check_scale", "checkpoint_model", "create_model", "import_models", "inference_model",
+           "list_models", "model_info", "read_checkpoint", "register_model"]
 
 
 @dataclass(frozen=True)
@@ -19,37 +27,79 @@ class ModelInfo:
     """What the zoo knows about a model before building it."""
 
     name: str
-    builder: Callable[..., nn.Module]  # the model class
+    module: str  # the module defining the model's class, imported by ``builder`` on first use
     paper: str
     scales: tuple[int, ...] | None  # None: any integer scale >= 1
 
+    @property
+    def builder(self) -> Callable[..., nn.Module]:
+        """The model class (``@register_model``'s), its module imported now if it was not yet."""
+        if self.name not in _BUILDERS:
+            importlib.import_module(self.module)
+        try:
+            return _BUILDERS[self.name]
+        except KeyError:
+            raise RuntimeError(f"{self.module} defines no @register_model({self.name!r}) class, as the registry's "
+                               "table says it does") from None
 
-_REGISTRY: dict[str, ModelInfo] = {}
+
+_TABLE: dict[str, ModelInfo] = {info.name: info for info in (
+    ModelInfo("bicubic", "sr_zoo.models.bicubic", "MATLAB imresize, the baseline of all four papers", None),
+    ModelInfo("csrcnn", "sr_zoo.models.csrcnn", "CSRCNN (Zhang et al.)", (2, 4, 8)),
+    ModelInfo("emtcm", "sr_zoo.models.emtcm", "EMTCM (Yang et al. 2021)", (2, 3, 4)),
+    ModelInfo("fsrcnn", "sr_zoo.models.fsrcnn", "FSRCNN (d=56, s=12, m=4), a baseline of the EMTCM paper's Table 2",
+              (2, 3, 4)),
+    ModelInfo("msfmgan", "sr_zoo.models.msfmgan", "MSFM GAN (Zhou et al. 2019)", (2, 3, 4)),
+    ModelInfo("srcnn", "sr_zoo.models.srcnn", "SRCNN (9-1-5), a baseline of the EMTCM paper's Table 2", (2, 3, 4)),
+    ModelInfo("srresnet", "sr_zoo.models.srgan", "SRResNet (Ledig et al. 2017) as in the SRSEG paper, Sec. 3.1",
+              (2, 4, 8)),
+    ModelInfo("srgan", "sr_zoo.models.srgan", "SRGAN (Ledig et al. 2017) as in the SRSEG paper, Sec. 3.1, 4.2",
+              (2, 4, 8)),
+    ModelInfo("srseg", "sr_zoo.models.srseg", "SRSEG (Rad et al.): SR with a segmentation head", (2, 4, 8)),
+)}
+"""Every zoo model; a new model gets a row here and ``@register_model`` on its class (the two must agree)."""
+
+_BUILDERS: dict[str, Callable[..., nn.Module]] = {}  # filled by @register_model as the model modules import
 
 
 def register_model(name: str, *, paper: str, scales: Sequence[int] | None = None) -> Callable:
-    """Class decorator adding a model (built as ``cls(scale=..., **kwargs)``) to the zoo under ``name``."""
+    """Class decorator naming a model (built as ``cls(scale=..., **kwargs)``) ``name`` in the zoo; ``name``,
+    ``paper`` and ``scales`` must be those of its row in the registry's table (``_TABLE``)."""
 
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        if name in _REGISTRY:
+        row = _TABLE.get(name)
+        if row is None:
+            raise ValueError(f"model {name!r} is not in the registry's table (sr_zoo.models._registry._TABLE); "
+                             "add its row there")
+        declared = ModelInfo(name, builder.__module__, paper, tuple(scales) if scales is not None else None)
+        if declared != row:
+            raise ValueError(f"@register_model({name!r}) on {builder.__module__}.{builder.__qualname__} says "
+                             f"{declared}, the registry's table {row}; make them agree")
+        if name in _BUILDERS:
             raise ValueError(f"model {name!r} is registered twice")
         if isinstance(builder, type):
             builder.model_name = name  # the one place a model's name is given (checkpoints record it)
-        _REGISTRY[name] = ModelInfo(name, builder, paper, tuple(scales) if scales is not None else None)
+        _BUILDERS[name] = builder
         return builder
 
     return decorate
 
 
+def import_models() -> dict[str, Callable[..., nn.Module]]:
+    """Every model's class by name, their modules imported (for what finds classes among the imported ones,
+    as LightningCLI's short class names do)."""
+    return {name: info.builder for name, info in _TABLE.items()}
+
+
 def list_models() -> list[str]:
-    """Names of every registered model, sorted."""
-    return sorted(_REGISTRY)
+    """Names of every zoo model, sorted (the table: no model is imported)."""
+    return sorted(_TABLE)
 
 
 def model_info(name: str) -> ModelInfo:
     """The registry entry of ``name``; an unknown name is a one-line error listing the known ones."""
     try:
-        return _REGISTRY[name.lower()]
+        return _TABLE[name.lower()]
     except KeyError:
         raise SRZooError(f"unknown model {name!r}; available: {', '.join(list_models())}") from None
 
