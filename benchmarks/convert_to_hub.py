@@ -2,7 +2,7 @@
 model.safetensors and a model card (README.md), each checked to load back identical:
 
     python benchmarks/convert_to_hub.py OUT [KEY ...] [--owner NAME]   (default: every shipped key)
-    huggingface-cli upload NAME/fsrcnn_x4 OUT/fsrcnn_x4 .                (then, per folder)
+    hf upload NAME/fsrcnn_x4 OUT/fsrcnn_x4 .   (then, per folder; older huggingface_hub: huggingface-cli upload)
 """
 
 from __future__ import annotations

@@ -169,7 +169,7 @@ def _download(source: str, repo: str, revision: str | None) -> tuple[Path, Path]
                                f"cache ({_hub_reason(exc.__cause__ or exc)})") from None
         except RepositoryNotFoundError:  # a gated repository too
             raise WeightsError(f"{source}: no such repository on the Hugging Face Hub (or it is private or gated: "
-                               "log in with `huggingface-cli login`)") from None
+                               "log in with `hf auth login`)") from None
         except RevisionNotFoundError:
             raise WeightsError(f"{source}: the repository has no revision {revision!r}") from None
         except EntryNotFoundError:
