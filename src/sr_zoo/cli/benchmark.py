@@ -11,7 +11,7 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sr_zoo.cli.devices import add_device_argument
 from sr_zoo.errors import SRZooError, one_line
@@ -59,6 +59,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="print only {\"results\": [...]} as JSON on stdout (always valid JSON; after a failure, the "
                         "sets scored so far and \"error\")")
     p.set_defaults(run=run)
+
+
+def evaluate(*args: Any, **kwargs: Any) -> BenchmarkResult:
+    """``sr_zoo.inference.evaluation.evaluate``, imported on the first call (the parser imports no torch)."""
+    from sr_zoo.inference.evaluation import evaluate
+
+    return evaluate(*args, **kwargs)
 
 
 def _check_decodable(datasets: list[BenchmarkDataset]) -> None:
@@ -135,7 +142,6 @@ def _run(args: argparse.Namespace, results: list[BenchmarkResult]) -> None:
     from sr_zoo.data.eval_sets import BenchmarkDataset
     from sr_zoo.data.sources import data_root, display_name, is_test_set_name, resolve_benchmark
     from sr_zoo.files.images import check_writable_dir
-    from sr_zoo.inference.evaluation import evaluate
     from sr_zoo.inference.self_ensemble import SelfEnsemble
     from sr_zoo.metrics import LPIPS
     from sr_zoo.models import inference_model

@@ -2,16 +2,33 @@
 scales the zoo has weights for (``create_model(name, scale, pretrained=True)``, ``sr-zoo upscale``).
 
 The count is that of ``model.net``, the network that upscales: a GAN's discriminator and SRSEG's
-segmentation head exist only in training and are not counted.
+segmentation head exist only in training and are not counted. The counts are a table here, not built
+networks (building all of them takes seconds and imports torch and Lightning); a test builds each model
+and compares. The weights come from ``models/weights/manifest.json``, read as JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+from importlib import resources
 
-from sr_zoo.models import create_model, list_models, model_info
+from sr_zoo.models import list_models, model_info
 
-_SHOWN_SCALES = (2, 3, 4, 8)
+_SHOWN_SCALES = (2, 3, 4, 8)  # for a model of any scale
+
+PARAMETERS: dict[str, dict[int, int]] = {
+    "bicubic": {2: 0, 3: 0, 4: 0, 8: 0},
+    "csrcnn": {2: 1_964_611, 4: 3_402_310, 8: 4_368_201},
+    "emtcm": {2: 19_409, 3: 19_409, 4: 19_409},
+    "fsrcnn": {2: 12_809, 3: 12_809, 4: 12_809},
+    "msfmgan": {2: 8_382_467, 3: 8_382_467, 4: 8_382_467},
+    "srcnn": {2: 8_129, 3: 8_129, 4: 8_129},
+    "srgan": {2: 1_512_131, 4: 1_659_843, 8: 1_807_555},
+    "srresnet": {2: 1_512_131, 4: 1_659_843, 8: 1_807_555},
+    "srseg": {2: 1_512_131, 4: 1_659_843, 8: 1_807_555},
+}
+"""Parameters of ``create_model(name, scale).net`` with the default hyper-parameters, per shown scale."""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -20,15 +37,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def parameter_count(name: str, scale: int) -> int:
-    """Parameters of the inference network (``model.net``) of ``name`` at ``scale``."""
+    """Parameters of the inference network (``model.net``) of ``name`` at ``scale``, built now (torch):
+    what ``PARAMETERS`` records."""
+    from sr_zoo.models import create_model
+
     return sum(p.numel() for p in create_model(name, scale).net.parameters())
 
 
 def weight_scales(name: str) -> list[int]:
-    """The scales at which the zoo has weights for ``name`` (shipped or downloadable)."""
-    from sr_zoo.models.pretrained import available_pretrained
-
-    return sorted(int(key.rsplit("_x", 1)[1]) for key in available_pretrained() if key.rsplit("_x", 1)[0] == name)
+    """The scales at which the zoo has weights for ``name`` (shipped or downloadable): the keys
+    ``<name>_x<scale>`` of ``models/weights/manifest.json``, which ``sr_zoo.models.pretrained`` loads."""
+    path = resources.files("sr_zoo.models.weights") / "manifest.json"
+    keys = json.loads(path.read_text()) if path.is_file() else {}
+    return sorted(int(key.rsplit("_x", 1)[1]) for key in keys if key.rsplit("_x", 1)[0] == name)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -36,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     for name in list_models():
         info = model_info(name)
         scales = info.scales or _SHOWN_SCALES
-        counts = ", ".join(f"x{s}: {parameter_count(name, s):,}" for s in scales)
+        counts = ", ".join(f"x{s}: {PARAMETERS[name][s]:,}" for s in scales)
         shown = "any" if info.scales is None else " ".join(str(s) for s in info.scales)
         weights = " ".join(f"x{s}" for s in weight_scales(name)) or ("none needed" if name == "bicubic" else "-")
         rows.append((name, shown, weights, counts, info.paper))
