@@ -89,14 +89,15 @@ class PerceptualLoss(nn.Module):
         self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
-    @property
     def extractor(self) -> nn.Module:
+        """The feature network, built (VGG16 fetched) on first call: a method, not a property, so that
+        inspecting the module (``hasattr``, ``dir``, TorchScript's tracer) never downloads."""
         if self._extractor[0] is None:
             self._extractor[0] = vgg16_features(self.layer)
         return self._extractor[0]
 
     def features(self, x: Tensor) -> Tensor:
-        extractor = self.extractor
+        extractor = self.extractor()
         parameter = next(extractor.parameters(), None)
         if parameter is not None and parameter.device != x.device:
             extractor.to(x.device)

@@ -162,7 +162,7 @@ class GANModule(SRModule):
         super().on_fit_start()  # init_from: a new run from another checkpoint's generator
         perceptual = getattr(self, "perceptual", None)
         if perceptual is not None and self.adversarial_reachable():
-            perceptual.extractor  # noqa: B018 - fetch VGG16 now: a missing file fails before any training
+            perceptual.extractor()  # fetch VGG16 now: a missing file fails before any training
 
     def adversarial_reachable(self) -> bool:
         """Whether this fit reaches the adversarial stage (so VGG16 and the discriminator are needed)."""
