@@ -1,6 +1,8 @@
 """SRSEG's cost against SRResNet (inference) and SRGAN (training), measured in one run, side by side.
 
-    python benchmarks/srseg_speed.py [--frames N] [--steps N]
+    python benchmarks/srseg_speed.py [--frames N] [--steps N] [--device cpu|cuda] [--json PATH] [--smoke]
+
+(``--smoke``: a 32x24 input, one frame, one timed step of batch 1: checks the code path only.)
 
 1. Inference, 256x192 -> 1024x768 at x4 (SRSEG paper, Sec. 4.5): frames/s of ``srseg``'s and
    ``srresnet``'s inference networks with the same weights, interleaved; the paper: the head is removed
@@ -13,7 +15,9 @@
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -29,11 +33,15 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def inference(frames: int, device: torch.device) -> dict[str, float]:
+PAPER_FPS = 20.24  # SRSEG paper, Sec. 4.5: 256x192 -> 1024x768, GTX 1080 Ti
+PAPER_TRAINING_RATIO = 1.3  # SRSEG paper: SRSEG's training step against SRGAN's
+
+
+def inference(frames: int, device: torch.device, width: int = 256, height: int = 192) -> dict[str, float]:
     torch.manual_seed(0)
     srseg, srresnet = SRSEG(scale=4).to(device).eval(), SRResNet(scale=4).to(device).eval()
     srresnet.net.load_state_dict(srseg.net.state_dict())
-    lr = torch.rand(1, 3, 192, 256, device=device)
+    lr = torch.rand(1, 3, height, width, device=device)
     times = {"srseg": 0.0, "srresnet": 0.0}
     with torch.no_grad():
         for net in (srseg.net, srresnet.net):  # warm-up
@@ -45,17 +53,18 @@ def inference(frames: int, device: torch.device) -> dict[str, float]:
                 out = net(lr)
                 _sync(device)
                 times[name] += time.perf_counter() - start
-    assert out.shape[-2:] == (768, 1024)
+    assert out.shape[-2:] == (4 * height, 4 * width)
     return {name: frames / t for name, t in times.items()}
 
 
 class _Batches(Dataset):
-    def __init__(self, n: int, batch: int) -> None:
+    def __init__(self, n: int, batch: int, patch: int = 84) -> None:
         g = torch.Generator().manual_seed(0)
-        self.hr = torch.rand(batch, 3, 84, 84, generator=g)
-        self.lr = torch.rand(batch, 3, 21, 21, generator=g)
-        self.label = torch.randint(0, 6, (batch, 21, 21), generator=g)
-        self.mask = torch.rand(batch, 21, 21, generator=g) > 0.3
+        self.hr = torch.rand(batch, 3, patch, patch, generator=g)
+        side = patch // 4
+        self.lr = torch.rand(batch, 3, side, side, generator=g)
+        self.label = torch.randint(0, 6, (batch, side, side), generator=g)
+        self.mask = torch.rand(batch, side, side, generator=g) > 0.3
         self.n = n
 
     def __len__(self) -> int:
@@ -78,7 +87,7 @@ class _Timer(L.Callback):
         self.times.append(time.perf_counter() - self.start)
 
 
-def training_step_time(cls: type, steps: int, batch: int, accelerator: str) -> float:
+def training_step_time(cls: type, steps: int, batch: int, accelerator: str, patch: int = 84) -> float:
     torch.manual_seed(0)
     extractor = vgg16(weights=None).features[: VGG16_LAYERS["relu4_1"] + 1].requires_grad_(False).eval()
     kwargs = {"segmentation_epochs": 0} if cls is SRSEG else {}
@@ -86,7 +95,7 @@ def training_step_time(cls: type, steps: int, batch: int, accelerator: str) -> f
     timer = _Timer()
     L.Trainer(accelerator=accelerator, devices=1, max_epochs=1, logger=False, enable_checkpointing=False,
               enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
-              callbacks=[timer]).fit(model, DataLoader(_Batches(steps + 1, batch), batch_size=None))
+              callbacks=[timer]).fit(model, DataLoader(_Batches(steps + 1, batch, patch), batch_size=None))
     return sum(timer.times[1:]) / len(timer.times[1:])  # the first step warms up
 
 
@@ -95,22 +104,37 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=3)
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes, one frame and one step (a code check)")
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON")
     args = parser.parse_args()
-    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    (width, height), patch = ((32, 24), 84) if args.smoke else ((256, 192), 84)  # the discriminator fixes 84
+    if args.smoke:
+        args.frames, args.steps, args.batch = 1, 1, 1
+    device = torch.device(args.device)
     name = torch.cuda.get_device_name(0) if device.type == "cuda" else f"CPU, {torch.get_num_threads()} threads"
-    fps = inference(args.frames, device)
-    print(f"inference 256x192 -> 1024x768 (x4), {name}:")
+    fps = inference(args.frames, device, width, height)
+    print(f"inference {width}x{height} -> {4 * width}x{4 * height} (x4), {name}:")
     print("| network | frames/s | vs srresnet |")
     print("|---|---|---|")
     for net, rate in fps.items():
         print(f"| {net} | {rate:.3f} | {rate / fps['srresnet']:.3f}x |")
-    srseg = training_step_time(SRSEG, args.steps, args.batch, device.type)
-    srgan = training_step_time(SRGAN, args.steps, args.batch, device.type)
-    print(f"training step, adversarial stage, batch {args.batch} of 84x84, {name}:")
+    print(f"(paper: {PAPER_FPS} frames/s at 256x192 -> 1024x768 on a GTX 1080 Ti)")
+    srseg = training_step_time(SRSEG, args.steps, args.batch, device.type, patch)
+    srgan = training_step_time(SRGAN, args.steps, args.batch, device.type, patch)
+    print(f"training step, adversarial stage, batch {args.batch} of {patch}x{patch}, {name}:")
     print("| model | s/step | vs srgan |")
     print("|---|---|---|")
-    print(f"| srseg | {srseg:.3f} | {srseg / srgan:.3f}x (paper: 1.3x) |")
+    print(f"| srseg | {srseg:.3f} | {srseg / srgan:.3f}x (paper: {PAPER_TRAINING_RATIO}x) |")
     print(f"| srgan | {srgan:.3f} | 1.000x |")
+    if args.json is not None:
+        args.json.write_text(json.dumps({
+            "device": device.type, "device_name": name, "torch": torch.__version__, "smoke": args.smoke,
+            "inference": {"input": [width, height], "output": [4 * width, 4 * height], "frames": args.frames,
+                          "fps": fps, "paper_fps": PAPER_FPS},
+            "training": {"batch": args.batch, "patch": patch, "steps": args.steps, "srseg_s": srseg, "srgan_s": srgan,
+                         "ratio": srseg / srgan, "paper_ratio": PAPER_TRAINING_RATIO},
+        }, indent=1) + "\n")
 
 
 if __name__ == "__main__":
