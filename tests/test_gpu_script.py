@@ -57,10 +57,11 @@ def test_dry_run_runs_every_step_and_writes_what_it_measures(tmp_path: Path) -> 
         assert status in allowed, (name, status, _log(out, name)[-3000:])
     run = out / "run"
 
-    # The CUDA tests: all ten collected (skipped on this CPU), none failed.
+    # The CUDA tests: test_cuda_paths.py's six and the four (today) that skip elsewhere without CUDA, all
+    # skipped on this CPU, none failed.
     cases = list(ET.parse(run / "cuda_tests.xml").getroot().iter("testcase"))
-    assert len(cases) == 10 and sum(c.get("classname") == "tests.test_cuda_paths" for c in cases) == 6
-    assert not [c for c in cases if c.find("failure") is not None or c.find("error") is not None]
+    assert sum(c.get("classname") == "tests.test_cuda_paths" for c in cases) == 6 and len(cases) >= 10
+    assert all(c.find("skipped") is not None for c in cases)
 
     # Table VI: nine networks with the documented parameter counts, beside the paper's figures.
     table6 = json.loads((run / "table6.json").read_text())

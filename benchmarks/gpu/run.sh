@@ -105,14 +105,15 @@ step_data() {
 }
 
 step_cuda_tests() {
-    # The tests that skip without CUDA (grep -rn cuda tests | grep skip) and tests/test_cuda_paths.py.
-    cd "$REPO" && SR_ZOO_DATA="$TMPW/test_data" SR_ZOO_SHARED="$(dirname "$DATA")" "$PY" -m pytest -q \
-        -p no:cacheprovider -rA --junitxml "$RUN/cuda_tests.xml" \
-        tests/test_coco_stuff.py::test_boundary_mask_on_cuda_matches_cpu \
-        tests/test_published_bicubic.py::test_bicubic_on_gpu_agrees_with_cpu \
-        tests/test_imresize.py::test_cuda_matches_cpu \
-        tests/test_cli_benchmark.py::test_gpu_pipeline_agrees_with_cpu \
-        tests/test_cuda_paths.py
+    # Every test that skips without CUDA (found as `grep -rn cuda tests | grep skip` finds them), and
+    # tests/test_cuda_paths.py, the GPU variants of the precision, tiling and batch-norm checks.
+    cd "$REPO" || return 1
+    local ids
+    mapfile -t ids < <(grep -rn -A1 --include='test_*.py' 'skipif(not torch.cuda.is_available()' tests \
+        | sed -nE 's/^(tests\/[^:]+\.py)-[0-9]+-def (test_[A-Za-z0-9_]+).*/\1::\2/p')
+    echo "tests that skip without CUDA: ${ids[*]}"
+    SR_ZOO_DATA="$TMPW/test_data" SR_ZOO_SHARED="$(dirname "$DATA")" "$PY" -m pytest -q -p no:cacheprovider -rA \
+        --junitxml "$RUN/cuda_tests.xml" "${ids[@]}" tests/test_cuda_paths.py
 }
 
 step_table6() {
@@ -215,7 +216,7 @@ while [ $# -gt 0 ]; do
         --dry-run) MODE=dry ;;
         --only) ONLY=$2; shift ;;
         --only=*) ONLY=${1#--only=} ;;
-        -h|--help) sed -n '2,18p' "$SELF"; exit 0 ;;
+        -h|--help) sed -n '2,16p' "$SELF"; exit 0 ;;
         -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
         *) OUT_ARG=$1 ;;
     esac
