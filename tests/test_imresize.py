@@ -54,6 +54,8 @@ CASES = [
     (13, 17, 3),
     (9, 7, 4),
     (5, 6, 8),
+    (2, 5, 3),  # the shortest side the polyphase form of integer upscaling takes
+    (1, 4, 2),  # shorter: the matrix form (the mirror wraps)
     (50, 45, 0.9),
     (50, 45, 0.8),
     (50, 45, 0.7),

@@ -34,6 +34,9 @@ def receptive_radius(model: nn.Module, scale: int, probe: int | None = None) -> 
     """
     if isinstance(model, SelfEnsemble):  # the same reach: flips and rotations are symmetric
         model = model.model
+    known = getattr(model, "receptive_radius", None)  # an exported model carries its own (inference.export)
+    if isinstance(known, int):
+        return known
     net = getattr(model, "net", model)
     y_channel = bool(getattr(model, "y_channel", False))
     channels = 1 if y_channel else 3
@@ -124,8 +127,9 @@ def upscaled_tiles(model: Callable[[Tensor], Tensor], image: Tensor, scale: int 
     the CPU, unclamped: what ``upscale`` and ``sr-zoo upscale`` assemble, each into its own canvas.
 
     Args:
-        model: a zoo model (its device, ``scale``, ``tile_align`` and receptive field are used) or any
-            callable from ``(1, C, h, w)`` to ``(1, C, s*h, s*w)``.
+        model: a zoo model (its device, ``scale``, ``tile_align`` and receptive field are used), an
+            ``ExportedModel`` (the same, read from the file) or any callable from ``(1, C, h, w)`` to
+            ``(1, C, s*h, s*w)``.
         tile: tile side in LR pixels (bounds memory); ``None``: the whole image at once.
         overlap: context around each tile; default: the model's receptive radius, so tiled == whole.
     """

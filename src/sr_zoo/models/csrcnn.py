@@ -133,10 +133,9 @@ class CSRCNNNet(nn.Module):
         """RGB outputs of the active levels, lowest (x2) first; the last is ``forward``'s output. With
         ``every_level=False`` only the last is computed (the lower ones' RGB convolutions are skipped)."""
         # BP-U blocks halve twice: pad the LR image to a multiple of 4 (replicated edge), crop the outputs.
+        # Unconditionally (a zero pad is free): an exported graph then serves every size, not the traced one's.
         h, w = lr.shape[-2:]
-        pad_h, pad_w = -h % 4, -w % 4
-        if pad_h or pad_w:
-            lr = F.pad(lr, (0, pad_w, 0, pad_h), mode="replicate")
+        lr = F.pad(lr, (0, -w % 4, 0, -h % 4), mode="replicate")
         x = self.head(lr)
         top = self.active_levels - 1
         blending = top > 0 and self.blend < 1

@@ -70,11 +70,9 @@ class MSFMGenerator(nn.Module):
     def forward(self, lr: Tensor) -> Tensor:
         h, w = lr.shape[-2] * self.scale, lr.shape[-1] * self.scale
         x = imresize(lr, size=(h, w))
-        if h % 4 or w % 4:  # two max-pools: work on a multiple of 4, crop back at the end
-            x_in = F.pad(x, (0, -w % 4, 0, -h % 4), mode="replicate")
-        else:
-            x_in = x
-        f = x_in
+        # Two max-pools: work on a multiple of 4, crop back at the end. Unconditionally (a zero pad is free),
+        # so that an exported graph serves every size, not only the traced one's.
+        f = F.pad(x, (0, -w % 4, 0, -h % 4), mode="replicate")
         for conv in self.enc_full:
             f = self.relu(conv(f))
         full = f

@@ -12,6 +12,12 @@ the ``ceil(width) + 2`` nearest input samples, widened by ``1/s`` when shrinking
 (antialiasing), normalised to sum to one, and indices falling outside the image are mirrored
 ("symmetric" padding, edge sample repeated). Dimensions are resized one at a time, the one
 with the smallest scale first (height first on ties).
+
+Upscaling by an integer factor ``s`` (what every SR model and the bicubic baseline do) takes the same
+weights as a polyphase convolution: output ``s*k + p`` weighs the inputs around ``k`` with a kernel that
+depends only on the phase ``p``. That graph does not depend on the image size, so a model exports
+(ONNX, TorchScript) with dynamic height and width, and costs ``O(taps)`` per pixel instead of a dense
+``O(H)`` row of the resize matrix.
 """
 
 from __future__ import annotations
@@ -23,14 +29,14 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["cubic_kernel", "imresize", "resize_matrix"]
+__all__ = ["cubic_kernel", "imresize", "resize_matrix", "upsample_integer"]
 
 _KERNEL_WIDTH = 4.0
 
 
-def cubic_kernel(x: Tensor) -> Tensor:
-    """Keys' cubic convolution kernel with a = -0.5 (MATLAB's ``cubic``)."""
-    ax = x.abs()
+def cubic_kernel(x: Tensor | float) -> Tensor | float:
+    """Keys' cubic convolution kernel with a = -0.5 (MATLAB's ``cubic``), of a tensor or a float."""
+    ax = abs(x)
     ax2, ax3 = ax * ax, ax * ax * ax
     near = (1.5 * ax3 - 2.5 * ax2 + 1.0) * (ax <= 1)
     far = (-0.5 * ax3 + 2.5 * ax2 - 4.0 * ax + 2.0) * ((ax > 1) & (ax <= 2))
@@ -69,6 +75,50 @@ def resize_matrix(in_length: int, out_length: int, scale: float, antialias: bool
 
 def _matrix(in_length: int, out_length: int, scale: float, antialias: bool, like: Tensor) -> Tensor:
     return resize_matrix(in_length, out_length, scale, antialias).to(device=like.device, dtype=like.dtype)
+
+
+@lru_cache(maxsize=32)
+def _phase_kernel(scale: int) -> tuple[tuple[tuple[float, ...], ...], int, int]:
+    """``(kernel, left, right)`` for integer upscaling: ``out[s*k + p] = sum_t kernel[p][t] * x[k - left + t]``,
+    ``x`` mirrored by ``left``/``right`` samples; MATLAB's weights (``_contributions``) for output ``s*k + p``,
+    which depend on the phase ``p`` alone. Plain floats, not tensors: an exporter tracing the model sees constants."""
+    rows = []
+    for phase in range(scale):
+        u = (phase + 0.5) / scale + 0.5  # input coordinate of output s*k + phase, 1-based, relative to k
+        taps = [math.floor(u - _KERNEL_WIDTH / 2) + t for t in range(math.ceil(_KERNEL_WIDTH) + 2)]
+        weights = [cubic_kernel(u - j) for j in taps]
+        total = sum(weights)
+        rows.append({j - 1: w / total for j, w in zip(taps, weights) if w != 0})  # 0-based offset from k
+    left = -min(min(row) for row in rows)
+    right = max(max(row) for row in rows)
+    kernel = tuple(tuple(row.get(offset, 0.0) for offset in range(-left, right + 1)) for row in rows)
+    return kernel, left, right
+
+
+def _upsample_dim(x: Tensor, scale: int, dim: int) -> Tensor:
+    """Integer bicubic upscaling of ``x`` ``(B, 1, H, W)`` along ``dim`` (2: height, 3: width)."""
+    values, left, right = _phase_kernel(scale)
+    kernel = torch.tensor(values, dtype=torch.float64).to(device=x.device, dtype=x.dtype)
+    # MATLAB's "symmetric" mirror (edge sample repeated) is a flipped copy of the first/last samples.
+    head, tail = x.narrow(dim, 0, left).flip(dim), x.narrow(dim, x.shape[dim] - right, right).flip(dim)
+    padded = torch.cat([head, x, tail], dim=dim)
+    taps = kernel.shape[1]
+    weight = kernel.view(scale, 1, taps, 1) if dim == 2 else kernel.view(scale, 1, 1, taps)
+    phases = torch.nn.functional.conv2d(padded, weight)  # (B, scale, H, W): one channel per phase
+    batch, _, height, width = phases.shape
+    if dim == 2:  # interleave the phases: row k of phase p becomes row s*k + p
+        return phases.permute(0, 2, 1, 3).reshape(batch, 1, height * scale, width)
+    return phases.permute(0, 2, 3, 1).reshape(batch, 1, height, width * scale)
+
+
+def upsample_integer(x: Tensor, scale: int) -> Tensor:
+    """MATLAB's ``imresize(x, scale, 'bicubic')`` for an integer ``scale`` >= 2 and ``x`` ``(..., H, W)``
+    no shorter than the kernel's reach past an edge (2 samples): the polyphase form, height first (as MATLAB
+    on equal scales)."""
+    lead = x.shape[:-2]
+    flat = x.reshape(-1, 1, x.shape[-2], x.shape[-1])
+    out = _upsample_dim(_upsample_dim(flat, scale, 2), scale, 3)
+    return out.reshape(lead + out.shape[-2:])
 
 
 def _pair(value: float | Sequence[float] | None, name: str) -> tuple | None:
@@ -117,6 +167,11 @@ def imresize(
     out_dtype = x.dtype
     if x.dtype in (torch.float16, torch.bfloat16):
         x = x.float()
+    integer = scales[0] == scales[1] and float(scales[0]).is_integer() and scales[0] >= 2
+    # (the polyphase form mirrors once: a side shorter than the kernel's reach goes the matrix way)
+    if integer and sizes == tuple(int(scales[0]) * i for i in in_size) and min(in_size) >= max(
+            _phase_kernel(int(scales[0]))[1:]):
+        return upsample_integer(x, int(scales[0])).contiguous().to(out_dtype)
     # MATLAB resizes the dimension with the smallest scale first; sorted() is stable, so H wins ties.
     for dim in sorted((0, 1), key=lambda d: scales[d]):
         if dim == 0:
