@@ -34,10 +34,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files and/or folders of images")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR", help="folder for the results")
-    p.add_argument("--model", required=True, help="zoo model name (sr-zoo models lists them)")
+    p.add_argument("--model", default=None, help="zoo model name (sr-zoo models lists them); required without --onnx")
     p.add_argument("--ckpt", type=Path, default=None,
                    help="weights (a checkpoint of this model and scale; default: the shipped pretrained weights)")
-    p.add_argument("--scale", type=int, required=True, help="upscaling factor")
+    p.add_argument("--scale", type=int, default=None, help="upscaling factor; required without --onnx")
+    exported = p.add_mutually_exclusive_group()
+    exported.add_argument("--onnx", dest="exported", type=Path, default=None, metavar="FILE",
+                          help="run an exported model (sr-zoo export) through ONNX Runtime instead of --model; "
+                          "--model/--scale, if given, must match the file")
+    exported.add_argument("--torchscript", dest="exported", type=Path, metavar="FILE",
+                          help="the same for a TorchScript file written by sr-zoo export")
     p.add_argument("--tile", type=int, default=None, metavar="PX",
                    help="tile size in input pixels (bounds memory; default: whole images)")
     p.add_argument("--tile-overlap", default="auto", metavar="PX",
@@ -83,6 +89,16 @@ def _upscaled(model: Callable[[torch.Tensor], torch.Tensor], array: np.ndarray, 
     return out
 
 
+def _check_tile(tile: int | None, name: str, model: Any) -> None:
+    """``--tile`` no smaller than the model's minimum (its small-input side, its tile alignment); one line."""
+    if tile is None:
+        return
+    least = max(_MIN_TILE, getattr(model, "min_input_side", 0), getattr(getattr(model, "net", model), "tile_align", 1))
+    if tile < least:
+        raise SRZooError(f"--tile {tile}: below {name}'s minimum of {least} pixels (smaller tiles would "
+                         f"each be padded, or cost minutes of overlap); use --tile {least} or more")
+
+
 def _overlap(value: str) -> int | None:
     """``--tile-overlap``: ``None`` for ``auto``, else pixels >= 0; one line otherwise."""
     if value == "auto":
@@ -97,18 +113,42 @@ def _overlap(value: str) -> int | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    info = model_info(args.model)  # the static registry: no model is imported for these checks
-    check_scale(info.name, args.scale)
+    if args.exported is None:
+        for flag, value in (("--model", args.model), ("--scale", args.scale)):
+            if value is None:
+                raise SRZooError(f"{flag} is required (or run an exported model with --onnx FILE)")
+    elif args.ckpt is not None:
+        raise SRZooError("--ckpt: an exported model holds its weights; pass either --onnx/--torchscript or --ckpt")
+    elif args.precision != "32":
+        raise SRZooError(f"--precision {args.precision}: an exported model runs in float32, as it was exported")
+    elif not args.exported.is_file():
+        raise SRZooError(f"--onnx {args.exported}: no such file")
+    name = None
+    if args.model is not None:
+        name = model_info(args.model).name  # the static registry: no model is imported for these checks
+        if args.scale is not None:
+            check_scale(name, args.scale)
     if args.tile is not None and args.tile < 1:
         raise SRZooError(f"--tile: expected a positive number of pixels, got {args.tile}")
     overlap = _overlap(args.tile_overlap)
     import torch
 
     with torch.no_grad():
-        return _upscale(args, info.name, overlap)
+        return _upscale(args, name, overlap)
 
 
-def _upscale(args: argparse.Namespace, name: str, overlap: int | None) -> int:
+def _exported_model(args: argparse.Namespace, name: str | None, device: torch.device) -> tuple[Any, str, int]:
+    """The ``--onnx``/``--torchscript`` file as a model, its name and scale; ``--model``/``--scale`` must match."""
+    from sr_zoo.inference.export import ExportedModel
+
+    model = ExportedModel(args.exported, device=device)
+    for flag, given, recorded in (("--model", name, model.model_name), ("--scale", args.scale, model.scale)):
+        if given is not None and given != recorded:
+            raise SRZooError(f"{flag} {given}: {args.exported} is {model.model_name} x{model.scale}")
+    return model, model.model_name, model.scale
+
+
+def _upscale(args: argparse.Namespace, name: str | None, overlap: int | None) -> int:
     from tqdm.auto import tqdm
 
     from sr_zoo.cli.devices import resolve_device
@@ -127,16 +167,16 @@ def _upscale(args: argparse.Namespace, name: str, overlap: int | None) -> int:
     refuse_overwriting_inputs(targets, files, "-o", args.output)
     check_writable_dir(args.output, "-o")
     device = resolve_device(args.device)
-    if args.tile is not None:  # the model's minimum tile, from a bare model: before any weights are read
-        bare = create_model(name, args.scale)
-        least = max(_MIN_TILE, getattr(bare, "min_input_side", 0), getattr(getattr(bare, "net", bare), "tile_align", 1))
-        if args.tile < least:
-            raise SRZooError(f"--tile {args.tile}: below {name}'s minimum of {least} pixels (smaller tiles would "
-                             f"each be padded, or cost minutes of overlap); use --tile {least} or more")
-    model = inference_model(name, args.scale, args.ckpt).to(device)
+    if args.exported is not None:
+        model, name, scale = _exported_model(args, name, device)
+        _check_tile(args.tile, name, model)
+    else:
+        scale = args.scale
+        if args.tile is not None:  # the model's minimum tile, from a bare model: before any weights are read
+            _check_tile(args.tile, name, create_model(name, scale))
+        model = inference_model(name, scale, args.ckpt).to(device)
     if args.self_ensemble:
         model = SelfEnsemble(model)
-    scale = args.scale
     if args.tile is not None and overlap is None:
         overlap = receptive_radius(model, scale)
     bicubic = lambda x: imresize(x, scale=scale)  # noqa: E731 - alpha is resized, not super-resolved
@@ -150,5 +190,6 @@ def _upscale(args: argparse.Namespace, name: str, overlap: int | None) -> int:
                               overlap=_BICUBIC_RADIUS)[:, :, 0]
         save_image_file(target, out, alpha)
     tiles = "whole images" if args.tile is None else f"tiles of {args.tile} px, overlap {overlap} px"
-    print(f"sr-zoo: upscaled {len(files)} image(s) x{scale} with {name} ({tiles}) into {args.output}")
+    what = f"{name} ({args.exported.name})" if args.exported is not None else name
+    print(f"sr-zoo: upscaled {len(files)} image(s) x{scale} with {what} ({tiles}) into {args.output}")
     return 0

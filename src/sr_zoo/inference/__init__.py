@@ -1,15 +1,31 @@
 """Using a trained model: tiled upscaling of any image size (``tiling``), x8 self-ensemble
-(``self_ensemble``), scoring on evaluation sets (``evaluation``), comparison figures (``figures``) and the
-``predict`` writer (``prediction_writer``).
+(``self_ensemble``), scoring on evaluation sets (``evaluation``), comparison figures (``figures``), the
+``predict`` writer (``prediction_writer``) and export to ONNX/TorchScript (``export``).
 
-May import everything below ``cli``; the command line is built on it, never the other way round.
+May import everything below ``cli``; the command line is built on it, never the other way round. The names
+below are imported on first use: upscaling an exported model needs neither Lightning nor the data module.
 """
 
-from sr_zoo.inference.evaluation import BenchmarkResult, evaluate, format_table
-from sr_zoo.inference.figures import Panel, comparison_figure
-from sr_zoo.inference.prediction_writer import SRPredictionWriter
-from sr_zoo.inference.self_ensemble import SelfEnsemble
-from sr_zoo.inference.tiling import receptive_radius, upscale, upscale_tiles, upscaled_tiles
+from __future__ import annotations
 
-__all__ = ["BenchmarkResult", "Panel", "SRPredictionWriter", "SelfEnsemble", "comparison_figure", "evaluate",
-           "format_table", "receptive_radius", "upscale", "upscale_tiles", "upscaled_tiles"]
+from sr_zoo._lazy import lazy_exports
+
+_LAZY: dict[str, str] = {
+    "BenchmarkResult": "sr_zoo.inference.evaluation",
+    "ExportedModel": "sr_zoo.inference.export",
+    "Panel": "sr_zoo.inference.figures",
+    "SRPredictionWriter": "sr_zoo.inference.prediction_writer",
+    "SelfEnsemble": "sr_zoo.inference.self_ensemble",
+    "comparison_figure": "sr_zoo.inference.figures",
+    "evaluate": "sr_zoo.inference.evaluation",
+    "export_model": "sr_zoo.inference.export",
+    "format_table": "sr_zoo.inference.evaluation",
+    "receptive_radius": "sr_zoo.inference.tiling",
+    "upscale": "sr_zoo.inference.tiling",
+    "upscale_tiles": "sr_zoo.inference.tiling",
+    "upscaled_tiles": "sr_zoo.inference.tiling",
+}
+
+__all__ = sorted(_LAZY)
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

@@ -7,9 +7,7 @@ classes, the base classes and the hub's ``save_pretrained``/``from_pretrained`` 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from sr_zoo._lazy import lazy_exports
 from sr_zoo.models._registry import (
     ModelInfo,
     check_scale,
@@ -63,14 +61,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'sr_zoo.models' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value  # looked up once
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)
