@@ -78,6 +78,11 @@ def test_models_imports_no_torch_and_lists_every_model(tmp_path: Path) -> None:
      "sr-zoo: error: model 'fsrcnn' cannot do scale 8; allowed scales: 2, 3, 4\n"),
     (["upscale", "in.png", "-o", "out", "--model", "fsrcnn", "--scale", "2", "--tile-overlap", "wide"],
      "sr-zoo: error: --tile-overlap: expected 'auto' or a number of pixels, got 'wide'\n"),
+    (["upscale", "in.png", "-o", "out", "--model", "csrcnn"],
+     "sr-zoo: error: --scale is required (or run an exported model with --onnx FILE)\n"),
+    (["export", "--model", "nosuch", "--scale", "2", "-o", "m.onnx"],
+     "sr-zoo: error: unknown model 'nosuch'; available: bicubic, csrcnn, emtcm, fsrcnn, msfmgan, srcnn, srgan, "
+     "srresnet, srseg\n"),
     (["benchmark", "--model", "csrcnn", "--scale", "2", "5", "--data", "set5"],
      "sr-zoo: error: model 'csrcnn' cannot do scale 5; allowed scales: 2, 4, 8\n"),
     (["compare", "hr.png", "--scale", "3", "--models", "bicubic", "csrcnn=a.ckpt", "-o", "f.png"],
@@ -90,7 +95,7 @@ def test_argument_errors_import_no_torch(argv: list[str], message: str, tmp_path
 
 
 @pytest.mark.parametrize("argv,message", [
-    (["upscale", "in.png", "--model", "csrcnn"], "the following arguments are required: -o/--output, --scale"),
+    (["upscale", "in.png", "--model", "csrcnn"], "the following arguments are required: -o/--output"),
     (["upscale", "in.png", "-o", "out", "--model", "csrcnn", "--scale", "2", "--precision", "64"],
      "argument --precision: invalid choice: '64'"),
     (["benchmark", "--scale", "2", "--data", "set5", "--format", "html"], "argument --format: invalid choice: 'html'"),

@@ -16,30 +16,18 @@ from safetensors.torch import save_file
 
 import sr_zoo
 from helpers.hub_http import hub_stand_in, publish
+from helpers.small_models import SMALL, small_model
 from sr_zoo.errors import SRZooError
 from sr_zoo.models import create_model, list_models
 from sr_zoo.models.hub import CONFIG_FILE, FORMAT, WEIGHTS_FILE, from_pretrained, save_pretrained, shipped_to_hub
 from sr_zoo.models.pretrained import available_pretrained, manifest
 
 # A supported scale and small hyper-parameters for each model (non-default ones: config.json must restore them).
-SMALL = {
-    "bicubic": (3, {}),
-    "csrcnn": (2, {"blocks_per_level": [1]}),
-    "emtcm": (3, {}),
-    "fsrcnn": (2, {"d": 12, "s": 6, "m": 2}),
-    "msfmgan": (2, {"widths": [8, 16, 32], "d_widths": [8, 16, 32, 64]}),
-    "srcnn": (3, {"n1": 16, "n2": 8}),
-    "srgan": (2, {"n": 8, "blocks": 2, "patch_size": 24}),
-    "srresnet": (4, {"n": 8, "blocks": 2}),
-    "srseg": (2, {"n": 8, "blocks": 2, "patch_size": 24, "head_channels": 8}),
-}
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _small(name: str, seed: int = 0) -> torch.nn.Module:
-    scale, hparams = SMALL[name]
-    torch.manual_seed(seed)
-    return create_model(name, scale, **hparams).eval()
+    return small_model(name, seed)
 
 
 def _upscale(model: torch.nn.Module) -> torch.Tensor:

@@ -33,15 +33,16 @@ _EXAMPLE_SIZE = (37, 29)
 _METADATA_KEY = "sr_zoo"
 
 
-def export_metadata(model: nn.Module) -> dict[str, Any]:
-    """What ``ExportedModel`` needs beside the graph: name, scale, receptive radius, alignment, padding."""
+def export_metadata(model: nn.Module, radius: int | None = None) -> dict[str, Any]:
+    """What ``ExportedModel`` needs beside the graph: name, scale, receptive radius (measured unless given),
+    alignment, padding."""
     from sr_zoo import __version__
     from sr_zoo.inference.tiling import receptive_radius
 
     return {
         "model": getattr(model, "model_name", type(model).__name__),
         "scale": int(model.scale),
-        "receptive_radius": int(receptive_radius(model, int(model.scale))),
+        "receptive_radius": int(receptive_radius(model, int(model.scale)) if radius is None else radius),
         "tile_align": int(getattr(getattr(model, "net", model), "tile_align", 1)),
         "min_input_side": int(getattr(model, "min_input_side", 0)),
         "small_input_pad": int(getattr(model, "small_input_pad", 0)),
@@ -49,11 +50,13 @@ def export_metadata(model: nn.Module) -> dict[str, Any]:
     }
 
 
-def export_model(model: nn.Module, path: str | Path, format: str = "onnx", opset: int = ONNX_OPSET) -> Path:
+def export_model(model: nn.Module, path: str | Path, format: str = "onnx", opset: int = ONNX_OPSET,
+                 radius: int | None = None) -> Path:
     """Write ``model`` (a zoo model) to ``path`` as ``format`` ('onnx' or 'torchscript'); returns the path.
 
     Both trace ``model.forward`` once (``torch.jit.trace``; ONNX through torch's TorchScript-based exporter,
     which exports every zoo model in about a second and targets opset 17) and write the file atomically.
+    ``radius``: the model's receptive radius if already measured (``sr_zoo.inference.tiling.receptive_radius``).
     """
     from sr_zoo.files.atomic import write_atomically
 
@@ -62,7 +65,7 @@ def export_model(model: nn.Module, path: str | Path, format: str = "onnx", opset
     path = Path(path)
     was_training = model.training
     model.eval()
-    meta = export_metadata(model)
+    meta = export_metadata(model, radius)
     example = torch.rand(1, 3, *_EXAMPLE_SIZE, generator=torch.Generator().manual_seed(0))
     example = example.to(next(model.parameters(), example).device)
     try:
@@ -153,7 +156,9 @@ class ExportedModel:
     def _load_torchscript(self) -> dict[str, Any]:
         extra = {f"{_METADATA_KEY}.json": ""}
         try:
-            self.module = torch.jit.load(str(self.path), map_location=self.device, _extra_files=extra).eval()
+            with warnings.catch_warnings():  # torch deprecates TorchScript for torch.export; the format is asked for
+                warnings.filterwarnings("ignore", "`torch.jit.load` is deprecated", FutureWarning)
+                self.module = torch.jit.load(str(self.path), map_location=self.device, _extra_files=extra).eval()
         except RuntimeError as exc:
             raise SRZooError(f"{self.path}: not a readable TorchScript model ({str(exc).splitlines()[0][:200]})") \
                 from None
