@@ -1,0 +1,94 @@
+"""benchmarks/inference_roofline.py: its smoke run gives a row per model, batch and variant with counted
+FLOPs, and its FLOP count of SRCNN is the one worked out by hand from the layers (behaviour, not timing)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from sr_zoo.models import create_model, list_models
+
+REPO = Path(__file__).resolve().parents[1]
+VARIANTS = ["eager", "channels_last", "bf16", "onnxruntime"]  # compile costs ~30 s of inductor start-up here
+
+
+@pytest.fixture(scope="module")
+def roofline():
+    spec = importlib.util.spec_from_file_location("inference_roofline", REPO / "benchmarks" / "inference_roofline.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    yield module
+    sys.modules.pop(spec.name, None)
+
+
+def _bicubic_flops(channels: int, h: int, w: int, s: int) -> int:
+    # The polyphase form: a (s, 1, 5, 1) convolution over the rows (s phases, 5 taps: the 4-sample kernel
+    # spread over the phases' offsets), then a (s, 1, 1, 5) one over the columns of the s-times-taller image.
+    return channels * (2 * s * 5 * h * w + 2 * s * 5 * (s * h) * w)
+
+
+def test_flop_count_of_srcnn_is_the_hand_computed_one(roofline) -> None:
+    s, n, h, w = 2, 2, 12, 10
+    model = create_model("srcnn", scale=s).eval()
+    out, total, net, _ = roofline.count_flops(model, torch.rand(n, 3, h, w))
+    assert out.shape == (n, 3, s * h, s * w)
+    hr = s * h * s * w
+    # SRCNN 9-1-5 at the HR size: 2 x Cin x Cout x k x k per output pixel, per layer.
+    convs = 2 * (1 * 64 * 9 * 9 + 64 * 32 * 1 * 1 + 32 * 1 * 5 * 5) * hr
+    assert net == n * (convs + _bicubic_flops(1, h, w, s))  # the network: bicubic Y, then the three layers
+    # The whole forward adds the CbCr bicubic and the two 3x3 colour matrices (RGB->YCbCr at LR, back at HR).
+    colour = 2 * 3 * 3 * (h * w + hr)
+    assert total == n * (convs + _bicubic_flops(3, h, w, s) + colour)
+
+
+def test_auto_batch_fills_the_machine_up_to_its_cap(roofline) -> None:
+    cpu = torch.device("cpu")
+    assert roofline.auto_batch(100.0, cpu) == 1  # one image is already a 10 GFLOP call
+    assert roofline.auto_batch(3.0, cpu) == 4  # 4 x 3 >= 10 > 2 x 3
+    assert roofline.auto_batch(0.001, cpu) == 8  # capped
+
+
+def test_smoke_run_has_a_row_per_model_batch_and_variant(roofline, tmp_path: Path) -> None:
+    path = tmp_path / "roofline.json"
+    threads = torch.get_num_threads()
+    try:  # one thread: on a shared 2-core CPU two run this toy workload several times slower
+        assert roofline.main(["--device", "cpu", "--smoke", "--threads", "1", "--variants", ",".join(VARIANTS),
+                              "--json", str(path)]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    data = json.loads(path.read_text())
+    rows = data["rows"]
+    models = list_models()
+    assert {(r["model"], r["batch"], r["variant"]) for r in rows} == {
+        (m, b, v) for m in models for b in (1, 2) for v in VARIANTS}
+    assert len(rows) == len(models) * 2 * len(VARIANTS)
+    for r in rows:
+        assert math.isfinite(r["gflops"]) and r["gflops"] > 0, r
+        assert r["status"] in ("ok", "skipped"), r  # nothing failed
+        if r["status"] == "skipped":
+            assert r["reason"], r
+    # FLOPs grow with the batch; eager is the reference itself; every measured row has a time and a ratio.
+    by_key = {(r["model"], r["batch"], r["variant"]): r for r in rows}
+    for m in models:
+        assert by_key[(m, 2, "eager")]["gflops"] == pytest.approx(2 * by_key[(m, 1, "eager")]["gflops"])
+        assert by_key[(m, 1, "eager")]["max_diff"] == 0.0 and by_key[(m, 1, "eager")]["exact"]
+    for r in rows:
+        if r["status"] == "ok":
+            assert r["ms"] > 0 and r["pct_of_peak"] > 0 and r["max_diff"] < 1e-2, r
+    # SRGAN and SRSEG run SRResNet's generator: measured once, the figures shared.
+    assert by_key[("srgan", 1, "eager")]["same_as"] == "srresnet"
+    assert by_key[("srgan", 1, "eager")]["ms"] == by_key[("srresnet", 1, "eager")]["ms"]
+    # The smoke run exports bicubic alone; ONNX Runtime gives MATLAB's bicubic to float rounding.
+    ort = by_key[("bicubic", 1, "onnxruntime")]
+    if importlib.util.find_spec("onnxruntime") is not None:
+        assert ort["status"] == "ok" and ort["max_diff"] < 1e-5
+    assert by_key[("csrcnn", 1, "onnxruntime")]["reason"].startswith("smoke")
+    assert data["best_peaks"]["fp32"] > 0 and data["threads"] == 1
+    assert all(f"{m} x4 batch 1" in data["recommended"] for m in models)
