@@ -6,8 +6,9 @@ The peak is a 64->64 3x3 convolution on 256x256 maps (batch 1 and the largest ba
 both memory layouts (on CUDA also TF32 and bf16); the best of each precision is that precision's peak.
 Each (model, batch) group times its variants in interleaved rounds (the order rotating) together with the
 peak's convolution, so a row's achieved/peak compares two figures taken under the same load (a shared CPU
-moves both). FLOPs are counted (``torch.utils.flop_counter``) over the whole forward (RGB in, RGB out:
-a Y-channel model's colour conversion and bicubic CbCr included); ``net_gflops`` is ``model.net``'s part.
+moves both). FLOPs are counted (``torch.utils.flop_counter``, on a meta-device copy in training mode: the layers as
+defined, not an inference form that also multiplies zeros) over the whole forward (RGB in, RGB out: a
+Y-channel model's colour conversion and bicubic CbCr included); ``net_gflops`` is ``model.net``'s part.
 ``max_diff`` is the largest absolute difference from eager float32 (TF32 off on CUDA); ``exact`` says it
 is within ``--tolerance`` times the network's largest output where that exceeds 1 (float rounding grows
 with it, and an untrained CSRCNN gives hundreds). Models with shipped weights use them; the others are
@@ -75,19 +76,27 @@ def default_scale(name: str) -> int:
     return max((s for s in scales if s < 4), default=min(scales))
 
 
-def count_flops(model: nn.Module, lr: Tensor) -> tuple[Tensor, int, int, float]:
-    """``model(lr)``, the FLOPs of the whole forward and of ``model.net``'s part, and the largest magnitude
-    ``model.net`` gives (before the clamp to [0, 1])."""
+def count_flops(model: nn.Module, shape: tuple[int, ...]) -> tuple[int, int]:
+    """FLOPs of ``model``'s whole forward on an input of ``shape``, and of ``model.net``'s part: counted on a
+    meta-device copy in training mode, i.e. of the layers as defined, not of a faster inference form that
+    computes zeros too (``SubPixelDeconv``)."""
+    meta = copy.deepcopy(model).to("meta").train()
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        meta(torch.empty(shape, device="meta"))
+    net = counter.get_flop_counts().get(f"{type(model).__name__}.net", {})
+    return int(counter.get_total_flops()), int(sum(net.values()))
+
+
+def reference_forward(model: nn.Module, lr: Tensor) -> tuple[Tensor, float]:
+    """``model(lr)`` and the largest magnitude ``model.net`` gives (before the clamp to [0, 1])."""
     scale: list[float] = []
     hook = model.net.register_forward_hook(lambda m, a, out: scale.append(float(out.detach().abs().max())))
     try:
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        with torch.no_grad():
             out = model(lr)
     finally:
         hook.remove()
-    counts = counter.get_flop_counts()
-    net_key = f"{type(model).__name__}.net"
-    return out, int(counter.get_total_flops()), int(sum(counts.get(net_key, {}).values())), max(scale, default=1.0)
+    return out, max(scale, default=1.0)
 
 
 def conv_flops(module: nn.Module, inputs: Tensor, output: Tensor) -> int:
@@ -264,14 +273,17 @@ def build_runner(variant: str, model: nn.Module, lr: Tensor, workdir: Path, thre
         with torch.no_grad():
             return fn(x)
 
-    return run, {"prepare_s": time.perf_counter() - start}
+    info: dict[str, Any] = {"prepare_s": time.perf_counter() - start}
+    if "compile" not in features:  # eager modules: the limit note's hooks see them
+        info["modules"] = m
+    return run, info
 
 
 # ------------------------------------------------------------------ the limit note
-def limit_note(model: nn.Module, lr: Tensor, peak_gflops: float) -> tuple[str, dict[str, Any]]:
-    """One eager pass with every convolution timed: the share outside convolutions, and the convolution
-    whose time exceeds its FLOPs at the peak the most."""
-    device = lr.device
+def limit_note(model: nn.Module, run: Callable[[], Any], device: torch.device,
+               peak_gflops: float) -> tuple[str, dict[str, Any]]:
+    """One call of ``run`` with every convolution of ``model`` timed: the share of time outside
+    convolutions, and the convolution whose time exceeds its FLOPs at the peak the most."""
     stats: dict[str, list[float]] = {}  # layer kind -> [seconds, flops, calls]
     starts: dict[int, float] = {}
 
@@ -296,12 +308,11 @@ def limit_note(model: nn.Module, lr: Tensor, peak_gflops: float) -> tuple[str, d
         if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
             handles += [module.register_forward_pre_hook(pre), module.register_forward_hook(post)]
     try:
-        with torch.no_grad():
-            _sync(device)
-            start = time.perf_counter()
-            model(lr)
-            _sync(device)
-            total = time.perf_counter() - start
+        _sync(device)
+        start = time.perf_counter()
+        run()
+        _sync(device)
+        total = time.perf_counter() - start
     finally:
         for h in handles:
             h.remove()
@@ -326,12 +337,14 @@ def measure_group(name: str, scale: int, model: nn.Module, batch: int, size: int
     gen = torch.Generator().manual_seed(batch * 1000 + size)
     lr = torch.rand(batch, 3, size, size, generator=gen).to(device)
     with _tf32(False if device.type == "cuda" else None):  # the reference output: strict fp32
-        reference, flops, net_flops, out_scale = count_flops(model, lr)
+        reference, out_scale = reference_forward(model, lr)
+    flops, net_flops = count_flops(model, tuple(lr.shape))
     tolerance = args.tolerance * max(1.0, out_scale)  # float rounding grows with an untrained net's outputs
     base = {"model": name, "scale": scale, "batch": batch, "size": size, "weights": model.weights,
             "gflops": flops / 1e9, "net_gflops": net_flops / 1e9, "net_output_max": out_scale}
     rows: dict[str, dict[str, Any]] = {}
     runners: dict[str, Callable[[], Any]] = {}
+    hookable: dict[str, nn.Module] = {}
     for variant in variants:
         row = {**base, "variant": variant, "peak": peak_precision(variant, device)}
         rows[variant] = row
@@ -352,6 +365,8 @@ def measure_group(name: str, scale: int, model: nn.Module, batch: int, size: int
             row["exact"] = row["max_diff"] <= tolerance
             row["prepare_s"] = info["prepare_s"] + (first_s if "compile" in variant else 0.0)
             runners[variant] = run
+            if "modules" in info:
+                hookable[variant] = info["modules"]
             row["status"] = "ok"
         except Exception as exc:  # a variant that cannot run here is a row saying why, not the end of the run
             row.update(status="failed", reason=_one_line(exc))
@@ -367,11 +382,9 @@ def measure_group(name: str, scale: int, model: nn.Module, batch: int, size: int
             row["gflops_per_s"] = flops / seconds / 1e9
             row["peak_gflops_per_s"] = peak_now[row["peak"]]
             row["pct_of_peak"] = 100 * row["gflops_per_s"] / row["peak_gflops_per_s"]
-        if "eager" in runners:
-            note, detail = limit_note(model, lr, peak_now[rows["eager"]["peak"]])
-            for variant in rows:
-                rows[variant]["limit"] = note if variant == "eager" else "(see eager)"
-            rows["eager"]["limit_detail"] = detail
+        for variant, modules in hookable.items():  # the variants that run eager modules: where their time goes
+            note, detail = limit_note(modules, runners[variant], device, peak_now[rows[variant]["peak"]])
+            rows[variant]["limit"], rows[variant]["limit_detail"] = note, detail
     return list(rows.values())
 
 
@@ -416,7 +429,7 @@ def format_row(row: dict[str, Any]) -> str:
         line += f"  {row.get('status')}: {row.get('reason', '')}"
     elif row.get("same_as"):
         line += f"  (the network of {row['same_as']}: measured once)"
-    elif row.get("limit") and row.get("variant") == "eager":
+    elif row.get("limit"):
         line += f"  {row['limit']}"
     return line
 
@@ -538,11 +551,7 @@ def main(argv: list[str] | None = None) -> int:
                 scale, model = models[name]
                 if spec == "auto":
                     counted = [r["gflops"] / r["batch"] for r in rows if r["model"] == name]
-                    if counted:
-                        per_image = counted[0]
-                    else:
-                        _, f, _, _ = count_flops(model, torch.rand(1, 3, size, size, device=device))
-                        per_image = f / 1e9
+                    per_image = counted[0] if counted else count_flops(model, (1, 3, size, size))[0] / 1e9
                     batch = auto_batch(per_image, device)
                     if batch == 1 or batch in numeric:
                         notes.append(f"{name}: batch auto = {batch} ({per_image:.3g} GFLOP an image): "

@@ -37,8 +37,7 @@ def _bicubic_flops(channels: int, h: int, w: int, s: int) -> int:
 def test_flop_count_of_srcnn_is_the_hand_computed_one(roofline) -> None:
     s, n, h, w = 2, 2, 12, 10
     model = create_model("srcnn", scale=s).eval()
-    out, total, net, _ = roofline.count_flops(model, torch.rand(n, 3, h, w))
-    assert out.shape == (n, 3, s * h, s * w)
+    total, net = roofline.count_flops(model, (n, 3, h, w))
     hr = s * h * s * w
     # SRCNN 9-1-5 at the HR size: 2 x Cin x Cout x k x k per output pixel, per layer.
     convs = 2 * (1 * 64 * 9 * 9 + 64 * 32 * 1 * 1 + 32 * 1 * 5 * 5) * hr
@@ -46,6 +45,17 @@ def test_flop_count_of_srcnn_is_the_hand_computed_one(roofline) -> None:
     # The whole forward adds the CbCr bicubic and the two 3x3 colour matrices (RGB->YCbCr at LR, back at HR).
     colour = 2 * 3 * 3 * (h * w + hr)
     assert total == n * (convs + _bicubic_flops(3, h, w, s) + colour)
+
+
+def test_flop_count_of_fsrcnn_counts_its_deconvolution_as_defined(roofline) -> None:
+    s, h, w = 3, 10, 9  # at least 8 px a side: smaller inputs are padded (SRModule.min_input_side)
+    total, net = roofline.count_flops(create_model("fsrcnn", scale=s).eval(), (1, 3, h, w))
+    # conv5(56), conv1(12), 4 x conv3(12), conv1(56) at LR; the 9x9 deconvolution to one channel: every LR
+    # pixel times 56 inputs, 1 output and 81 taps (not the zeros of its faster sub-pixel form).
+    convs = 2 * h * w * (1 * 56 * 25 + 56 * 12 + 4 * 12 * 12 * 9 + 12 * 56)
+    deconv = 2 * h * w * 56 * 1 * 81
+    assert net == convs + deconv
+    assert total == net + _bicubic_flops(2, h, w, s) + 2 * 3 * 3 * (h * w + s * h * s * w)
 
 
 def test_auto_batch_fills_the_machine_up_to_its_cap(roofline) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from functools import lru_cache
 from typing import Literal, TypeVar
 
+import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["ConvPReLU", "Residual", "ResidualBlock", "deconv_upsampler", "he_conv", "he_deconv", "he_init_",
-           "normal_init_"]
+__all__ = ["ConvPReLU", "Residual", "ResidualBlock", "SubPixelDeconv", "deconv_upsampler", "he_conv", "he_deconv",
+           "he_init_", "normal_init_"]
 
 Layer = TypeVar("Layer", nn.Conv2d, nn.ConvTranspose2d)
 Nonlinearity = Literal["relu", "leaky_relu", "linear"]
@@ -41,15 +44,58 @@ def he_deconv(in_channels: int, out_channels: int, kernel_size: int, stride: int
     return he_init_(nn.ConvTranspose2d(in_channels, out_channels, kernel_size, stride, padding, output_padding))
 
 
+@lru_cache(maxsize=32)
+def _phase_taps(kernel: int, stride: int, padding: int) -> tuple[tuple[tuple[int, ...], ...], int, int]:
+    """For a transposed convolution (``kernel``, ``stride``, ``padding``) whose output is ``stride`` times its
+    input: output ``stride * q + p`` sums input ``q + d`` times kernel tap ``p + padding - stride * d``. Returns
+    that tap per phase ``p`` and offset ``d`` (``kernel``: none, a zero), and how far ``d`` reaches left and right."""
+    offsets = [d for p in range(stride) for d in range(-kernel, kernel + 1) if 0 <= p + padding - stride * d < kernel]
+    low, high = min(offsets), max(offsets)
+    taps = tuple(tuple(k if 0 <= (k := p + padding - stride * d) < kernel else kernel for d in range(low, high + 1))
+                 for p in range(stride))
+    return taps, -low, high
+
+
+class SubPixelDeconv(nn.ConvTranspose2d):
+    """A transposed convolution to exactly ``stride`` times the input size that, outside training, runs as
+    the equivalent convolution to ``stride**2`` phase maps per output channel and a pixel shuffle.
+
+    The same products summed per output pixel (in another order: float rounding apart, the same output),
+    several times faster on CPU, where a transposed convolution to one channel is far below the convolution
+    peak (``benchmarks/inference_roofline.py``); training keeps the transposed convolution. The parameters
+    are the transposed convolution's (``weight``: in x out x k x k), as the checkpoints hold them.
+    """
+
+    def forward(self, x: Tensor, output_size: list[int] | None = None) -> Tensor:
+        s = self.stride[0]
+        k = self.kernel_size[0]
+        square = self.stride == (s, s) and self.kernel_size == (k, k) and self.padding[0] == self.padding[1]
+        exact_size = self.output_padding == (s + 2 * self.padding[0] - k,) * 2  # the output is s times the input
+        if (self.training or output_size is not None or not square or not exact_size or self.groups != 1
+                or self.dilation != (1, 1) or self.padding_mode != "zeros"):
+            return super().forward(x, output_size)
+        taps, left, right = _phase_taps(k, s, self.padding[0])
+        index = torch.tensor(taps, device=self.weight.device)  # (s, D): phase, offset -> tap (k: zero)
+        padded = F.pad(self.weight, (0, 1, 0, 1))  # tap k reads the zero
+        d = index.shape[1]
+        # (in, out, s, D, s, D) -> (out, s_y, s_x, in, D, D): channel out * s * s + p_y * s + p_x, pixel_shuffle's order
+        weight = padded[:, :, index][:, :, :, :, index].permute(1, 2, 4, 0, 3, 5)
+        weight = weight.reshape(self.out_channels * s * s, self.in_channels, d, d)
+        bias = self.bias.repeat_interleave(s * s) if self.bias is not None else None
+        phases = F.conv2d(F.pad(x, (left, right, left, right)), weight, bias)
+        return F.pixel_shuffle(phases, s)
+
+
 def deconv_upsampler(in_channels: int, out_channels: int, kernel_size: int, scale: int,
-                     std: float = 1e-3) -> nn.ConvTranspose2d:
-    """A transposed convolution from ``H x W`` to exactly ``scale H x scale W``, weights N(0, ``std``).
+                     std: float = 1e-3) -> SubPixelDeconv:
+    """A transposed convolution from ``H x W`` to exactly ``scale H x scale W``, weights N(0, ``std``)
+    (``SubPixelDeconv``: a convolution and a pixel shuffle outside training).
 
     FSRCNN's last layer (FSRCNN paper, Sec. 3.3), also EMTCM's.
     """
     pad = (kernel_size - 1) // 2
-    layer = nn.ConvTranspose2d(in_channels, out_channels, kernel_size, stride=scale, padding=pad,
-                               output_padding=scale + 2 * pad - kernel_size)
+    layer = SubPixelDeconv(in_channels, out_channels, kernel_size, stride=scale, padding=pad,
+                           output_padding=scale + 2 * pad - kernel_size)
     return normal_init_(layer, std)
 
 

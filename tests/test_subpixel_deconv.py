@@ -1,0 +1,59 @@
+"""SubPixelDeconv (FSRCNN's and EMTCM's last layer): outside training, a convolution to stride**2 phases and a
+pixel shuffle that gives the transposed convolution's output to float rounding; in training, the transposed
+convolution itself."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import pytest
+import torch
+from torch import nn
+
+from sr_zoo.models.blocks import SubPixelDeconv, deconv_upsampler
+
+
+def _pair(scale: int, cin: int, cout: int) -> tuple[SubPixelDeconv, nn.ConvTranspose2d]:
+    torch.manual_seed(scale * 10 + cout)
+    layer = deconv_upsampler(cin, cout, 9, scale, std=0.1)
+    nn.init.normal_(layer.bias)
+    plain = nn.ConvTranspose2d(cin, cout, 9, scale, layer.padding, layer.output_padding)
+    plain.load_state_dict(layer.state_dict())  # the same parameter names and shapes
+    return layer, plain
+
+
+@pytest.mark.parametrize("scale", [2, 3, 4])
+@pytest.mark.parametrize("cout", [1, 3])
+def test_inference_form_is_the_transposed_convolution(scale: int, cout: int) -> None:
+    layer, plain = _pair(scale, 12, cout)
+    layer.eval()
+    for shape in [(2, 12, 7, 5), (1, 12, 1, 1), (1, 12, 3, 9)]:
+        x = torch.randn(shape)
+        expected = plain(x)
+        # The phase form runs: no transposed convolution is called outside training.
+        with mock.patch("torch.nn.functional.conv_transpose2d", side_effect=AssertionError("transposed conv")):
+            got = layer(x)
+            got_cl = layer(x.contiguous(memory_format=torch.channels_last))
+        assert got.shape == expected.shape == (shape[0], cout, scale * shape[2], scale * shape[3])
+        tolerance = 1e-5 * float(expected.abs().max())
+        assert float((got - expected).abs().max()) <= tolerance
+        assert float((got_cl - expected).abs().max()) <= tolerance
+
+
+def test_training_runs_the_transposed_convolution_itself() -> None:
+    layer, plain = _pair(3, 8, 1)
+    layer.train()
+    x = torch.randn(2, 8, 5, 6, requires_grad=True)
+    assert torch.equal(layer(x), plain(x))
+    layer(x).square().sum().backward()
+    grad = layer.weight.grad.clone()
+    plain(x).square().sum().backward()
+    assert torch.equal(grad, plain.weight.grad)
+
+
+def test_a_layer_whose_output_is_not_stride_times_the_input_falls_back() -> None:
+    layer = SubPixelDeconv(4, 2, 3, stride=2, padding=0).eval()  # (h - 1) * 2 + 3: not 2h
+    plain = nn.ConvTranspose2d(4, 2, 3, stride=2, padding=0)
+    plain.load_state_dict(layer.state_dict())
+    x = torch.randn(1, 4, 5, 5)
+    assert torch.equal(layer(x), plain(x)) and layer(x).shape[-1] == 11
