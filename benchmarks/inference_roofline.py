@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import io
 import json
 import math
 import os
@@ -51,7 +52,7 @@ from sr_zoo.models import create_model, list_models, model_info
 from sr_zoo.models.pretrained import available_pretrained
 
 VARIANTS = ("eager", "channels_last", "compile", "bf16", "onnxruntime")
-FEATURES = ("channels_last", "compile", "bf16")  # what a '+'-joined variant may combine
+FEATURES = ("channels_last", "compile", "bf16", "fp16")  # what a '+'-joined variant may combine
 PEAK_CHANNELS, PEAK_SIDE = 64, 256
 FILL_GFLOP = {"cpu": 10.0, "cuda": 500.0}  # a call this big keeps the machine busy (batch 'auto')
 MAX_AUTO_BATCH = {"cpu": 8, "cuda": 64}
@@ -108,12 +109,18 @@ def conv_flops(module: nn.Module, inputs: Tensor, output: Tensor) -> int:
 
 
 # ------------------------------------------------------------------ the peak
-class PeakConv:
-    """The reference: a 64->64 3x3 convolution on ``side`` x ``side`` maps, in a precision and layout."""
+DTYPES = {"fp32": torch.float32, "tf32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
-    def __init__(self, device: torch.device, batch: int, side: int, precision: str, channels_last: bool) -> None:
+
+class PeakConv:
+    """The reference: a 64->64 3x3 convolution on ``side`` x ``side`` maps, in a precision and layout, run by
+    torch or (fp32, NCHW) by ONNX Runtime."""
+
+    def __init__(self, device: torch.device, batch: int, side: int, precision: str, channels_last: bool,
+                 runtime: str = "torch", threads: int | None = None) -> None:
         self.device, self.precision, self.channels_last, self.batch = device, precision, channels_last, batch
-        dtype = torch.bfloat16 if precision == "bf16" else torch.float32
+        self.runtime = runtime
+        dtype = DTYPES[precision]
         gen = torch.Generator().manual_seed(0)
         self.conv = nn.Conv2d(PEAK_CHANNELS, PEAK_CHANNELS, 3, padding=1).to(device, dtype)
         self.x = torch.rand(batch, PEAK_CHANNELS, side, side, generator=gen).to(device, dtype)
@@ -121,14 +128,36 @@ class PeakConv:
             self.conv = self.conv.to(memory_format=torch.channels_last)
             self.x = self.x.contiguous(memory_format=torch.channels_last)
         self.flops = 2 * PEAK_CHANNELS * PEAK_CHANNELS * 9 * side * side * batch
+        if runtime == "onnxruntime":
+            self.session, self.feed = _onnx_session(self.conv.cpu().float(), self.x.cpu().float(), device, threads)
 
     @property
     def name(self) -> str:
-        return f"{self.precision} {'channels_last' if self.channels_last else 'NCHW'} batch {self.batch}"
+        layout = "onnxruntime" if self.runtime == "onnxruntime" else "channels_last" if self.channels_last else "NCHW"
+        return f"{self.precision} {layout} batch {self.batch}"
 
-    def __call__(self) -> Tensor:
+    def __call__(self) -> Any:
+        if self.runtime == "onnxruntime":
+            return self.session.run(None, self.feed)
         with torch.no_grad(), _tf32(self.precision == "tf32" if self.device.type == "cuda" else None):
             return self.conv(self.x)
+
+
+def _onnx_session(module: nn.Module, example: Tensor, device: torch.device, threads: int | None) -> tuple[Any, dict]:
+    """An ONNX Runtime session of ``module`` (exported as ``sr_zoo.inference.export`` does) and its feed."""
+    import onnxruntime as ort
+
+    buffer = io.BytesIO()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, (example,), buffer, dynamo=False, opset_version=17, input_names=["x"],
+                          output_names=["y"])
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    providers = (["CUDAExecutionProvider"] if device.type == "cuda" else []) + ["CPUExecutionProvider"]
+    session = ort.InferenceSession(buffer.getvalue(), options, providers=providers)
+    return session, {"x": example.numpy()}
 
 
 @contextlib.contextmanager
@@ -159,21 +188,24 @@ def time_calls(calls: dict[str, Callable[[], Any]], rounds: int, device: torch.d
     return times
 
 
-def measure_peaks(device: torch.device, batches: list[int], side: int, repeats: int,
-                  bf16: bool) -> list[dict[str, Any]]:
-    """The reference convolution in each precision, layout and batch: GFLOP/s, median of ``repeats``."""
-    precisions = ["fp32"] + (["tf32"] if device.type == "cuda" else []) + (["bf16"] if bf16 else [])
+def measure_peaks(device: torch.device, batches: list[int], side: int, repeats: int, precisions: list[str],
+                  onnxruntime: bool) -> tuple[list[dict[str, Any]], dict[str, PeakConv]]:
+    """The reference convolution in each precision, layout (and ONNX Runtime, in fp32) and batch: GFLOP/s,
+    median of ``repeats`` interleaved rounds; and the references by name."""
     refs = {}
     for precision in precisions:
         for batch in sorted({1, max(batches)}):
-            for cl in (False, True):
-                ref = PeakConv(device, batch, side, precision, cl)
+            runs = [("torch", False), ("torch", True)] + ([("onnxruntime", False)] if onnxruntime and
+                                                          precision == "fp32" else [])
+            for runtime, cl in runs:
+                ref = PeakConv(device, batch, side, precision, cl, runtime, torch.get_num_threads())
                 ref()  # warm-up
                 refs[ref.name] = ref
     times = time_calls(refs, repeats, device)
-    return [{"peak": ref.name, "precision": ref.precision, "channels_last": ref.channels_last, "batch": ref.batch,
-             "side": side, "gflop": ref.flops / 1e9, "ms": statistics.median(times[n]) * 1e3,
+    rows = [{"peak": ref.name, "precision": ref.precision, "runtime": ref.runtime, "channels_last": ref.channels_last,
+             "batch": ref.batch, "side": side, "gflop": ref.flops / 1e9, "ms": statistics.median(times[n]) * 1e3,
              "gflops_per_s": ref.flops / statistics.median(times[n]) / 1e9} for n, ref in refs.items()]
+    return rows, refs
 
 
 def best_peaks(peaks: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -191,6 +223,14 @@ def bf16_unsupported(device: torch.device) -> str | None:
         return None if torch.cuda.is_bf16_supported() else "this GPU has no bf16"
     if not torch.ops.mkldnn._is_mkldnn_bf16_supported():
         return "this CPU has no bf16 instructions (AVX512-BF16/AMX): oneDNN runs bf16 convolutions slower than fp32"
+    return None
+
+
+def fp16_unsupported(device: torch.device) -> str | None:
+    if device.type == "cuda":
+        return None
+    if not torch.ops.mkldnn._is_mkldnn_fp16_supported():
+        return "this CPU has no fp16 arithmetic (AVX512-FP16/AMX-FP16)"
     return None
 
 
@@ -218,8 +258,9 @@ def onnxruntime_unavailable(device: torch.device) -> str | None:
 
 def peak_precision(variant: str, device: torch.device) -> str:
     """Which peak a variant's row compares against."""
-    if "bf16" in variant.split("+"):
-        return "bf16"
+    for precision in ("bf16", "fp16"):
+        if precision in variant.split("+"):
+            return precision
     return "tf32" if device.type == "cuda" and torch.backends.cudnn.allow_tf32 else "fp32"
 
 
@@ -253,8 +294,8 @@ def build_runner(variant: str, model: nn.Module, lr: Tensor, workdir: Path, thre
     x = lr
     if "channels_last" in features:
         m = m.to(memory_format=torch.channels_last)
-    autocast = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if "bf16" in features else \
-        contextlib.nullcontext
+    half = next((DTYPES[p] for p in ("bf16", "fp16") if p in features), None)
+    autocast = (lambda: torch.autocast(device.type, dtype=half)) if half is not None else contextlib.nullcontext
     channels_last = "channels_last" in features
 
     def forward(inp: Tensor) -> Tensor:
@@ -349,8 +390,10 @@ def measure_group(name: str, scale: int, model: nn.Module, batch: int, size: int
         row = {**base, "variant": variant, "peak": peak_precision(variant, device)}
         rows[variant] = row
         reason = next((r for key, r in skip.items() if key in variant.split("+")), None)
-        if reason is None and deadline is not None and time.monotonic() > deadline:
-            reason = f"time budget ({args.budget_s:.0f} s) spent"
+        costly = "compile" in variant.split("+") or variant == "onnxruntime"  # seconds to a minute to prepare
+        if reason is None and deadline is not None and time.monotonic() > deadline - (0.4 * args.budget_s if costly
+                                                                                      else 0.0):
+            reason = f"time budget ({args.budget_s:.0f} s{', 60% for compile and export' if costly else ''}) spent"
         if reason is not None:
             row.update(status="skipped", reason=reason)
             continue
@@ -463,8 +506,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None, help="torch and ONNX Runtime threads")
     parser.add_argument("--tolerance", type=float, default=1e-4, help="max abs difference still 'exact'")
     parser.add_argument("--budget-s", type=float, default=None,
-                        help="stop starting variants after this many seconds (default: benchmarks/gpu/run.sh's "
-                             "STEP_BUDGET less 20 s when set, else none)")
+                        help="start no variant after this many seconds, no compile or export after 60%% of them "
+                             "(default: benchmarks/gpu/run.sh's STEP_BUDGET less 20 s when set, else none)")
     parser.add_argument("--smoke", action="store_true", help="toy sizes, one repeat (a check of the code paths)")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the rows as JSON")
     args = parser.parse_args(argv)
@@ -488,8 +531,8 @@ def main(argv: list[str] | None = None) -> int:
     variants = _parse_list(args.variants)
 
     skip: dict[str, str] = {}
-    for feature, why in (("bf16", bf16_unsupported(device)), ("compile", compile_unavailable(device)),
-                         ("onnxruntime", onnxruntime_unavailable(device))):
+    for feature, why in (("bf16", bf16_unsupported(device)), ("fp16", fp16_unsupported(device)),
+                         ("compile", compile_unavailable(device)), ("onnxruntime", onnxruntime_unavailable(device))):
         if why and any(feature in v.split("+") for v in variants):
             skip[feature] = why
     if args.smoke:  # a compile or an export of each model costs seconds to a minute here
@@ -507,15 +550,16 @@ def main(argv: list[str] | None = None) -> int:
           f"median of {repeats} interleaved rounds; load average {header['load_avg_start']}")
 
     max_batch = max(numeric + ([MAX_AUTO_BATCH[device.type]] if "auto" in batch_spec else []) or [1])
-    peaks = measure_peaks(device, [1, max_batch], peak_side, repeats, "bf16" not in skip and
-                          any("bf16" in v.split("+") for v in variants))
+    precisions = ["fp32"] + (["tf32"] if device.type == "cuda" else [])
+    precisions += [p for p in ("bf16", "fp16") if p not in skip and any(p in v.split("+") for v in variants)]
+    onnx_peak = "onnxruntime" not in skip and "onnxruntime" in variants
+    peaks, all_refs = measure_peaks(device, [1, max_batch], peak_side, repeats, precisions, onnx_peak)
     best = best_peaks(peaks)
     for p in peaks:
         print(f"  peak {p['peak']:<32} {p['gflop']:8.2f} GFLOP {p['ms']:9.2f} ms {p['gflops_per_s']:9.1f} GFLOP/s"
               + ("  <- best" if best[p["precision"]] is p else ""))
-    refs = {prec: PeakConv(device, p["batch"], peak_side, prec, p["channels_last"]) for prec, p in best.items()}
-    for ref in refs.values():
-        ref()
+    refs = {prec: all_refs[p["peak"]] for prec, p in best.items()}  # timed again in every group's rounds
+    del all_refs
     for feature, why in skip.items():
         print(f"  {feature}: skipped ({why})")
 
