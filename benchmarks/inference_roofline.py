@@ -372,6 +372,11 @@ def limit_note(model: nn.Module, run: Callable[[], Any], device: torch.device,
 
 
 # ------------------------------------------------------------------ one (model, batch) group
+ROW_KEYS = ("model", "scale", "batch", "size", "variant", "status", "gflops", "ms", "gflops_per_s", "peak",
+            "peak_gflops_per_s", "pct_of_peak", "max_diff", "exact", "reason", "limit", "same_as", "net_gflops",
+            "net_output_max", "weights", "prepare_s")
+
+
 def measure_group(name: str, scale: int, model: nn.Module, batch: int, size: int, variants: list[str],
                   skip: dict[str, str], refs: dict[str, PeakConv], args: argparse.Namespace, device: torch.device,
                   workdir: Path, deadline: float | None) -> list[dict[str, Any]]:
@@ -387,7 +392,8 @@ def measure_group(name: str, scale: int, model: nn.Module, batch: int, size: int
     runners: dict[str, Callable[[], Any]] = {}
     hookable: dict[str, nn.Module] = {}
     for variant in variants:
-        row = {**base, "variant": variant, "peak": peak_precision(variant, device)}
+        row = dict.fromkeys(ROW_KEYS)  # every key in every row, in this order (benchmarks/gpu/summarize.py's table)
+        row.update(base, variant=variant, peak=peak_precision(variant, device))
         rows[variant] = row
         reason = next((r for key, r in skip.items() if key in variant.split("+")), None)
         costly = "compile" in variant.split("+") or variant == "onnxruntime"  # seconds to a minute to prepare
