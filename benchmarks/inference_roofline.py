@@ -2,27 +2,31 @@
 float32, ``channels_last``, ``torch.compile``, bf16 and ONNX Runtime, as a share of a large 3x3
 convolution's measured FLOP/s.
 
-The peak is a 64->64 3x3 convolution on 256x256 maps (batch 1 and the largest batch asked for), fp32 in
-both memory layouts (on CUDA also TF32 and bf16); the best of each precision is that precision's peak.
-Each (model, batch) group times its variants in interleaved rounds (the order rotating) together with the
-peak's convolution, so a row's achieved/peak compares two figures taken under the same load (a shared CPU
-moves both). FLOPs are counted (``torch.utils.flop_counter``, on a meta-device copy in training mode: the layers as
-defined, not an inference form that also multiplies zeros) over the whole forward (RGB in, RGB out: a
-Y-channel model's colour conversion and bicubic CbCr included); ``net_gflops`` is ``model.net``'s part.
-``max_diff`` is the largest absolute difference from eager float32 (TF32 off on CUDA); ``exact`` says it
-is within ``--tolerance`` times the network's largest output where that exceeds 1 (float rounding grows
-with it, and an untrained CSRCNN gives hundreds). Models with shipped weights use them; the others are
-randomly initialised (seed 0), which changes no timing. ``limit`` comes from one timed eager pass with a
-hook on every convolution: the time outside convolutions and the convolution that loses the most time
-against the peak.
+The peak is a 64->64 3x3 convolution on 256x256 maps, batch 1 and the largest batch asked for, run by torch
+in both memory layouts and by ONNX Runtime, in fp32 (on CUDA also TF32, and bf16/fp16 where a variant uses
+them): the fastest in each precision is that precision's peak. Each (model, batch) group times its variants
+in interleaved rounds (the order rotating) together with that peak convolution, so a row's achieved/peak
+compares two figures taken under the same load. FLOPs are counted by ``torch.utils.flop_counter`` over the
+whole forward (RGB in, RGB out: a Y-channel model's colour conversion and bicubic CbCr included) on a
+meta-device copy in training mode, i.e. of the layers as defined, not of an inference form that multiplies
+zeros too (``SubPixelDeconv``); ``net_gflops`` is ``model.net``'s part. ``max_diff`` is the largest absolute
+difference from eager float32 (TF32 off on CUDA); ``exact`` says it is within ``--tolerance`` times the
+network's largest output where that exceeds 1 (rounding grows with it: an untrained CSRCNN gives hundreds).
+Models with shipped weights use them, the others are randomly initialised (seed 0: no timing depends on
+it). ``limit``: one more call of each eager-module variant with every convolution timed, giving the share of
+time outside convolutions and the convolution that loses the most time against the peak. SRGAN's and
+SRSEG's inference network is SRResNet's generator: measured once, under SRResNet's name.
 
 Run:  python benchmarks/inference_roofline.py [--device cpu|cuda] [--size 64] [--batch 1,auto]
       [--models csrcnn,srresnet,...] [--variants eager,channels_last,compile,bf16,onnxruntime]
       [--repeats 3] [--threads N] [--tolerance 1e-4] [--budget-s S] [--smoke] [--json PATH]
-A variant may combine features with '+' (``channels_last+compile``, ``channels_last+bf16``). Batch
+A variant may combine features with '+' (``channels_last+compile``, ``channels_last+bf16``, ``fp16``). Batch
 ``auto`` is the smallest power of two whose call is at least 10 GFLOP on CPU (500 on CUDA), at most 8
-(64); a model whose one image already makes such a call gets no second batch. ``--smoke``: toy sizes, one
-repeat, compile and ONNX Runtime for bicubic at batch 1 only (a check of the code paths, not a measurement).
+(64); a model whose one image already makes such a call gets no second batch. Default LR side: 64 on CPU
+(the default run takes about 8 minutes on a shared 2-core CPU, compiles included), 128 on CUDA. On a CPU
+that other processes share, ``--threads 1`` can be several times faster than two threads for the small
+models (each parallel region waits for a descheduled thread). ``--smoke``: toy sizes, one repeat, compile
+and ONNX Runtime for bicubic at batch 1 only (a check of the code paths, not a measurement).
 """
 
 from __future__ import annotations
@@ -396,10 +400,8 @@ def measure_group(name: str, scale: int, model: nn.Module, batch: int, size: int
         row.update(base, variant=variant, peak=peak_precision(variant, device))
         rows[variant] = row
         reason = next((r for key, r in skip.items() if key in variant.split("+")), None)
-        costly = "compile" in variant.split("+") or variant == "onnxruntime"  # seconds to a minute to prepare
-        if reason is None and deadline is not None and time.monotonic() > deadline - (0.4 * args.budget_s if costly
-                                                                                      else 0.0):
-            reason = f"time budget ({args.budget_s:.0f} s{', 60% for compile and export' if costly else ''}) spent"
+        if reason is None and deadline is not None and time.monotonic() > deadline:
+            reason = f"time budget ({args.budget_s:.0f} s) spent"
         if reason is not None:
             row.update(status="skipped", reason=reason)
             continue
@@ -435,6 +437,11 @@ def measure_group(name: str, scale: int, model: nn.Module, batch: int, size: int
             note, detail = limit_note(modules, runners[variant], device, peak_now[rows[variant]["peak"]])
             rows[variant]["limit"], rows[variant]["limit_detail"] = note, detail
     return list(rows.values())
+
+
+def _costly(variant: str) -> bool:
+    """A variant that takes seconds to a minute to prepare (a compile, an export)."""
+    return "compile" in variant.split("+") or variant == "onnxruntime"
 
 
 def auto_batch(gflop_per_image: float, device: torch.device) -> int:
@@ -507,13 +514,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", default=None, help="comma list of batch sizes or 'auto' (default 1,auto)")
     parser.add_argument("--models", default=None, help="comma list (default: every registered model)")
     parser.add_argument("--scale", type=int, default=None, help="factor (default 4, or the largest below it)")
-    parser.add_argument("--variants", default=",".join(VARIANTS), help="comma list; '+' combines features")
+    parser.add_argument("--variants", default=None, help="comma list; '+' combines features (default: eager, "
+                        "channels_last, compile, bf16, onnxruntime; on CUDA also channels_last+bf16)")
     parser.add_argument("--repeats", type=int, default=None, help="timed rounds per group (default 3)")
     parser.add_argument("--threads", type=int, default=None, help="torch and ONNX Runtime threads")
     parser.add_argument("--tolerance", type=float, default=1e-4, help="max abs difference still 'exact'")
     parser.add_argument("--budget-s", type=float, default=None,
-                        help="start no variant after this many seconds, no compile or export after 60%% of them "
-                             "(default: benchmarks/gpu/run.sh's STEP_BUDGET less 20 s when set, else none)")
+                        help="start no variant after this many seconds; compile and ONNX Runtime then come after "
+                             "every model's other variants (default: benchmarks/gpu/run.sh's STEP_BUDGET less 20 s "
+                             "when set, else none)")
     parser.add_argument("--smoke", action="store_true", help="toy sizes, one repeat (a check of the code paths)")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the rows as JSON")
     args = parser.parse_args(argv)
@@ -534,7 +543,8 @@ def main(argv: list[str] | None = None) -> int:
     batch_spec = _parse_list(args.batch or ("1,2" if args.smoke else "1,auto"))
     numeric = [int(b) for b in batch_spec if b != "auto"]
     names = _parse_list(args.models) if args.models else list_models()
-    variants = _parse_list(args.variants)
+    variants = _parse_list(args.variants or ",".join(VARIANTS + (("channels_last+bf16",) if device.type == "cuda"
+                                                                  else ())))
 
     skip: dict[str, str] = {}
     for feature, why in (("bf16", bf16_unsupported(device)), ("fp16", fp16_unsupported(device)),
@@ -594,39 +604,46 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         sharing.setdefault(network_key(models[name][1]), []).append(name)
     measured: dict[tuple, tuple[str, list[dict[str, Any]]]] = {}
+    # With a time budget the variants that take seconds to a minute to prepare (compile, export) come in a
+    # second pass, after every model's cheap ones: a run cut short keeps the basics of every model.
+    passes = [variants]
+    if deadline is not None:
+        passes = [p for p in ([v for v in variants if not _costly(v)], [v for v in variants if _costly(v)]) if p]
     with tempfile.TemporaryDirectory(prefix="sr_zoo_roofline_") as tmp:
-        # Batch 1 of every model first, then the full batches: a run cut short by its budget has the basics.
-        for spec in batch_spec:
-            for name in names:
-                scale, model = models[name]
-                if spec == "auto":
-                    counted = [r["gflops"] / r["batch"] for r in rows if r["model"] == name]
-                    per_image = counted[0] if counted else count_flops(model, (1, 3, size, size))[0] / 1e9
-                    batch = auto_batch(per_image, device)
-                    if batch == 1 or batch in numeric:
-                        notes.append(f"{name}: batch auto = {batch} ({per_image:.3g} GFLOP an image): "
-                                     f"{'already fills the machine' if batch == 1 else 'measured already'}")
-                        continue
-                else:
-                    batch = int(spec)
-                key = (network_key(model), batch)
-                if key not in measured:  # once, under the smallest model's name (SRResNet: no discriminator)
-                    canonical = min(sharing[network_key(model)],
-                                    key=lambda n: sum(p.numel() for p in models[n][1].parameters()))
-                    group_skip = dict(skip)
-                    if args.smoke and canonical == "bicubic" and spec == batch_spec[0]:
-                        group_skip = {k: v for k, v in skip.items() if not v.startswith("smoke")}
-                    with warnings.catch_warnings():
-                        warnings.filterwarnings("ignore", message=".*functools.lru_cache")  # dynamo on imresize
-                        group = measure_group(canonical, *models[canonical], batch, size, variants, group_skip,
-                                              refs, args, device, Path(tmp), deadline)
-                    measured[key] = (canonical, group)
-                canonical, group = measured[key]
-                group = [r if name == canonical else dict(r, model=name, same_as=canonical) for r in group]
-                rows += group
-                for r in group:
-                    print(format_row(r), flush=True)
-                write_json()
+        for number, pass_variants in enumerate(passes):
+            # Batch 1 of every model first, then the full batches.
+            for spec in batch_spec:
+                for name in names:
+                    scale, model = models[name]
+                    if spec == "auto":
+                        counted = [r["gflops"] / r["batch"] for r in rows if r["model"] == name]
+                        per_image = counted[0] if counted else count_flops(model, (1, 3, size, size))[0] / 1e9
+                        batch = auto_batch(per_image, device)
+                        if batch == 1 or batch in numeric:
+                            if number == 0:
+                                notes.append(f"{name}: batch auto = {batch} ({per_image:.3g} GFLOP an image): "
+                                             f"{'already fills the machine' if batch == 1 else 'measured already'}")
+                            continue
+                    else:
+                        batch = int(spec)
+                    key = (network_key(model), batch, number)
+                    if key not in measured:  # once, under the smallest model's name (SRResNet: no discriminator)
+                        canonical = min(sharing[network_key(model)],
+                                        key=lambda n: sum(p.numel() for p in models[n][1].parameters()))
+                        group_skip = dict(skip)
+                        if args.smoke and canonical == "bicubic" and spec == batch_spec[0]:
+                            group_skip = {k: v for k, v in skip.items() if not v.startswith("smoke")}
+                        with warnings.catch_warnings():
+                            warnings.filterwarnings("ignore", message=".*functools.lru_cache")  # dynamo, imresize
+                            group = measure_group(canonical, *models[canonical], batch, size, pass_variants,
+                                                  group_skip, refs, args, device, Path(tmp), deadline)
+                        measured[key] = (canonical, group)
+                    canonical, group = measured[key]
+                    group = [r if name == canonical else dict(r, model=name, same_as=canonical) for r in group]
+                    rows += group
+                    for r in group:
+                        print(format_row(r), flush=True)
+                    write_json()
     header["load_avg_end"] = os.getloadavg() if hasattr(os, "getloadavg") else None
     for note in notes:
         print(f"  {note}")

@@ -102,3 +102,20 @@ def test_smoke_run_has_a_row_per_model_batch_and_variant(roofline, tmp_path: Pat
     assert by_key[("csrcnn", 1, "onnxruntime")]["reason"].startswith("smoke")
     assert data["best_peaks"]["fp32"] > 0 and data["threads"] == 1
     assert all(f"{m} x4 batch 1" in data["recommended"] for m in models)
+
+
+def test_a_spent_time_budget_skips_what_is_left_cheap_variants_first(roofline, tmp_path: Path) -> None:
+    path = tmp_path / "roofline.json"
+    threads = torch.get_num_threads()
+    try:
+        assert roofline.main(["--device", "cpu", "--size", "16", "--repeats", "1", "--threads", "1", "--models",
+                              "fsrcnn,bicubic", "--batch", "1", "--variants", "onnxruntime,eager", "--budget-s", "1e-6",
+                              "--json", str(path)]) == 0
+    finally:
+        torch.set_num_threads(threads)
+    rows = json.loads(path.read_text())["rows"]
+    # With a budget, compile and export come after every model's other variants; here nothing had time.
+    assert [(r["model"], r["variant"]) for r in rows] == [("fsrcnn", "eager"), ("bicubic", "eager"),
+                                                          ("fsrcnn", "onnxruntime"), ("bicubic", "onnxruntime")]
+    assert all(r["status"] == "skipped" and r["reason"].startswith("time budget") for r in rows)
+    assert all(r["gflops"] > 0 for r in rows)
