@@ -26,7 +26,7 @@ from sr_zoo.training.checkpointing import AtomicCheckpointIO, InterruptCheckpoin
 from sr_zoo.training.loggers import SRZooWandbLogger
 from sr_zoo.training.summary import RunSummary
 
-__all__ = ["SUBCOMMANDS", "SRZooCLI", "run_lightning_cli", "translate_args"]
+__all__ = ["SUBCOMMANDS", "SRZooCLI", "atomic_checkpoints", "run_lightning_cli", "trainer_defaults", "translate_args"]
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
@@ -43,6 +43,24 @@ class ConfigToLoggers(SaveConfigCallback):
                 logger.experiment.config.update({"cli": json.loads(config)}, allow_val_change=True)
 
 
+def trainer_defaults(lazy_logger: bool = True) -> dict[str, Any]:
+    """The Trainer arguments ``sr-zoo`` starts from (a recipe or ``--trainer.*`` overrides them): ``last.ckpt``
+    and checkpoints each epoch, a checkpoint on Ctrl+C/SIGTERM, the closing summary, and the W&B logger
+    (built when first used, as LightningCLI needs it; ``lazy_logger=False`` for a ``Trainer`` made directly)."""
+    logger = lazy_instance if lazy_logger else (lambda cls, **kwargs: cls(**kwargs))
+    return {
+        "callbacks": [ModelCheckpoint(save_last=True), InterruptCheckpoint(), RunSummary()],
+        "logger": logger(SRZooWandbLogger, project="sr_zoo"),
+    }
+
+
+def atomic_checkpoints(trainer: Trainer) -> Trainer:
+    """``trainer`` writing checkpoints atomically (``AtomicCheckpointIO``) unless a plugin of the user's writes them."""
+    if type(trainer.strategy.checkpoint_io) is TorchCheckpointIO:
+        trainer.strategy.checkpoint_io = AtomicCheckpointIO()
+    return trainer
+
+
 class SRZooCLI(LightningCLI):
     """LightningCLI with ``data.scale`` linked to ``model.init_args.scale``."""
 
@@ -51,10 +69,7 @@ class SRZooCLI(LightningCLI):
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         """The Trainer, writing checkpoints atomically unless a plugin of the user's writes them."""
-        trainer = super().instantiate_trainer(**kwargs)
-        if type(trainer.strategy.checkpoint_io) is TorchCheckpointIO:
-            trainer.strategy.checkpoint_io = AtomicCheckpointIO()
-        return trainer
+        return atomic_checkpoints(super().instantiate_trainer(**kwargs))
 
 
 def _model_class_path(name: str) -> str:
@@ -169,10 +184,7 @@ def _run(argv: Sequence[str]) -> int:
         SRDataModule,
         subclass_mode_model=True,
         args=args,
-        trainer_defaults={
-            "callbacks": [ModelCheckpoint(save_last=True), InterruptCheckpoint(), RunSummary()],
-            "logger": lazy_instance(SRZooWandbLogger, project="sr_zoo"),
-        },
+        trainer_defaults=trainer_defaults(),
         save_config_callback=ConfigToLoggers,
         save_config_kwargs={"overwrite": True},
         auto_configure_optimizers=False,

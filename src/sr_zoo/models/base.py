@@ -8,6 +8,7 @@ from typing import Any
 import lightning as L
 import torch
 import torch.nn.functional as F
+from lightning.pytorch.utilities.data import extract_batch_size
 from torch import Tensor, nn
 from torch.nn import Parameter
 from torchmetrics import MetricCollection
@@ -60,6 +61,8 @@ class SRModule(L.LightningModule):
         self.sample_images = sample_images
         self.net: nn.Module = nn.Identity()
         self.metrics = nn.ModuleDict()
+        self._epoch_sums: dict[str, tuple[Tensor, int]] = {}  # log_epoch_mean's batch-weighted sums, by name
+        self._epoch_logged = False  # whether log_epoch_mean's sums went to Lightning during this epoch
 
     # ------------------------------------------------------------------ inference
     def forward(self, lr: Tensor) -> Tensor:
@@ -182,11 +185,50 @@ class SRModule(L.LightningModule):
         quantity whose plateau the recipes' steady-state stops detect (they keep their own resumable mean)."""
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
         if isinstance(loss, Tensor):
-            size = batch["lr"].shape[0] if isinstance(batch, dict) and "lr" in batch else None
-            self.log("train/epoch_loss", loss.detach(), on_step=False, on_epoch=True, sync_dist=True, batch_size=size)
+            size = batch["lr"].shape[0] if isinstance(batch, dict) and "lr" in batch else extract_batch_size(batch)
+            self.log_epoch_mean("train/epoch_loss", loss, size)
+        if self._epoch_sums and (self._epoch_logged or self._epoch_may_end()):
+            self._log_epoch_sums()
+
+    def log_epoch_mean(self, name: str, value: Tensor, batch_size: int) -> None:
+        """What ``self.log(name, value, on_step=False, on_epoch=True, sync_dist=True, batch_size=batch_size)``
+        logs, for a training batch (in ``training_step``, or in ``on_train_batch_end`` before ``super()``'s), at a
+        fraction of its cost.
+
+        Each ``self.log`` call costs Lightning 0.3-1 ms of CPU (``benchmarks/lightning_overhead.py``), 0.3-1 ms
+        per training batch and name here. The batch-weighted sum is kept here instead and handed to Lightning
+        after the batch that may end the epoch (its last, ``max_steps``, a stop request), so callbacks see the
+        mean in their ``on_train_epoch_end``; an epoch ended otherwise (a stop decided in a validation inside
+        it) hands it over in the module's ``on_train_epoch_end``, which monitoring callbacks still see.
+        """
+        value = value.detach()
+        if value.dtype not in (torch.float32, torch.float64):
+            value = value.float()  # as Lightning keeps a logged value
+        total, count = self._epoch_sums.get(name, (0.0, 0))
+        self._epoch_sums[name] = (total + value * batch_size, count + batch_size)
+
+    def _epoch_may_end(self) -> bool:
+        """Whether the epoch may end with the batch just trained (the loop's tests of ``done``, as far as a
+        batch hook sees them)."""
+        trainer = self.trainer
+        progress = trainer.fit_loop.epoch_loop.batch_progress
+        return (progress.is_last_batch or trainer.should_stop
+                or progress.current.ready >= trainer.num_training_batches
+                or 0 <= trainer.max_steps <= trainer.global_step)
+
+    def _log_epoch_sums(self) -> None:
+        # Lightning adds up what is logged (value x batch_size, and batch_size) over the epoch and ranks:
+        # a sum handed over in parts, or at once, gives the same mean.
+        for name, (total, count) in self._epoch_sums.items():
+            self.log(name, total / count, on_step=False, on_epoch=True, sync_dist=True, batch_size=count)
+        self._epoch_sums = {}
+        self._epoch_logged = True  # from now on with every batch: the epoch went on after one that could end it
 
     def on_train_epoch_end(self) -> None:
         super().on_train_epoch_end()
+        if self._epoch_sums:  # an end no batch hook saw coming
+            self._log_epoch_sums()
+        self._epoch_logged = False
         for i, optimizer in enumerate(self.trainer.optimizers):
             if optimizer.param_groups:  # bicubic's placeholder optimizer has none
                 self.log(f"train/{self.lr_log_name(i)}", optimizer.param_groups[0]["lr"])
@@ -267,6 +309,7 @@ class SRModule(L.LightningModule):
     def on_train_start(self) -> None:
         super().on_train_start()
         align_epoch_counter(self.trainer)  # a run stopped by max_steps inside an epoch resumes in that epoch
+        self._epoch_sums, self._epoch_logged = {}, False  # nothing left from a fit that failed
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_load_checkpoint(checkpoint)
