@@ -10,8 +10,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["ConvPReLU", "Residual", "ResidualBlock", "SubPixelDeconv", "deconv_upsampler", "he_conv", "he_deconv",
-           "he_init_", "normal_init_"]
+__all__ = ["ChannelsLastConv2d", "ConvPReLU", "Residual", "ResidualBlock", "SubPixelDeconv", "deconv_upsampler",
+           "he_conv", "he_deconv", "he_init_", "normal_init_"]
 
 Layer = TypeVar("Layer", nn.Conv2d, nn.ConvTranspose2d)
 Nonlinearity = Literal["relu", "leaky_relu", "linear"]
@@ -84,6 +84,19 @@ class SubPixelDeconv(nn.ConvTranspose2d):
         bias = self.bias.repeat_interleave(s * s) if self.bias is not None else None
         phases = F.conv2d(F.pad(x, (left, right, left, right)), weight, bias)
         return F.pixel_shuffle(phases, s)
+
+
+class ChannelsLastConv2d(nn.Conv2d):
+    """``nn.Conv2d`` that runs in the channels-last layout on CPU whatever its input's, and returns a contiguous
+    output: for a convolution to few maps (SRResNet's 64 -> 3 9x9 to RGB), where oneDNN's NCHW kernel is
+    several times slower than its NHWC one (``benchmarks/inference_roofline.py``). The same parameters, and
+    the same output to float rounding; elsewhere (CUDA, a channels-last input) a plain ``nn.Conv2d``."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        if x.device.type != "cpu" or x.is_contiguous(memory_format=torch.channels_last):
+            return super().forward(x)
+        weight = self.weight.contiguous(memory_format=torch.channels_last)  # the layout oneDNN then takes
+        return self._conv_forward(x, weight, self.bias).contiguous()
 
 
 def deconv_upsampler(in_channels: int, out_channels: int, kernel_size: int, scale: int,

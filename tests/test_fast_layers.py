@@ -1,6 +1,7 @@
-"""SubPixelDeconv (FSRCNN's and EMTCM's last layer): outside training, a convolution to stride**2 phases and a
-pixel shuffle that gives the transposed convolution's output to float rounding; in training, the transposed
-convolution itself."""
+"""The zoo's faster forms of standard layers give the standard layer's output to float rounding:
+SubPixelDeconv (FSRCNN's and EMTCM's last layer), outside training a convolution to stride**2 phases and a
+pixel shuffle, in training the transposed convolution itself; ChannelsLastConv2d (SRResNet's last layer), a
+convolution run in the channels-last layout on CPU."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 import torch
 from torch import nn
 
-from sr_zoo.models.blocks import SubPixelDeconv, deconv_upsampler
+from sr_zoo.models.blocks import ChannelsLastConv2d, SubPixelDeconv, deconv_upsampler
+from sr_zoo.models.srgan import SRResNetGenerator
 
 
 def _pair(scale: int, cin: int, cout: int) -> tuple[SubPixelDeconv, nn.ConvTranspose2d]:
@@ -24,6 +26,7 @@ def _pair(scale: int, cin: int, cout: int) -> tuple[SubPixelDeconv, nn.ConvTrans
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
 @pytest.mark.parametrize("cout", [1, 3])
+@torch.no_grad()
 def test_inference_form_is_the_transposed_convolution(scale: int, cout: int) -> None:
     layer, plain = _pair(scale, 12, cout)
     layer.eval()
@@ -57,3 +60,18 @@ def test_a_layer_whose_output_is_not_stride_times_the_input_falls_back() -> None
     plain.load_state_dict(layer.state_dict())
     x = torch.randn(1, 4, 5, 5)
     assert torch.equal(layer(x), plain(x)) and layer(x).shape[-1] == 11
+
+
+def test_channels_last_conv_is_the_convolution_with_a_contiguous_output() -> None:
+    torch.manual_seed(0)
+    layer = ChannelsLastConv2d(16, 3, 9, padding=4)
+    plain = nn.Conv2d(16, 3, 9, padding=4)
+    plain.load_state_dict(layer.state_dict())
+    x = torch.randn(2, 16, 20, 13, requires_grad=True)
+    got, expected = layer(x), plain(x)
+    assert got.is_contiguous() and got.shape == expected.shape == (2, 3, 20, 13)
+    assert float((got - expected).detach().abs().max()) <= 1e-5 * float(expected.detach().abs().max())
+    grad_in, = torch.autograd.grad(got.square().sum(), x)
+    expected_in, = torch.autograd.grad(plain(x).square().sum(), x)
+    assert float((grad_in - expected_in).abs().max()) <= 1e-5 * float(expected_in.abs().max())
+    assert isinstance(SRResNetGenerator(4, n=8, blocks=1).tail, ChannelsLastConv2d)
