@@ -19,10 +19,9 @@ import pytest
 import torch
 from torch import nn
 
-from helpers.gan_helpers import digest, loader, textures, tiny_extractor, tiny_gan, trainer
+from helpers.gan_helpers import GradNormProbe, digest, loader, textures, tiny_extractor, tiny_gan, trainer
 from helpers.paths import EXPERIMENTS
 from sr_zoo.cli import main
-from sr_zoo.models import MSFMGAN
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
@@ -49,16 +48,8 @@ def test_16_mixed_gan_steps_scale_the_loss_and_clip_unscaled_gradients() -> None
     from lightning.pytorch.plugins.precision import MixedPrecision
 
     torch.manual_seed(0)
-    norms: list[float] = []
-
-    class Probe(MSFMGAN):
-        def on_before_optimizer_step(self, optimizer):  # noqa: ANN001
-            super().on_before_optimizer_step(optimizer)
-            params = [p for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
-            norms.append(torch.linalg.vector_norm(torch.stack([p.grad.float().norm() for p in params])).item())
-
-    model = Probe(scale=2, widths=[8, 16, 32], d_widths=[8, 16, 16, 16], lr_decay_every=0,
-                  perceptual_extractor=tiny_extractor(), gradient_clip=1e-3, pretrain_iterations=1)
+    model = GradNormProbe(scale=2, widths=[8, 16, 32], d_widths=[8, 16, 16, 16], lr_decay_every=0,
+                          perceptual_extractor=tiny_extractor(), gradient_clip=1e-3, pretrain_iterations=1)
     first_conv = next(m for m in model.net.modules() if isinstance(m, nn.Conv2d))
     probe = _DtypeProbe(first_conv)
     scaler = torch.amp.GradScaler("cuda", init_scale=2.0**10)
@@ -72,6 +63,7 @@ def test_16_mixed_gan_steps_scale_the_loss_and_clip_unscaled_gradients() -> None
     assert probe.dtypes == {torch.float16}
     terms = _finite_terms(t.callback_metrics)
     assert set(terms) == {"train/loss", "train/d_loss", "train/adversarial"} and all(map(math.isfinite, terms.values()))
+    norms = model.grad_norms
     finite = [n for n in norms if math.isfinite(n)]
     assert finite and all(n == pytest.approx(1e-3, rel=1e-2) for n in finite), norms
     assert all(p.dtype == torch.float32 for p in model.parameters())

@@ -69,3 +69,17 @@ def digest(module: nn.Module) -> str:
     for p in module.parameters():
         h.update(p.detach().cpu().numpy().tobytes())
     return h.hexdigest()
+
+
+class GradNormProbe(MSFMGAN):
+    """The MSFM GAN recording, in ``grad_norms``, the total gradient norm each optimizer step sees (after
+    Lightning's unscaling and the module's clipping): what the gradient-clipping tests check."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.grad_norms: list[float] = []
+
+    def on_before_optimizer_step(self, optimizer: Any) -> None:
+        super().on_before_optimizer_step(optimizer)
+        params = [p for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+        self.grad_norms.append(torch.linalg.vector_norm(torch.stack([p.grad.float().norm() for p in params])).item())
