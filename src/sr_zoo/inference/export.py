@@ -17,10 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor, nn
 
 from sr_zoo.errors import SRZooError
+from sr_zoo.ops.padding import run_padded
 
 __all__ = ["EXPORT_FORMATS", "ONNX_OPSET", "ExportedModel", "export_model", "export_metadata", "parity"]
 
@@ -173,16 +173,8 @@ class ExportedModel:
             raise SRZooError(f"{self.path}: its sr_zoo metadata is not JSON") from None
 
     def __call__(self, lr: Tensor) -> Tensor:
-        height, width = lr.shape[-2:]
-        pad_h = self.small_input_pad if height < self.min_input_side else 0
-        pad_w = self.small_input_pad if width < self.min_input_side else 0
-        gray = lr.shape[1] == 1
-        x = lr.expand(-1, 3, -1, -1) if gray else lr
-        if pad_h or pad_w:
-            x = F.pad(x, (pad_w, pad_w, pad_h, pad_h), mode="replicate")
-        sr = self._run(x)
-        s = self.scale
-        sr = sr[..., pad_h * s : (pad_h + height) * s, pad_w * s : (pad_w + width) * s]
+        gray = lr.shape[1] == 1  # the graph takes RGB: grey in as three equal channels, out as their mean
+        sr = run_padded(self._run, lr.expand(-1, 3, -1, -1) if gray else lr, self.min_input_side, self.small_input_pad)
         return sr.mean(dim=1, keepdim=True) if gray else sr
 
     def _run(self, x: Tensor) -> Tensor:

@@ -19,6 +19,7 @@ from sr_zoo.errors import SRZooError
 from sr_zoo.metrics import YPSNR, YSSIM, y_psnr, y_ssim
 from sr_zoo.models._registry import check_scale
 from sr_zoo.ops import imresize, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
+from sr_zoo.ops.padding import run_padded
 from sr_zoo.training.progress import align_epoch_counter
 
 __all__ = ["PixelLossModule", "SRModule"]
@@ -66,14 +67,7 @@ class SRModule(L.LightningModule):
 
     # ------------------------------------------------------------------ inference
     def forward(self, lr: Tensor) -> Tensor:
-        height, width = lr.shape[-2:]
-        pad_h = self.small_input_pad if height < self.min_input_side else 0
-        pad_w = self.small_input_pad if width < self.min_input_side else 0
-        if not (pad_h or pad_w):
-            return self._forward_rgb(lr)
-        sr = self._forward_rgb(nn.functional.pad(lr, (pad_w, pad_w, pad_h, pad_h), mode="replicate"))
-        s = sr.shape[-1] // (width + 2 * pad_w)
-        return sr[..., pad_h * s : (pad_h + height) * s, pad_w * s : (pad_w + width) * s]
+        return run_padded(self._forward_rgb, lr, self.min_input_side, self.small_input_pad)
 
     def _forward_rgb(self, lr: Tensor) -> Tensor:
         gray = lr.shape[1] == 1
