@@ -142,6 +142,7 @@ def _run(args: argparse.Namespace, results: list[BenchmarkResult]) -> None:
     from sr_zoo.data.eval_sets import BenchmarkDataset
     from sr_zoo.data.sources import data_root, display_name, is_test_set_name, resolve_benchmark
     from sr_zoo.files.images import check_writable_dir
+    from sr_zoo.inference.layout import to_inference_device
     from sr_zoo.inference.self_ensemble import SelfEnsemble
     from sr_zoo.metrics import LPIPS
     from sr_zoo.models import inference_model
@@ -159,7 +160,8 @@ def _run(args: argparse.Namespace, results: list[BenchmarkResult]) -> None:
         refuse_overwriting_inputs(targets, [p for d in datasets for p in d.files], "--save-images", args.save_images)
         check_writable_dir(args.save_images, "--save-images")
     _check_decodable(datasets)
-    models = {scale: inference_model(info.name, scale, args.ckpt).to(device) for scale in dict.fromkeys(args.scale)}
+    models = {scale: to_inference_device(inference_model(info.name, scale, args.ckpt), device, args.memory_format)
+              for scale in dict.fromkeys(args.scale)}
     lpips = LPIPS().to(device) if "lpips" in args.metrics else None
     name = info.name
     if args.self_ensemble:

@@ -93,6 +93,7 @@ def _compare(args: argparse.Namespace, models: list[tuple[str, str, Path | None]
     from sr_zoo.data.eval_sets import make_lr, modcrop
     from sr_zoo.files.images import read_image
     from sr_zoo.inference.figures import Panel, comparison_figure
+    from sr_zoo.inference.layout import to_inference_device
     from sr_zoo.models import inference_model
 
     original = read_image(args.image)
@@ -110,7 +111,7 @@ def _compare(args: argparse.Namespace, models: list[tuple[str, str, Path | None]
     lr = make_lr(hr, args.scale)[None].to(device)
     panels = []
     for title, name, ckpt in models:
-        model = inference_model(name, args.scale, ckpt).to(device)
+        model = to_inference_device(inference_model(name, args.scale, ckpt), device, args.memory_format)
         sr = model(lr)
         psnr, ssim = _scores(sr, hr[None].to(device), args.scale, title)
         panels.append(Panel(title, sr[0].cpu(), psnr, ssim))

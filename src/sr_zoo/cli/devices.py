@@ -1,4 +1,5 @@
-"""``--device`` for the commands that run a model outside Lightning (benchmark, compare, upscale)."""
+"""``--device`` and ``--memory-format`` for the commands that run a model outside Lightning (benchmark, compare,
+upscale)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from sr_zoo.errors import SRZooError
+from sr_zoo.inference.layout import MEMORY_FORMATS
 
 if TYPE_CHECKING:
     import torch
@@ -14,8 +16,11 @@ __all__ = ["add_device_argument", "resolve_device"]
 
 
 def add_device_argument(parser: argparse.ArgumentParser) -> None:
-    """The ``--device`` option, the same for every command that runs a model outside Lightning."""
+    """``--device`` and ``--memory-format``, the same for every command that runs a model outside Lightning."""
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1 ... (default: cuda when available)")
+    parser.add_argument("--memory-format", default="auto", choices=MEMORY_FORMATS,
+                        help="the model's layout: auto (default) is channels_last on the CPU, where it is faster and "
+                        "gives the same results to float rounding (benchmarks/memory_format.py), contiguous elsewhere")
 
 
 def resolve_device(name: str) -> torch.device:

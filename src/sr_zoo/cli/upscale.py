@@ -154,6 +154,7 @@ def _upscale(args: argparse.Namespace, name: str | None, overlap: int | None) ->
     from sr_zoo.cli.devices import resolve_device
     from sr_zoo.cli.outputs import refuse_overwriting_inputs
     from sr_zoo.files.images import check_writable_dir, load_image_file, output_path, save_image_file
+    from sr_zoo.inference.layout import to_inference_device
     from sr_zoo.inference.self_ensemble import SelfEnsemble
     from sr_zoo.inference.tiling import receptive_radius
     from sr_zoo.models import create_model, inference_model
@@ -174,7 +175,7 @@ def _upscale(args: argparse.Namespace, name: str | None, overlap: int | None) ->
         scale = args.scale
         if args.tile is not None:  # the model's minimum tile, from a bare model: before any weights are read
             _check_tile(args.tile, name, create_model(name, scale))
-        model = inference_model(name, scale, args.ckpt).to(device)
+        model = to_inference_device(inference_model(name, scale, args.ckpt), device, args.memory_format)
     if args.self_ensemble:
         model = SelfEnsemble(model)
     if args.tile is not None and overlap is None:
