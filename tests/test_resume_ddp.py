@@ -42,7 +42,10 @@ def full_run(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
     return get
 
 
-@pytest.mark.parametrize("name,step", [("csrcnn", 8), ("emtcm", 7), ("msfmgan", 8)])
+# EMTCM's (automatic optimization, like CSRCNN's, whose curriculum makes it the harder case) is kept for -m slow:
+# 35 s of the default run's 15-minute budget.
+@pytest.mark.parametrize("name,step", [("csrcnn", 8), pytest.param("emtcm", 7, marks=pytest.mark.slow),
+                                       ("msfmgan", 8)])
 def test_ddp_resume_inside_an_epoch_is_bit_identical(name: str, step: int, full_run: Callable[[str], Path],
                                                      tmp_path: Path) -> None:
     base = full_run(name)
