@@ -110,35 +110,43 @@ def trace(model: Any, datamodule: Any, trainer: Any) -> tuple[list[TraceRow], li
     optimizers, schedulers = _optimizers_and_schedulers(model)
     switched = False
     rows: list[TraceRow] = []
-    for u in range(horizon):
-        position = Position(epoch=u if unit == "epoch" else 0, batch=0, batches_per_epoch=1, step=u)
-        sources = list(datamodule.train_sources)
-        if two_step is not None and two_step.switch_epoch is not None and u >= two_step.switch_epoch:
-            sources += [s for s in two_step.add_sources if s not in sources]
-            if not switched:  # as TwoStepDataSchedule.apply does it, once
-                for optimizer in optimizers:
-                    for group in optimizer.param_groups:
-                        group["lr"] *= two_step.lr_factor
-                switched = True
-        if stage_schedule is not None:
-            model.set_stage(stage_schedule.stage_at(position))
-        if curriculum is not None:
-            stage, _ = curriculum.stage(u, len(model.net.levels))
-            model.set_curriculum(stage + 1, curriculum.blend(position, len(model.net.levels)))
-        if loss_schedule is not None:
-            model.set_loss(loss_schedule.loss_kind(u))
-            losses = model.loss_kind.upper() if u < loss_schedule.l1_epochs else \
-                f"L2 / L1 alternating every {loss_schedule.period} epochs"
-        elif hasattr(model, "loss_weights"):
-            losses = ", ".join(f"{k} {v:g}" for k, v in model.loss_weights(model.current_stage).items())
-        else:
-            losses = ""
-        rates = tuple(group["lr"] for optimizer in optimizers for group in optimizer.param_groups)
-        row = TraceRow(u, unit, model.current_stage, rates, losses, ", ".join(sources))
-        if not rows or row.key() != rows[-1].key():
-            rows.append(row)
-        with warnings.catch_warnings():  # no optimizer steps here: torch's warning about the order is moot
-            warnings.simplefilter("ignore", UserWarning)
+    stage_losses: dict[str, str] = {}  # loss_weights(stage) is a function of the stage: formatted once per stage
+    last: tuple | None = None  # the previous unit's raw values: a row is built only when one of them changes
+    with warnings.catch_warnings():  # no optimizer steps here: torch's warning about the order is moot
+        warnings.simplefilter("ignore", UserWarning)
+        for u in range(horizon):
+            position = Position(epoch=u if unit == "epoch" else 0, batch=0, batches_per_epoch=1, step=u)
+            sources = list(datamodule.train_sources)
+            if two_step is not None and two_step.switch_epoch is not None and u >= two_step.switch_epoch:
+                sources += [s for s in two_step.add_sources if s not in sources]
+                if not switched:  # as TwoStepDataSchedule.apply does it, once
+                    for optimizer in optimizers:
+                        for group in optimizer.param_groups:
+                            group["lr"] *= two_step.lr_factor
+                    switched = True
+            if stage_schedule is not None:
+                model.set_stage(stage_schedule.stage_at(position))
+            if curriculum is not None:
+                stage, _ = curriculum.stage(u, len(model.net.levels))
+                model.set_curriculum(stage + 1, curriculum.blend(position, len(model.net.levels)))
+            if loss_schedule is not None:
+                model.set_loss(loss_schedule.loss_kind(u))
+                losses = model.loss_kind.upper() if u < loss_schedule.l1_epochs else \
+                    f"L2 / L1 alternating every {loss_schedule.period} epochs"
+            elif hasattr(model, "loss_weights"):
+                losses = stage_losses.get(model.current_stage)
+                if losses is None:
+                    losses = stage_losses[model.current_stage] = ", ".join(
+                        f"{k} {v:g}" for k, v in model.loss_weights(model.current_stage).items())
+            else:
+                losses = ""
+            rates = tuple(group["lr"] for optimizer in optimizers for group in optimizer.param_groups)
+            current = (model.current_stage, rates, losses, sources)
+            if current != last:
+                last = current
+                row = TraceRow(u, unit, model.current_stage, rates, losses, ", ".join(sources))
+                if not rows or row.key() != rows[-1].key():
+                    rows.append(row)
             for scheduler in schedulers:  # once per unit, after the unit's batches, as in training
                 scheduler.step()
     return rows, notes
