@@ -68,6 +68,18 @@ def test_upscale_runs_channels_last_by_default_with_the_nchw_pixels(tmp_path: Pa
     assert differing.max() <= 1 and (differing > 0).mean() < 1e-3  # a rounding tie now and then, no more
 
 
+def test_memory_format_with_an_exported_model_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    exported = tmp_path / "model.onnx"
+    exported.write_bytes(b"not read: the arguments are checked first")
+    image = shared_set("Set5") / "bird.bmp"
+    assert main(["upscale", str(image), "-o", str(tmp_path / "out"), "--onnx", str(exported),
+                 "--memory-format", "contiguous"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "sr-zoo: error: --memory-format contiguous: applies to --model; an exported model runs in the layout its "
+        "runtime picks"]
+    assert not (tmp_path / "out").exists()
+
+
 def test_benchmark_scores_do_not_depend_on_the_layout(capsys: pytest.CaptureFixture) -> None:
     scores = {}
     for memory_format in ("auto", "contiguous"):

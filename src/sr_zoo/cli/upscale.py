@@ -121,6 +121,9 @@ def run(args: argparse.Namespace) -> int:
         raise SRZooError("--ckpt: an exported model holds its weights; pass either --onnx/--torchscript or --ckpt")
     elif args.precision != "32":
         raise SRZooError(f"--precision {args.precision}: an exported model runs in float32, as it was exported")
+    elif args.memory_format != "auto":
+        raise SRZooError(f"--memory-format {args.memory_format}: applies to --model; an exported model runs in the "
+                         "layout its runtime picks")
     elif not args.exported.is_file():
         raise SRZooError(f"--onnx {args.exported}: no such file")
     name = None

@@ -1,6 +1,6 @@
 """The memory layout a model runs inference in. On the CPU, oneDNN's convolutions run faster on channels-last
 tensors than on NCHW ones, with the same results to float rounding (``benchmarks/memory_format.py`` measures
-both, per model, on Set14), so ``auto`` means channels-last there; elsewhere it keeps PyTorch's default
+both, per model, on Set5), so ``auto`` means channels-last there; elsewhere it keeps PyTorch's default
 layout until a GPU measurement says otherwise."""
 
 from __future__ import annotations
