@@ -225,3 +225,12 @@ def test_benchmark_formats_are_the_reports() -> None:
     from sr_zoo.inference.report import FORMATS as REPORT_FORMATS
 
     assert FORMATS == REPORT_FORMATS
+
+
+def test_every_lazy_inference_name_is_its_modules_object() -> None:
+    import sr_zoo.inference
+
+    for name, module in sr_zoo.inference._LAZY.items():
+        assert getattr(sr_zoo.inference, name) is getattr(importlib.import_module(module), name), name
+    assert sorted(sr_zoo.inference.__all__) == sorted(sr_zoo.inference._LAZY)
+    assert "to_inference_device" in sr_zoo.inference.__all__
