@@ -36,7 +36,7 @@ from sr_zoo.data.sources import data_root, resolve_benchmark
 from sr_zoo.inference.evaluation import evaluate
 from sr_zoo.inference.layout import to_inference_device
 from sr_zoo.models import create_model, inference_model, list_models, model_info
-from sr_zoo.models.pretrained import available_pretrained
+from sr_zoo.models.pretrained import weight_scales
 
 SHARED_SET5 = Path(__file__).resolve().parents[2] / "shared" / "data" / "Set5"
 LAYOUTS = ("contiguous", "channels_last")
@@ -45,7 +45,7 @@ SMOKE_MODELS = ("bicubic", "srcnn", "fsrcnn", "emtcm")
 
 def _model(name: str) -> tuple[torch.nn.Module, int, str]:
     """The model, its scale and whose weights it holds (shipped, or seed-0 random for a model without any)."""
-    shipped = sorted(int(key.rsplit("_x", 1)[1]) for key in available_pretrained() if key.rsplit("_x", 1)[0] == name)
+    shipped = weight_scales(name)
     if shipped:
         scale = 3 if 3 in shipped else shipped[0]
         return inference_model(name, scale), scale, "shipped"

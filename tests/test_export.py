@@ -141,14 +141,15 @@ def test_export_command_errors_are_one_line(tmp_path: Path, photo_file: Path) ->
     cases = [
         (["export", "--model", "srcnn", "--scale", "3", "-o", onnx_file], None),
         (["export", "--model", "srcnn", "--scale", "5", "-o", "x.onnx"], "cannot do scale 5"),
-        (["export", "--model", "csrcnn", "--scale", "2", "-o", "x.onnx"], "csrcnn"),  # no shipped weights
+        (["export", "--model", "csrcnn", "--scale", "2", "-o", "x.onnx"], "no pretrained weights for csrcnn x2"),
         (["export", "--model", "srcnn", "--scale", "3", "-o", "x.onnx", "--check", "nope.png"], "nope.png"),
         (["export", "--model", "srcnn", "--scale", "3", "-o", tmp_path], "is a folder"),
         (["upscale", "--onnx", onnx_file, "--model", "fsrcnn", image, "-o", "o"], "is srcnn x3"),
         (["upscale", "--onnx", onnx_file, "--scale", "2", image, "-o", "o"], "is srcnn x3"),
         (["upscale", "--onnx", onnx_file, "--ckpt", "a.ckpt", image, "-o", "o"], "--ckpt"),
         (["upscale", "--onnx", onnx_file, "--precision", "16", image, "-o", "o"], "--precision 16"),
-        (["upscale", "--onnx", "absent.onnx", image, "-o", "o"], "absent.onnx: no such file"),
+        (["upscale", "--onnx", "absent.onnx", image, "-o", "o"],
+         "absent.onnx: no such file (the exported model to run)"),
         (["upscale", image, "-o", "o"], "--model is required (or run an exported model with --onnx"),
     ]
     results = run_cli([argv for argv, _ in cases], cwd=tmp_path)

@@ -59,8 +59,6 @@ def run(args: argparse.Namespace) -> int:
     from sr_zoo.cli.outputs import check_output_file
 
     check_output_file(args.output, "-o")
-    import torch
-
     from sr_zoo.inference.export import ONNX_OPSET, ExportedModel, export_model, parity
     from sr_zoo.models import inference_model
 
@@ -71,12 +69,11 @@ def run(args: argparse.Namespace) -> int:
           "RGB (N, 3, H, W) in [0, 1] -> (N, 3, sH, sW)")
     if args.check is None:
         return 0
-    from sr_zoo.files.images import load_image_file
+    from sr_zoo.files.images import read_image
 
-    image = load_image_file(args.check)
-    lr = torch.from_numpy(image.pixels.transpose(2, 0, 1).astype("float32") / image.peak)[None]
+    lr = read_image(args.check)[None]
     difference = parity(ExportedModel(args.output), model, lr)
-    height, width = image.pixels.shape[:2]
+    height, width = lr.shape[-2:]
     verdict = "within" if difference <= args.tolerance else "ABOVE"
     print(f"sr-zoo: --check {args.check} ({width}x{height}): max |exported - eager| = {difference:.2e}, "
           f"{verdict} the tolerance {args.tolerance:g}")

@@ -10,10 +10,9 @@ and compares. The weights come from ``models/weights/manifest.json``, read as JS
 from __future__ import annotations
 
 import argparse
-import json
-from importlib import resources
 
 from sr_zoo.models import list_models, model_info
+from sr_zoo.models.pretrained import weight_scales  # the manifest, read as JSON: no torch
 
 _SHOWN_SCALES = (2, 3, 4, 8)  # for a model of any scale
 
@@ -42,14 +41,6 @@ def parameter_count(name: str, scale: int) -> int:
     from sr_zoo.models import create_model
 
     return sum(p.numel() for p in create_model(name, scale).net.parameters())
-
-
-def weight_scales(name: str) -> list[int]:
-    """The scales at which the zoo has weights for ``name`` (shipped or downloadable): the keys
-    ``<name>_x<scale>`` of ``models/weights/manifest.json``, which ``sr_zoo.models.pretrained`` loads."""
-    path = resources.files("sr_zoo.models.weights") / "manifest.json"
-    keys = json.loads(path.read_text()) if path.is_file() else {}
-    return sorted(int(key.rsplit("_x", 1)[1]) for key in keys if key.rsplit("_x", 1)[0] == name)
 
 
 def run(args: argparse.Namespace) -> int:

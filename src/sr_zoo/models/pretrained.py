@@ -9,12 +9,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from sr_zoo.errors import SRZooError
 from sr_zoo.files.download import cached_download, sha256_of
 
-__all__ = ["available_pretrained", "load_pretrained", "manifest", "sha256_of"]
+__all__ = ["available_pretrained", "load_pretrained", "manifest", "sha256_of", "weight_scales"]
 
 
 def manifest() -> dict[str, dict[str, Any]]:
@@ -25,6 +23,12 @@ def manifest() -> dict[str, dict[str, Any]]:
 
 def available_pretrained() -> list[str]:
     return sorted(manifest())
+
+
+def weight_scales(name: str) -> list[int]:
+    """The scales at which the zoo has weights for ``name`` (shipped or downloadable), from the manifest alone:
+    no torch is imported (``sr-zoo models`` answers at once)."""
+    return sorted(int(key.rsplit("_x", 1)[1]) for key in manifest() if key.rsplit("_x", 1)[0] == name)
 
 
 def _weights_file(key: str, entry: dict[str, Any]) -> Path:
@@ -50,4 +54,6 @@ def load_pretrained(name: str, scale: int) -> dict[str, Any]:
         raise SRZooError(f"no pretrained weights for {name} x{scale} (available: {shipped}); "
                          "train a model with `sr-zoo fit` and pass its checkpoint")
     path = _weights_file(key, entries[key])
+    import torch  # here: reading the manifest (weight_scales) needs no torch
+
     return torch.load(path, map_location="cpu", weights_only=True)
