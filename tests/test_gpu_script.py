@@ -31,8 +31,9 @@ PARAMETERS = {"emtcm_x3": 19_409, "srcnn_x3": 8_129, "fsrcnn_x3": 12_809}  # REA
 
 
 def _dry_run(out: Path, *args: str, **env: str) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if k != "OUT"}
-    environment.update(WANDB_MODE="disabled", SR_ZOO_OFFLINE="1", **env)
+    # As a user starts it: run.sh itself turns W&B and downloads off (none of the suite's settings passed on).
+    environment = {k: v for k, v in os.environ.items() if k not in ("OUT", "WANDB_MODE", "SR_ZOO_OFFLINE")}
+    environment.update(env)
     return subprocess.run(["bash", str(SCRIPT), "--dry-run", *args, str(out)], env=environment, capture_output=True,
                           text=True, timeout=1200)
 

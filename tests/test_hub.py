@@ -4,7 +4,6 @@ the shipped weights convert and load back identical, Hub repository ids download
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 from pathlib import Path
@@ -16,18 +15,12 @@ from safetensors.torch import save_file
 
 import sr_zoo
 from helpers.hub_http import hub_stand_in, publish
+from helpers.paths import load_benchmark
 from helpers.small_models import SMALL, small_model
 from sr_zoo.errors import SRZooError
 from sr_zoo.models import create_model, list_models
 from sr_zoo.models.hub import CONFIG_FILE, FORMAT, WEIGHTS_FILE, from_pretrained, save_pretrained, shipped_to_hub
 from sr_zoo.models.pretrained import available_pretrained, manifest
-
-# A supported scale and small hyper-parameters for each model (non-default ones: config.json must restore them).
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def _small(name: str, seed: int = 0) -> torch.nn.Module:
-    return small_model(name, seed)
 
 
 def _upscale(model: torch.nn.Module) -> torch.Tensor:
@@ -50,7 +43,7 @@ def test_every_registered_model_has_a_round_trip_case() -> None:
 
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_save_then_load_reproduces_the_model_exactly(name: str, tmp_path: Path) -> None:
-    model = _small(name, seed=0)
+    model = small_model(name, seed=0)
     expected = _upscale(model)
     save_pretrained(model, tmp_path / "saved")
     torch.manual_seed(1234)  # the rebuilt model's own random init differs: only the file can make it equal
@@ -61,7 +54,7 @@ def test_save_then_load_reproduces_the_model_exactly(name: str, tmp_path: Path) 
     assert saved.keys() == reloaded.keys()
     assert all(torch.equal(saved[k], reloaded[k]) and saved[k].dtype == reloaded[k].dtype for k in saved)
     if saved:  # the check has teeth: a fresh model of the same hyper-parameters upscales differently
-        assert not torch.equal(_upscale(_small(name, seed=1234)), expected)
+        assert not torch.equal(_upscale(small_model(name, seed=1234)), expected)
     else:
         assert name == "bicubic"
 
@@ -87,15 +80,15 @@ def test_saving_into_a_folder_keeps_its_other_files_and_replaces_ours(tmp_path: 
     folder = tmp_path / "clone"
     (folder / ".git").mkdir(parents=True)
     (folder / "README.md").write_text("my card")
-    save_pretrained(_small("srcnn", seed=0), folder)
-    second = _small("srcnn", seed=1)
+    save_pretrained(small_model("srcnn", seed=0), folder)
+    second = small_model("srcnn", seed=1)
     save_pretrained(second, folder)
     assert (folder / "README.md").read_text() == "my card" and (folder / ".git").is_dir()
     assert torch.equal(_upscale(from_pretrained(folder)), _upscale(second))
 
 
 def test_overrides_replace_training_hyper_parameters_but_not_the_scale(tmp_path: Path) -> None:
-    model = _small("srcnn")
+    model = small_model("srcnn")
     folder = save_pretrained(model, tmp_path / "m")
     loaded = from_pretrained(folder, lr=0.25)
     assert loaded.hparams.lr == 0.25 and loaded.hparams.n1 == 16
@@ -139,9 +132,7 @@ def test_shipped_weights_convert_and_load_back_identical(key: str, tmp_path: Pat
 
 
 def test_the_conversion_script_writes_the_folders_it_reports(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    spec = importlib.util.spec_from_file_location("convert_to_hub", ROOT / "benchmarks" / "convert_to_hub.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_benchmark("convert_to_hub")
     script.main([str(tmp_path / "hub"), "srcnn_x3", "fsrcnn_x2"])
     out = capsys.readouterr().out
     assert sorted(p.name for p in (tmp_path / "hub").iterdir()) == ["fsrcnn_x2", "srcnn_x3"]
@@ -166,7 +157,7 @@ def hub_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
 
 def test_a_hub_repository_id_downloads_its_two_files_and_revisions(hub_env, tmp_path: Path) -> None:  # noqa: ANN001
     www, log = hub_env
-    main, tagged = _small("fsrcnn", seed=0), _small("fsrcnn", seed=1)
+    main, tagged = small_model("fsrcnn", seed=0), small_model("fsrcnn", seed=1)
     publish(www, "someone/fsrcnn_x2", save_pretrained(main, tmp_path / "main"))
     publish(www, "someone/fsrcnn_x2", save_pretrained(tagged, tmp_path / "v1"), revision="v1")
     loaded = from_pretrained("someone/fsrcnn_x2")
@@ -180,7 +171,7 @@ def test_a_hub_repository_id_downloads_its_two_files_and_revisions(hub_env, tmp_
 def test_offline_a_hub_repository_loads_from_the_cache_or_is_one_line(hub_env, tmp_path: Path,  # noqa: ANN001
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     www, log = hub_env
-    model = _small("srcnn")
+    model = small_model("srcnn")
     publish(www, "someone/srcnn_x3", save_pretrained(model, tmp_path / "m"))
     publish(www, "someone/other", tmp_path / "m")
     from_pretrained("someone/srcnn_x3")  # online once: now in the cache
@@ -195,7 +186,7 @@ def test_offline_a_hub_repository_loads_from_the_cache_or_is_one_line(hub_env, t
 
 def test_what_the_hub_does_not_have_is_one_line(hub_env, tmp_path: Path) -> None:  # noqa: ANN001
     www, _ = hub_env
-    folder = save_pretrained(_small("srcnn"), tmp_path / "m")
+    folder = save_pretrained(small_model("srcnn"), tmp_path / "m")
     (folder / WEIGHTS_FILE).unlink()
     publish(www, "someone/half", folder)
     assert _one_line(from_pretrained, "someone/missing").startswith(
@@ -241,7 +232,7 @@ def _break(folder: Path, what: str) -> Path:
         config.write_text(json.dumps(data))
         return weights
     elif what in ("missing key", "nan", "not safetensors"):
-        state = dict(_small("fsrcnn").net.state_dict())
+        state = dict(small_model("fsrcnn").net.state_dict())
         if what == "missing key":
             state.pop(sorted(state)[0])
         elif what == "nan":  # two NaNs and an infinity in one tensor
@@ -272,11 +263,11 @@ BAD = {
 
 @pytest.mark.parametrize("what", sorted(BAD))
 def test_a_bad_folder_is_one_line_naming_its_file(what: str, tmp_path: Path) -> None:
-    folder = save_pretrained(_small("fsrcnn"), tmp_path / "m")
+    folder = save_pretrained(small_model("fsrcnn"), tmp_path / "m")
     culprit = _break(folder, what)
     message = _one_line(from_pretrained, folder)
     assert message.startswith(str(culprit) + ":"), message
-    total = sum(p.numel() for p in _small("fsrcnn").net.parameters())
+    total = sum(p.numel() for p in small_model("fsrcnn").net.parameters())
     assert message.startswith(str(folder) + "/" + BAD[what].format(total=total)), message
 
 

@@ -6,26 +6,20 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 
+from helpers.paths import load_benchmark
 from sr_zoo.models import create_model, list_models
 
-REPO = Path(__file__).resolve().parents[1]
 VARIANTS = ["eager", "channels_last", "bf16", "onnxruntime"]  # compile costs ~30 s of inductor start-up here
 
 
 @pytest.fixture(scope="module")
 def roofline():
-    spec = importlib.util.spec_from_file_location("inference_roofline", REPO / "benchmarks" / "inference_roofline.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop(spec.name, None)
+    return load_benchmark("inference_roofline")
 
 
 def _bicubic_flops(channels: int, h: int, w: int, s: int) -> int:

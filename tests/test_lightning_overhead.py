@@ -3,10 +3,8 @@ arithmetic as ``Trainer.fit`` (behaviour only; no timing is asserted)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from functools import partial
 from pathlib import Path
 
@@ -14,18 +12,11 @@ import lightning as L
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
+from helpers.paths import load_benchmark
 
 
 def _benchmark():
-    """benchmarks/lightning_overhead.py as a module (benchmarks/ is no package)."""
-    if "lightning_overhead" not in sys.modules:
-        path = REPO / "benchmarks" / "lightning_overhead.py"
-        spec = importlib.util.spec_from_file_location("lightning_overhead", path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # its dataclasses look their module up there
-        spec.loader.exec_module(module)
-    return sys.modules["lightning_overhead"]
+    return load_benchmark("lightning_overhead")
 
 
 def test_smoke_prints_a_row_per_model_with_finite_ratios(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 import sr_zoo.inference.layout as layout
-from helpers.paths import REPO, shared_set
+from helpers.paths import REPO, load_benchmark, shared_set
 from helpers.small_models import SMALL, small_model
 from sr_zoo.cli import main
 from sr_zoo.files.images import read_image
@@ -93,11 +93,7 @@ def test_benchmark_scores_do_not_depend_on_the_layout(capsys: pytest.CaptureFixt
 
 
 def test_memory_format_benchmark_smoke(tmp_path: Path) -> None:
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("memory_format", REPO / "benchmarks" / "memory_format.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_benchmark("memory_format")
     assert module.main(["--smoke", "--json", str(tmp_path / "rows.json")]) == 0
     rows = json.loads((tmp_path / "rows.json").read_text())["rows"]
     assert [r["model"] for r in rows] == ["bicubic", "srcnn", "fsrcnn", "emtcm"]

@@ -1,4 +1,5 @@
-"""One small configuration of every registered model (a scale it supports, narrow and shallow), for tests
+"""One small configuration of every registered model (a scale it supports, narrow and shallow, with
+non-default hyper-parameters that a saved config must restore), for tests
 that run every model through a mechanism (Hub format, export) in seconds."""
 
 from __future__ import annotations
