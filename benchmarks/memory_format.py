@@ -4,10 +4,11 @@ time per image and what the layout changes in the results (the evidence behind `
     python benchmarks/memory_format.py [--data DIR_OR_SET] [--models srcnn,fsrcnn,...] [--repeats 3]
         [--threads N] [--device cpu] [--json PATH] [--smoke]
 
-Each model runs once per round over the set's LR images (HR cropped to the scale, MATLAB bicubic LR) in
-both layouts, the order alternating between rounds; the table gives the median seconds per image of each
-and their ratio, measured in the same rounds. The models with shipped weights run at their shipped scales'
-x3 (x4 for the rest, seed-0 random weights: no timing depends on the values). What the layout changes is
+Each model runs once per round over the set's LR images (HR cropped to the scale, MATLAB bicubic LR, made
+once before timing) in both layouts, the order alternating between rounds; only the model calls are timed,
+and the table gives the median seconds per image of each and their ratio, measured in the same rounds. The
+models with shipped weights run at x3 (x4 for the rest, seed-0 random weights: no timing depends on the
+values). What the layout changes is
 measured on the outputs a user receives: the largest absolute difference of the SR images clamped to
 [0, 1], the share of 8-bit values that differ after rounding, and the Y-channel PSNR/SSIM difference of
 ``sr_zoo.inference.evaluate`` between the two layouts. ``--smoke``: two small images, one round, the small
@@ -50,34 +51,37 @@ def _model(name: str) -> tuple[torch.nn.Module, int, str]:
         scale = 3 if 3 in shipped else shipped[0]
         return inference_model(name, scale), scale, "shipped"
     scales = model_info(name).scales or (4,)  # None: any scale
-    scale = 4 if 4 in scales else max(s for s in scales if s < 4)
+    scale = max((s for s in scales if s <= 4), default=min(scales))
     torch.manual_seed(0)
     model = create_model(name, scale).eval()
     return model, scale, "random" if any(True for _ in model.parameters()) else "none"
 
 
-def _outputs(model: torch.nn.Module, dataset: BenchmarkDataset, device: torch.device) -> list[torch.Tensor]:
-    with torch.no_grad():
-        return [model(dataset[i]["lr"][None].to(device)).clamp(0, 1).cpu() for i in range(len(dataset))]
+@torch.no_grad()
+def _run_all(model: torch.nn.Module, inputs: list[torch.Tensor], device: torch.device) -> tuple[float, list]:
+    """Seconds per image of ``model`` over ``inputs`` (already decoded and on ``device``), and the outputs
+    clamped to [0, 1] on the CPU (copied after the clock stops)."""
+    start = time.perf_counter()
+    outs = [model(lr) for lr in inputs]
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    seconds = (time.perf_counter() - start) / len(inputs)
+    return seconds, [out.clamp(0, 1).cpu() for out in outs]
 
 
 def measure(name: str, folder: Path, device: torch.device, repeats: int) -> dict:
-    """One row: seconds per image in each layout (median of ``repeats`` interleaved rounds) and the differences."""
+    """One row: seconds per image in each layout (median of ``repeats`` interleaved rounds of the model calls
+    alone: the LR images are made once, before) and what the layout changes in outputs and scores."""
     base, scale, weights = _model(name)
     models = {layout: to_inference_device(copy.deepcopy(base), device, layout) for layout in LAYOUTS}
     dataset = BenchmarkDataset(folder, scale)
-    with torch.no_grad():  # warm-up: oneDNN's primitives, the file cache
-        for layout in LAYOUTS:
-            evaluate(models[layout], dataset, name, device)
+    inputs = [dataset[i]["lr"][None].to(device) for i in range(len(dataset))]
+    outs = {layout: _run_all(models[layout], inputs, device)[1] for layout in LAYOUTS}  # warm-up: oneDNN primitives
     seconds: dict[str, list[float]] = {layout: [] for layout in LAYOUTS}
-    scores = {}
     for round_ in range(repeats):
         for layout in LAYOUTS if round_ % 2 == 0 else LAYOUTS[::-1]:
-            start = time.perf_counter()
-            with torch.no_grad():
-                scores[layout] = evaluate(models[layout], dataset, name, device)
-            seconds[layout].append((time.perf_counter() - start) / len(dataset))
-    outs = {layout: _outputs(models[layout], dataset, device) for layout in LAYOUTS}
+            seconds[layout].append(_run_all(models[layout], inputs, device)[0])
+    scores = {layout: evaluate(models[layout], dataset, name, device) for layout in LAYOUTS}  # untimed
     pairs = list(zip(outs["contiguous"], outs["channels_last"]))
     max_diff = max(float((a - b).abs().max()) for a, b in pairs)
     differing = sum(int((torch.floor(a * 255 + 0.5) != torch.floor(b * 255 + 0.5)).sum()) for a, b in pairs)
