@@ -7,8 +7,9 @@ memory of the forward pass, and the asymmetric/symmetric ratios, all measured in
 ``table6`` variant is the network Table VI counts (4/4/4 with two more HR convolutions per level,
 docs/csrcnn.md), printed beside the paper's figures. Each configuration runs in a fresh process: on CPU
 the peak is the growth of the process's maximum resident set during the forward passes; on CUDA it is
-``torch.cuda.max_memory_allocated``, and ``device MB`` is the GPU memory the process holds (CUDA context
-and cache included: what a tool such as nvidia-smi shows, the likelier reading of the paper's MB).
+``torch.cuda.max_memory_allocated``, and ``device MB`` is the GPU's used memory (``mem_get_info``: total
+less free, so every process on that GPU, this one's CUDA context and cache included: what a tool such as
+nvidia-smi shows, the likelier reading of the paper's MB; on a GPU of its own, this process's).
 
 Run:  python benchmarks/csrcnn_speed_memory.py [--device cpu|cuda] [--repeats 3] [--json PATH]
       [--smoke: an 8x8 LR input, one repeat, every configuration in this process: checks the code path only]

@@ -46,7 +46,6 @@ import time
 import warnings
 from pathlib import Path
 from typing import Any, Callable
-from unittest import mock
 
 import torch
 from torch import Tensor, nn
@@ -279,8 +278,7 @@ def build_runner(variant: str, model: nn.Module, lr: Tensor, workdir: Path, thre
         path = workdir / f"{model.model_name}_x{model.scale}.onnx"
         if not path.is_file():
             # The receptive radius is only tiling's metadata, and CSRCNN's takes minutes to find: 0 here.
-            with mock.patch("sr_zoo.inference.tiling.receptive_radius", lambda *a, **k: 0):
-                export_model(copy.deepcopy(model).cpu(), path, "onnx")
+            export_model(copy.deepcopy(model).cpu(), path, "onnx", radius=0)
         exported = ExportedModel(path, device=device, threads=threads)
         feed = {"lr": lr.detach().cpu().contiguous().numpy()}
         session = exported.session
@@ -309,7 +307,6 @@ def build_runner(variant: str, model: nn.Module, lr: Tensor, workdir: Path, thre
             return m(inp)
 
     if "compile" in features:
-        torch._dynamo.reset()  # one code object compiled per group: no cache of earlier models' graphs to hit
         fn = torch.compile(forward)
     else:
         fn = forward
@@ -395,6 +392,8 @@ def measure_group(name: str, scale: int, model: nn.Module, batch: int, size: int
     rows: dict[str, dict[str, Any]] = {}
     runners: dict[str, Callable[[], Any]] = {}
     hookable: dict[str, nn.Module] = {}
+    if any("compile" in v.split("+") for v in variants):
+        torch._dynamo.reset()  # once per group (each variant compiles its own code): no earlier model's graphs
     for variant in variants:
         row = dict.fromkeys(ROW_KEYS)  # every key in every row, in this order (benchmarks/gpu/summarize.py's table)
         row.update(base, variant=variant, peak=peak_precision(variant, device))

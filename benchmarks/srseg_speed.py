@@ -35,6 +35,7 @@ def _sync(device: torch.device) -> None:
 
 PAPER_FPS = 20.24  # SRSEG paper, Sec. 4.5: 256x192 -> 1024x768, GTX 1080 Ti
 PAPER_TRAINING_RATIO = 1.3  # SRSEG paper: SRSEG's training step against SRGAN's
+PATCH = 84  # HR training patch: the discriminator (SRGAN paper) fixes 84x84 (21x21 LR at x4)
 
 
 def inference(frames: int, device: torch.device, width: int = 256, height: int = 192) -> dict[str, float]:
@@ -58,10 +59,10 @@ def inference(frames: int, device: torch.device, width: int = 256, height: int =
 
 
 class _Batches(Dataset):
-    def __init__(self, n: int, batch: int, patch: int = 84) -> None:
+    def __init__(self, n: int, batch: int) -> None:
         g = torch.Generator().manual_seed(0)
-        self.hr = torch.rand(batch, 3, patch, patch, generator=g)
-        side = patch // 4
+        self.hr = torch.rand(batch, 3, PATCH, PATCH, generator=g)
+        side = PATCH // 4
         self.lr = torch.rand(batch, 3, side, side, generator=g)
         self.label = torch.randint(0, 6, (batch, side, side), generator=g)
         self.mask = torch.rand(batch, side, side, generator=g) > 0.3
@@ -87,7 +88,7 @@ class _Timer(L.Callback):
         self.times.append(time.perf_counter() - self.start)
 
 
-def training_step_time(cls: type, steps: int, batch: int, accelerator: str, patch: int = 84) -> float:
+def training_step_time(cls: type, steps: int, batch: int, accelerator: str) -> float:
     torch.manual_seed(0)
     extractor = vgg16(weights=None).features[: VGG16_LAYERS["relu4_1"] + 1].requires_grad_(False).eval()
     kwargs = {"segmentation_epochs": 0} if cls is SRSEG else {}
@@ -95,7 +96,7 @@ def training_step_time(cls: type, steps: int, batch: int, accelerator: str, patc
     timer = _Timer()
     L.Trainer(accelerator=accelerator, devices=1, max_epochs=1, logger=False, enable_checkpointing=False,
               enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
-              callbacks=[timer]).fit(model, DataLoader(_Batches(steps + 1, batch, patch), batch_size=None))
+              callbacks=[timer]).fit(model, DataLoader(_Batches(steps + 1, batch), batch_size=None))
     return sum(timer.times[1:]) / len(timer.times[1:])  # the first step warms up
 
 
@@ -108,7 +109,7 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny sizes, one frame and one step (a code check)")
     parser.add_argument("--json", type=Path, default=None, metavar="PATH", help="also write the figures as JSON")
     args = parser.parse_args()
-    (width, height), patch = ((32, 24), 84) if args.smoke else ((256, 192), 84)  # the discriminator fixes 84
+    width, height = (32, 24) if args.smoke else (256, 192)
     if args.smoke:
         args.frames, args.steps, args.batch = 1, 1, 1
     device = torch.device(args.device)
@@ -120,9 +121,9 @@ def main() -> None:
     for net, rate in fps.items():
         print(f"| {net} | {rate:.3f} | {rate / fps['srresnet']:.3f}x |")
     print(f"(paper: {PAPER_FPS} frames/s at 256x192 -> 1024x768 on a GTX 1080 Ti)")
-    srseg = training_step_time(SRSEG, args.steps, args.batch, device.type, patch)
-    srgan = training_step_time(SRGAN, args.steps, args.batch, device.type, patch)
-    print(f"training step, adversarial stage, batch {args.batch} of {patch}x{patch}, {name}:")
+    srseg = training_step_time(SRSEG, args.steps, args.batch, device.type)
+    srgan = training_step_time(SRGAN, args.steps, args.batch, device.type)
+    print(f"training step, adversarial stage, batch {args.batch} of {PATCH}x{PATCH}, {name}:")
     print("| model | s/step | vs srgan |")
     print("|---|---|---|")
     print(f"| srseg | {srseg:.3f} | {srseg / srgan:.3f}x (paper: {PAPER_TRAINING_RATIO}x) |")
@@ -132,7 +133,7 @@ def main() -> None:
             "device": device.type, "device_name": name, "torch": torch.__version__, "smoke": args.smoke,
             "inference": {"input": [width, height], "output": [4 * width, 4 * height], "frames": args.frames,
                           "fps": fps, "paper_fps": PAPER_FPS},
-            "training": {"batch": args.batch, "patch": patch, "steps": args.steps, "srseg_s": srseg, "srgan_s": srgan,
+            "training": {"batch": args.batch, "patch": PATCH, "steps": args.steps, "srseg_s": srseg, "srgan_s": srgan,
                          "ratio": srseg / srgan, "paper_ratio": PAPER_TRAINING_RATIO},
         }, indent=1) + "\n")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers.paths import REPO
+from helpers.paths import REPO, load_benchmark_file
 
 SCRIPT = REPO / "benchmarks" / "gpu" / "run.sh"
 STEPS = ["install", "data", "cuda_tests", "table6", "srseg", "train_emtcm_x3", "train_srcnn_x3", "train_fsrcnn_x3",
@@ -135,3 +135,13 @@ def test_a_step_without_time_left_is_skipped_and_reported(tmp_path: Path) -> Non
     assert proc.returncode == 1
     assert _statuses(out) == {"install": "ok", "data": "ok", "roofline": "skipped"}
     assert not (out / "run" / "logs" / "roofline.log").exists()
+
+
+def test_a_summary_table_keeps_a_column_the_first_row_leaves_empty() -> None:
+    """summarize.py's table of a benchmark's rows: a skip's reason is a column even when the first row has none."""
+    summarize = load_benchmark_file(REPO / "benchmarks" / "gpu" / "summarize.py")
+    rows = [{"model": "bicubic", "ms": 2.5, "reason": None},
+            {"model": "csrcnn", "ms": None, "reason": "compile: no C++ compiler"}]
+    assert summarize._generic({"rows": rows}) == [
+        "| model | ms | reason |", "|---|---|---|",
+        "| bicubic | 2.5 |  |", "| csrcnn |  | compile: no C++ compiler |"]

@@ -98,8 +98,11 @@ def _generic(data: Any) -> list[str]:
     rows = data.get("rows") if isinstance(data, dict) else data
     if not isinstance(rows, list) or not rows or not isinstance(rows[0], dict):
         return ["(no rows)"]
-    keys = [k for k, v in rows[0].items() if isinstance(v, (int, float, str))]
-    fmt = [[f"{r.get(k):.4g}" if isinstance(r.get(k), float) else r.get(k) for k in keys] for r in rows]
+    # Columns from every row: a key empty in the first (a skip's reason) is still a column.
+    keys = list(dict.fromkeys(k for r in rows if isinstance(r, dict) for k, v in r.items()
+                              if isinstance(v, (int, float, str))))
+    fmt = [[f"{r.get(k):.4g}" if isinstance(r.get(k), float) else "" if r.get(k) is None else r.get(k) for k in keys]
+           for r in rows]
     return _md_table(keys, fmt)
 
 

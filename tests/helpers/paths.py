@@ -27,10 +27,16 @@ def shared_set(name: str) -> Path:
 
 
 def load_benchmark(name: str) -> ModuleType:
-    """``benchmarks/<name>.py`` as a module (benchmarks/ is no package), loaded once and registered in
-    ``sys.modules`` (its dataclasses look their module up there)."""
+    """``benchmarks/<name>.py`` as a module (benchmarks/ is no package)."""
+    return load_benchmark_file(REPO / "benchmarks" / f"{name}.py")
+
+
+def load_benchmark_file(path: Path) -> ModuleType:
+    """The script at ``path`` as a module named after it, loaded once and registered in ``sys.modules`` (its
+    dataclasses look their module up there)."""
+    name = path.stem
     if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+        spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
