@@ -21,8 +21,6 @@ from helpers.paths import REPO, load_benchmark_file
 SCRIPT = REPO / "benchmarks" / "gpu" / "run.sh"
 STEPS = ["install", "data", "cuda_tests", "table6", "srseg", "train_emtcm_x3", "train_srcnn_x3", "train_fsrcnn_x3",
          "export", "score", "roofline", "lightning_overhead", "csrcnn_x2"]
-# Benchmarks other engineers own: 'missing' until their script is in the checkout.
-OPTIONAL = {"roofline": "benchmarks/inference_roofline.py", "lightning_overhead": "benchmarks/lightning_overhead.py"}
 # Parameter counts, in thousands, from docs/csrcnn.md's table (default 6/4/2, symmetric 4/4/4, Table VI's network).
 CSRCNN_K = {(2, "asymmetric"): 1965, (4, "asymmetric"): 3402, (8, "asymmetric"): 4368,
             (2, "symmetric"): 1476, (4, "symmetric"): 2914, (8, "symmetric"): 4352,
@@ -54,8 +52,7 @@ def test_dry_run_runs_every_step_and_writes_what_it_measures(tmp_path: Path) -> 
     statuses = _statuses(out)
     assert list(statuses) == STEPS
     for name, status in statuses.items():
-        allowed = {"ok", "missing"} if name in OPTIONAL and not (REPO / OPTIONAL[name]).is_file() else {"ok"}
-        assert status in allowed, (name, status, _log(out, name)[-3000:])
+        assert status == "ok", (name, status, _log(out, name)[-3000:])
     run = out / "run"
 
     # The CUDA tests: test_cuda_paths.py's six and the four (today) that skip elsewhere without CUDA, all

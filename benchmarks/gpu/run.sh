@@ -126,22 +126,12 @@ step_srseg() {
     cd "$REPO" && "$PY" benchmarks/srseg_speed.py "${args[@]}"
 }
 
-_optional_script() {  # SCRIPT JSON: run a benchmark another engineer owns, or record that it is not there yet
-    local script=$1 json=$2
-    if [ ! -f "$REPO/$script" ]; then
-        echo "$script: not in this checkout yet"
-        touch "$RUN/notes/$STEP_NAME.missing"
-        return 0
-    fi
-    cd "$REPO" && "$PY" "$script" --device "$DEVICE" $SMOKE --json "$json"
-}
-
 step_roofline() {
-    _optional_script benchmarks/inference_roofline.py "$RUN/roofline.json"
+    cd "$REPO" && "$PY" benchmarks/inference_roofline.py --device "$DEVICE" $SMOKE --json "$RUN/roofline.json"
 }
 
 step_lightning_overhead() {
-    _optional_script benchmarks/lightning_overhead.py "$RUN/lightning_overhead.json"
+    cd "$REPO" && "$PY" benchmarks/lightning_overhead.py --device "$DEVICE" $SMOKE --json "$RUN/lightning_overhead.json"
 }
 
 _train() {  # NAME (x3): benchmarks/train_pretrained.sh's run of NAME, with this machine's budget and device
@@ -229,7 +219,7 @@ TMPW="$(mktemp -d -t sr_zoo_gpu_work_XXXXXX)"
 DATA="$TMPW/shared/data"
 SITE="$TMPW/site"
 mkdir -p "$RUN/logs" "$RUN/notes" "$DATA" "$SITE" "$TMPW/bin" "$TMPW/torch_home" "$TMPW/test_data"
-rm -f "$RUN/steps.tsv" "$RUN"/notes/*.missing
+rm -f "$RUN/steps.tsv"
 START=$(date +%s)
 PY="${PYTHON:-python3}"
 
@@ -288,7 +278,7 @@ run_step() {  # NAME: under its budget (and the time left), its output in logs/N
     rc=$?
     t1=$(date +%s%N)
     case $rc in
-        0) status=ok; [ -f "$RUN/notes/$name.missing" ] && status=missing ;;
+        0) status=ok ;;
         124|137) status=timeout ;;
         *) status=failed ;;
     esac
@@ -306,7 +296,7 @@ done
 "$PY" "$REPO/benchmarks/gpu/summarize.py" "$RUN" "$OUT_DIR" "$MODE" "$(( $(date +%s) - START ))" \
     || echo "summarize.py failed: see $RUN/steps.tsv and $RUN/logs"
 tar -czf "$OUT_DIR/results.tar.gz" --exclude='*.ckpt' -C "$OUT_DIR" run
-unfinished=$(cut -f2 "$RUN/steps.tsv" | grep -cvE '^(ok|missing)$')
+unfinished=$(cut -f2 "$RUN/steps.tsv" | grep -cv '^ok$')
 [ -n "${OUT:-}" ] && [ "$OUT_DIR" = "$(cd "$OUT" && pwd)" ] && rm -rf "$RUN"  # the device tool: 8 files at most
 rm -rf "$TMPW"
 echo "sr_zoo gpu run: $(( $(date +%s) - START )) s; $OUT_DIR/summary.md"
