@@ -68,7 +68,8 @@ def test_config_json_and_the_weights_file_hold_what_rebuilds_the_network(tmp_pat
     config = json.loads((folder / CONFIG_FILE).read_text())
     assert config == {"format": FORMAT, "library": "sr_zoo", "sr_zoo_version": sr_zoo.__version__,
                       "model": "fsrcnn", "scale": 3, "metadata": {"note": "a test"},
-                      "hparams": {"d": 12, "s": 6, "m": 2, "lr": 0.5, "deconv_lr": 1e-4, "sample_images": 1}}
+                      "hparams": {"d": 12, "s": 6, "m": 2, "padding_mode": "replicate", "deconv_padding": None,
+                                  "lr": 0.5, "deconv_lr": 1e-4, "sample_images": 1}}
     with safe_open(folder / WEIGHTS_FILE, framework="pt") as weights:  # read independently of from_pretrained
         assert weights.metadata() == {"format": "pt"}
         assert sorted(weights.keys()) == sorted(model.net.state_dict())

@@ -1,5 +1,5 @@
 """The ``sr-zoo`` command: LightningCLI's ``fit``/``validate``/``test``/``predict``, plus ``benchmark``,
-``upscale``, ``compare``, ``export`` and ``models``.
+``upscale``, ``compare``, ``export``, ``convert`` and ``models``.
 
 The parser imports neither torch nor Lightning nor the models: each command module's ``add_parser`` is
 light and its ``run`` imports what the command needs, so ``--help``, ``sr-zoo models`` and argument
@@ -18,7 +18,7 @@ __all__ = ["main"]
 
 
 def _parser() -> argparse.ArgumentParser:
-    from sr_zoo.cli import benchmark, compare, export, models, upscale
+    from sr_zoo.cli import benchmark, compare, convert, export, models, upscale
 
     parser = argparse.ArgumentParser(
         prog="sr-zoo",
@@ -33,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     upscale.add_parser(sub)
     compare.add_parser(sub)
     export.add_parser(sub)
+    convert.add_parser(sub)
     return parser
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sr_zoo.cli.devices import add_device_argument
+from sr_zoo.cli.weights import add_weights_arguments, chosen_weights
 from sr_zoo.errors import SRZooError, one_line
 from sr_zoo.models import check_scale, model_info
 
@@ -34,8 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "from each border, averaged per image.",
     )
     p.add_argument("--model", default="bicubic", help="zoo model name (default: bicubic)")
-    p.add_argument("--ckpt", type=Path, default=None,
-                   help="weights for the model (a checkpoint; default: the shipped pretrained weights)")
+    add_weights_arguments(p)
     p.add_argument("--scale", type=int, nargs="+", required=True, help="one or more scales, e.g. 2 3 4 8")
     p.add_argument("--data", nargs="+", required=True, metavar="SET",
                    help="test sets by name (set5 set14 bsd100 urban100 manga109 bsd200 div2k-val: fetched into "
@@ -160,7 +160,9 @@ def _run(args: argparse.Namespace, results: list[BenchmarkResult]) -> None:
         refuse_overwriting_inputs(targets, [p for d in datasets for p in d.files], "--save-images", args.save_images)
         check_writable_dir(args.save_images, "--save-images")
     _check_decodable(datasets)
-    models = {scale: to_inference_device(inference_model(info.name, scale, args.ckpt), device, args.memory_format)
+    weights = chosen_weights(args)
+    models = {scale: to_inference_device(inference_model(info.name, scale, args.ckpt, weights), device,
+                                         args.memory_format)
               for scale in dict.fromkeys(args.scale)}
     lpips = LPIPS().to(device) if "lpips" in args.metrics else None
     name = info.name

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from sr_zoo.cli.weights import add_weights_arguments, chosen_weights
 from sr_zoo.errors import SRZooError
 from sr_zoo.models import check_scale, model_info
 
@@ -25,8 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", required=True, help="zoo model name (sr-zoo models lists them)")
     p.add_argument("--scale", type=int, required=True, help="upscaling factor")
-    p.add_argument("--ckpt", type=Path, default=None,
-                   help="weights (a checkpoint of this model and scale; default: the shipped pretrained weights)")
+    add_weights_arguments(p)
     p.add_argument("--format", choices=("onnx", "torchscript"), default=None,
                    help="file format (default: from the output's suffix, .onnx or .pt; else onnx)")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="FILE", help="the file to write")
@@ -55,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         raise SRZooError(f"--opset: {args.opset} is not an ONNX opset this exporter writes (7 to 23; default 17)")
     if args.tolerance < 0:
         raise SRZooError(f"--tolerance: expected a number >= 0, got {args.tolerance}")
+    weights = chosen_weights(args)
     fmt = output_format(args.output, args.format)
     from sr_zoo.cli.outputs import check_output_file
 
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     from sr_zoo.inference.export import ONNX_OPSET, ExportedModel, export_model, parity
     from sr_zoo.models import inference_model
 
-    model = inference_model(info.name, args.scale, args.ckpt)
+    model = inference_model(info.name, args.scale, args.ckpt, weights)
     export_model(model, args.output, fmt, opset=args.opset or ONNX_OPSET)
     size = args.output.stat().st_size
     print(f"sr-zoo: wrote {args.output} ({fmt}, {size / 1e6:.1f} MB): {info.name} x{args.scale}, "

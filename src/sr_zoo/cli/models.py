@@ -1,18 +1,22 @@
 """``sr-zoo models``: every model with its paper, scales, inference parameter count per scale, and the
-scales the zoo has weights for (``create_model(name, scale, pretrained=True)``, ``sr-zoo upscale``).
+scales the zoo has weights for (``create_model(name, scale, pretrained=True)``, ``sr-zoo upscale``); then
+every set of weights by name (the zoo's own, the SRCNN/FSRCNN authors') with its Set5 score.
 
 The count is that of ``model.net``, the network that upscales: a GAN's discriminator and SRSEG's
 segmentation head exist only in training and are not counted. The counts are a table here, not built
 networks (building all of them takes seconds and imports torch and Lightning); a test builds each model
-and compares. The weights come from ``models/weights/manifest.json``, read as JSON.
+and compares. The weights come from ``models/weights/manifest.json`` (scores measured here) and
+``sr_zoo.models.authors`` (scores the authors published: ``sr_zoo/inference/published.json``), read as JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 
+from sr_zoo.inference.published import AUTHORS_TABLE, published_for  # JSON: no torch
 from sr_zoo.models import list_models, model_info
-from sr_zoo.models.pretrained import weight_scales  # the manifest, read as JSON: no torch
+from sr_zoo.models.authors import AUTHORS  # a table: no torch
+from sr_zoo.models.pretrained import manifest, weight_scales  # the manifest, read as JSON: no torch
 
 _SHOWN_SCALES = (2, 3, 4, 8)  # for a model of any scale
 
@@ -56,4 +60,23 @@ def run(args: argparse.Namespace) -> int:
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4])
     print("weights: scales with the zoo's own weights (sr-zoo upscale uses them); '-': train one with sr-zoo fit")
+    print()
+    print(_weights_table())
     return 0
+
+
+def _weights_table() -> str:
+    """A row per set of weights by name: model, ``--weights`` name, scale, Set5 PSNR / SSIM and where it is from."""
+    rows = []
+    for key, entry in sorted(manifest().items()):
+        name, scale = key.rsplit("_x", 1)
+        set5 = entry.get("scores", {}).get("Set5", {})
+        score = f"{set5['psnr']:.2f} / {set5['ssim']:.4f}" if set5 else "-"
+        rows.append((name, "zoo", f"x{scale}", score, "trained here (measured here)"))
+    for (name, scale), entry in sorted(AUTHORS.items()):
+        paper = [r for r in published_for(name, "Set5", scale) if r.table == AUTHORS_TABLE]
+        score = f"{paper[0].psnr:.2f} / {paper[0].ssim:.4f}" if paper else "-"
+        rows.append((name, "authors", f"x{scale}", score, f"{entry.what} (published; fetched on first use)"))
+    rows = [("model", "--weights", "scale", "Set5 (PSNR / SSIM)", "")] + sorted(rows, key=lambda r: r[:3])
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r[:4], widths)) + "  " + r[4] for r in rows).rstrip()

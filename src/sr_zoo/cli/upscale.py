@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from sr_zoo.cli.devices import add_device_argument
+from sr_zoo.cli.weights import add_weights_arguments, chosen_weights
 from sr_zoo.errors import SRZooError
 from sr_zoo.models import check_scale, model_info
 
@@ -35,8 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("inputs", nargs="+", type=Path, metavar="INPUT", help="image files and/or folders of images")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUTDIR", help="folder for the results")
     p.add_argument("--model", default=None, help="zoo model name (sr-zoo models lists them); required without --onnx")
-    p.add_argument("--ckpt", type=Path, default=None,
-                   help="weights (a checkpoint of this model and scale; default: the shipped pretrained weights)")
+    add_weights_arguments(p)
     p.add_argument("--scale", type=int, default=None, help="upscaling factor; required without --onnx")
     exported = p.add_mutually_exclusive_group()
     exported.add_argument("--onnx", dest="exported", type=Path, default=None, metavar="FILE",
@@ -117,8 +117,9 @@ def run(args: argparse.Namespace) -> int:
         for flag, value in (("--model", args.model), ("--scale", args.scale)):
             if value is None:
                 raise SRZooError(f"{flag} is required (or run an exported model with --onnx FILE)")
-    elif args.ckpt is not None:
-        raise SRZooError("--ckpt: an exported model holds its weights; pass either --onnx/--torchscript or --ckpt")
+    elif args.ckpt is not None or args.weights is not None:
+        flag = "--ckpt" if args.ckpt is not None else "--weights"
+        raise SRZooError(f"{flag}: an exported model holds its weights; pass either --onnx/--torchscript or {flag}")
     elif args.precision != "32":
         raise SRZooError(f"--precision {args.precision}: an exported model runs in float32, as it was exported")
     elif args.memory_format != "auto":
@@ -163,6 +164,7 @@ def _upscale(args: argparse.Namespace, name: str | None, overlap: int | None) ->
     from sr_zoo.models import create_model, inference_model
     from sr_zoo.ops import imresize
 
+    weights = chosen_weights(args)
     files = _gather(args.inputs)
     targets = [output_path(f, args.output) for f in files]
     clashes = {t for t in targets if targets.count(t) > 1}
@@ -178,7 +180,7 @@ def _upscale(args: argparse.Namespace, name: str | None, overlap: int | None) ->
         scale = args.scale
         if args.tile is not None:  # the model's minimum tile, from a bare model: before any weights are read
             _check_tile(args.tile, name, create_model(name, scale))
-        model = to_inference_device(inference_model(name, scale, args.ckpt), device, args.memory_format)
+        model = to_inference_device(inference_model(name, scale, args.ckpt, weights), device, args.memory_format)
     if args.self_ensemble:
         model = SelfEnsemble(model)
     if args.tile is not None and overlap is None:

@@ -79,7 +79,8 @@ def _chunks(response: http.client.HTTPResponse) -> Iterator[bytes]:
 
 
 def download_file(url: str, dest: Path, sha256: str | None = None, size: int | None = None, progress: bool = True,
-                  error: type[SRZooError] = SRZooError, sha256_prefix: bool = False, md5: str | None = None) -> Path:
+                  error: type[SRZooError] = SRZooError, sha256_prefix: bool = False, md5: str | None = None,
+                  contents_checked: bool = False) -> Path:
     """Stream ``url`` to ``dest`` (atomically: ``dest`` appears only once complete and verified).
 
     Args:
@@ -88,6 +89,8 @@ def download_file(url: str, dest: Path, sha256: str | None = None, size: int | N
         error: the class of the one-line errors for a truncated or mismatching file.
         sha256_prefix: ``sha256`` is only a prefix of the digest (torchvision names files so).
         md5: the expected MD5, for archives whose publishers give only that (checked as well as ``sha256``).
+        contents_checked: the caller checks each file it reads from the download (an archive whose
+            members have known hashes), so no sha256 is not worth a warning.
 
     Network failures propagate (one of ``NETWORK_ERRORS``) for the caller to word with what it was fetching.
     """
@@ -121,7 +124,7 @@ def download_file(url: str, dest: Path, sha256: str | None = None, size: int | N
         if md5 is not None and md5_digest.hexdigest() != md5.lower():
             raise error(f"{url}: md5 mismatch: expected {md5.lower()}, got {md5_digest.hexdigest()}; "
                         "the download is corrupt or the file changed upstream")
-        if want is None and md5 is None:
+        if want is None and md5 is None and not contents_checked:
             checked = f"only its size ({received} bytes) was checked" if size is not None else "nothing was checked"
             warn_once(f"{dest.name} could not be verified: no known sha256 ({checked}); its sha256 is {actual}")
 
@@ -130,11 +133,12 @@ def download_file(url: str, dest: Path, sha256: str | None = None, size: int | N
     return dest
 
 
-def cached_download(url: str, what: str, sha256: str | None = None) -> Path:
+def cached_download(url: str, what: str, sha256: str | None = None, contents_checked: bool = False) -> Path:
     """The torch-cache path (``$TORCH_HOME/hub/checkpoints``) of ``url``'s file, fetched and checked first
     if absent, unless offline; one ``WeightsError`` line saying which file is expected where.
 
-    Without ``sha256``, torchvision's naming convention gives a prefix (``vgg16-397923af.pth``)."""
+    Without ``sha256``, torchvision's naming convention gives a prefix (``vgg16-397923af.pth``);
+    ``contents_checked``: the caller checks what it reads from the file (``download_file``)."""
     import torch
 
     name = url.rsplit("/", 1)[-1]
@@ -147,7 +151,7 @@ def cached_download(url: str, what: str, sha256: str | None = None) -> Path:
     prefix = re.search(r"-([a-f0-9]{8,})\.", name) if sha256 is None else None
     try:
         download_file(url, path, sha256 or (prefix.group(1) if prefix else None), error=WeightsError,
-                      sha256_prefix=sha256 is None)
+                      sha256_prefix=sha256 is None, contents_checked=contents_checked)
     except (WeightsError, *NETWORK_ERRORS) as exc:
         reason = str(exc) if isinstance(exc, WeightsError) else network_reason(exc)
         raise WeightsError(f"{path}: {what} not found and the download failed ({reason}); {hint}") from None

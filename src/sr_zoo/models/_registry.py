@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 __all__ = ["ModelInfo", "check_scale", "checkpoint_model", "create_model", "import_models", "inference_model",
-           "list_models", "model_info", "read_checkpoint", "register_model"]
+           "list_models", "model_info", "read_checkpoint", "register_model", "saved_hparams"]
 
 
 @dataclass(frozen=True)
@@ -113,21 +113,34 @@ def check_scale(name: str, scale: int) -> None:
         raise SRZooError(f"model {info.name!r} cannot do scale {scale}; allowed scales: {what}")
 
 
-def create_model(name: str, scale: int, checkpoint: str | os.PathLike | None = None, pretrained: bool = False,
-                 **kwargs: Any) -> nn.Module:
+def create_model(name: str, scale: int, checkpoint: str | os.PathLike | None = None,
+                 pretrained: bool | str = False, **kwargs: Any) -> nn.Module:
     """Build model ``name`` for ``scale``; with ``checkpoint`` (a zoo checkpoint), rebuild it from the
     hyper-parameters saved there and load its weights (``weights_only=True``); with ``pretrained``, load
-    the registry's weights (``sr_zoo.models.pretrained``: shipped or downloaded, sha256 checked)."""
+    weights by name: ``True`` or ``"zoo"`` the zoo's own (``sr_zoo.models.pretrained``: shipped or
+    downloaded, sha256 checked), ``"authors"`` the paper authors' released ones (``sr_zoo.models.authors``:
+    SRCNN, FSRCNN)."""
     check_scale(name, scale)
     info = model_info(name)
-    if pretrained:
+    if pretrained is not False and pretrained is not None:
         if checkpoint is not None:
-            raise SRZooError("pass either checkpoint or pretrained=True, not both")
-        from sr_zoo.models.pretrained import load_pretrained
+            raise SRZooError("pass either checkpoint or pretrained, not both")
+        if pretrained not in (True, "zoo", "authors"):
+            raise SRZooError(f"pretrained={pretrained!r}: expected True, 'zoo' (the zoo's own weights) or 'authors'")
+        if pretrained == "authors":
+            from sr_zoo.models.authors import load_authors
 
-        saved = load_pretrained(info.name, int(scale))
-        model = info.builder(**{**saved.get("hyper_parameters", {}), **kwargs, "scale": int(scale)})
-        model.net.load_state_dict(saved["state_dict"])
+            saved = load_authors(info.name, int(scale))
+        else:
+            from sr_zoo.models.pretrained import load_pretrained
+
+            saved = load_pretrained(info.name, int(scale))
+        hparams = saved_hparams(info.builder, saved.get("hyper_parameters", {}))
+        model = info.builder(**{**hparams, **kwargs, "scale": int(scale)})
+        state = saved["state_dict"]
+        if all(k.startswith("net.") for k in state):  # a whole model's state (converted), not model.net's
+            state = {k[len("net."):]: v for k, v in state.items()}
+        model.net.load_state_dict(state)
         return model
     if checkpoint is None:
         return info.builder(scale=int(scale), **kwargs)
@@ -137,9 +150,8 @@ def create_model(name: str, scale: int, checkpoint: str | os.PathLike | None = N
         raise SRZooError(f"{checkpoint}: a checkpoint of {model or 'an unknown model'!r}, not of {info.name!r}")
     if saved_scale != int(scale):
         raise SRZooError(f"{checkpoint}: trained for scale {saved_scale}, not {scale}")
-    # LightningCLI adds private keys (_class_path, _instantiator); init_from is spent: the weights are here.
-    saved_hparams = {k: v for k, v in saved.get("hyper_parameters", {}).items() if not str(k).startswith("_")}
-    hparams = {**saved_hparams, **kwargs, "scale": int(scale)}
+    # init_from is spent: the weights are here.
+    hparams = {**saved_hparams(info.builder, saved.get("hyper_parameters", {})), **kwargs, "scale": int(scale)}
     hparams.pop("init_from", None)
     try:
         model = info.builder(**hparams)
@@ -151,6 +163,14 @@ def create_model(name: str, scale: int, checkpoint: str | os.PathLike | None = N
     except RuntimeError as exc:
         raise SRZooError(f"{checkpoint}: weights do not fit {info.name} ({_first_mismatch(exc)})") from None
     return model
+
+
+def saved_hparams(builder: Callable[..., nn.Module], hparams: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's hyper-parameters as the model class takes them: LightningCLI's private keys
+    (``_class_path``, ``_instantiator``) dropped, and a layout hyper-parameter the checkpoint predates set
+    to the value it was trained with (the class's ``legacy_hparams``), not to today's default."""
+    public = {k: v for k, v in hparams.items() if not str(k).startswith("_")}
+    return {**getattr(builder, "legacy_hparams", {}), **public}
 
 
 def _first_mismatch(exc: RuntimeError) -> str:
@@ -194,13 +214,17 @@ def _check_finite(model: nn.Module, source: str | os.PathLike) -> None:
                          "checkpoint); the model would output garbage")
 
 
-def inference_model(name: str, scale: int, checkpoint: str | os.PathLike | None = None) -> nn.Module:
-    """A model ready to upscale, in eval mode: from ``checkpoint``, else with the shipped or registered
-    pretrained weights (one line if there are none); a model without weights (bicubic) as it is."""
+def inference_model(name: str, scale: int, checkpoint: str | os.PathLike | None = None,
+                    weights: str = "zoo") -> nn.Module:
+    """A model ready to upscale, in eval mode: from ``checkpoint``, else with the weights named ``weights``
+    (``zoo``: the shipped or registered ones; ``authors``: the paper authors', see ``create_model``), one
+    line if there are none; a model without weights (bicubic) as it is."""
     model = create_model(name, scale, checkpoint=checkpoint)
     if checkpoint is None and any(True for _ in model.parameters()):
-        model = create_model(name, scale, pretrained=True)
-    _check_finite(model, checkpoint if checkpoint is not None else f"the pretrained weights of {name} x{scale}")
+        model = create_model(name, scale, pretrained=weights)
+    named = "the authors' weights" if weights == "authors" else "the pretrained weights"
+    source = checkpoint if checkpoint is not None else f"{named} of {name} x{scale}"
+    _check_finite(model, source)
     return model.eval()
 
 

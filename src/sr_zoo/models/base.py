@@ -54,6 +54,10 @@ class SRModule(L.LightningModule):
     # convolutions' zero padding would darken it by tens of grey levels (sr_zoo.inference.tiling keeps tiles that big).
     min_input_side: int = 8
     small_input_pad: int = 8
+    # Layout hyper-parameters (how layers pad, not what they hold) that checkpoints made before the
+    # hyper-parameter existed were trained with, where a new model's default differs: {name: value}.
+    # Applied wherever a checkpoint is read (``sr_zoo.models._registry.saved_hparams``, ``on_load_checkpoint``).
+    legacy_hparams: dict[str, Any] = {}
 
     def __init__(self, scale: int, sample_images: int = 1) -> None:
         super().__init__()
@@ -305,8 +309,31 @@ class SRModule(L.LightningModule):
         align_epoch_counter(self.trainer)  # a run stopped by max_steps inside an epoch resumes in that epoch
         self._epoch_sums, self._epoch_logged = {}, False  # nothing left from a fit that failed
 
+    def set_layout(self, padding_mode: str | None = None, deconv_padding: Any = "unchanged") -> None:
+        """Switch ``self.net``'s layers to another padding in place (the weights stay; see ``legacy_hparams``):
+        ``padding_mode`` for every convolution, ``deconv_padding`` for every ``SubPixelDeconv`` (``None``:
+        centred). The hyper-parameters record the change, so the next checkpoint says it."""
+        from sr_zoo.models.blocks import SubPixelDeconv, set_padding_mode
+
+        if padding_mode is not None:
+            set_padding_mode(self.net, padding_mode)  # type: ignore[arg-type]
+            self.hparams["padding_mode"] = padding_mode
+        if deconv_padding != "unchanged":
+            for layer in self.net.modules():
+                if isinstance(layer, SubPixelDeconv):
+                    layer.set_padding(deconv_padding)
+            self.hparams["deconv_padding"] = deconv_padding
+
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_load_checkpoint(checkpoint)
+        # A checkpoint from before a layout hyper-parameter existed (a resume, load_from_checkpoint) keeps
+        # the padding it was trained with, whatever this run's default.
+        saved = checkpoint.get("hyper_parameters")
+        if isinstance(saved, dict):
+            old = {k: v for k, v in self.legacy_hparams.items() if k not in saved}
+            if old:
+                self.set_layout(**old)
+                saved.update(old)
         # The GANs' and SRResNet's rates became LambdaLR schedules (restartable per stage); a checkpoint
         # written with StepLR has no lr_lambdas entry, which LambdaLR.load_state_dict requires. Its count
         # (last_epoch) carries over unchanged.

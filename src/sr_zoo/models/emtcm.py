@@ -18,23 +18,26 @@ from torch import Tensor, nn
 from sr_zoo.losses import MultiTaskLoss
 from sr_zoo.models._registry import register_model
 from sr_zoo.models.base import PixelLossModule
-from sr_zoo.models.blocks import ConvPReLU, Residual, deconv_upsampler
+from sr_zoo.models.blocks import ConvPReLU, PaddingMode, Residual, centred_deconv_padding, deconv_upsampler
 
 __all__ = ["EMTCM", "EMTCMNet"]
 
 
 class EMTCMNet(nn.Module):
     """G = Conv(5, 56), F = Conv(1, 12), M = 9 residual Conv(k, 12) with a long skip, R = Conv(1, 56),
-    De = Deconv(9, 1) with stride ``scale``; PReLU after every convolution; one (Y) channel."""
+    De = Deconv(9, 1) with stride ``scale``; PReLU after every convolution; one (Y) channel. Padding as
+    ``FSRCNNNet``'s (``padding_mode``, ``deconv_padding``: ``None`` centres the deconvolution)."""
 
-    def __init__(self, scale: int, d: int = 56, s: int = 12, mapping_layers: int = 9, mapping_kernel: int = 3) -> None:
+    def __init__(self, scale: int, d: int = 56, s: int = 12, mapping_layers: int = 9, mapping_kernel: int = 3,
+                 padding_mode: PaddingMode = "zeros", deconv_padding: int | None = None) -> None:
         super().__init__()
-        self.coarse = ConvPReLU(1, d, 5)  # G
-        self.memory_friendly = ConvPReLU(d, s, 1)  # F
-        self.mapping = nn.Sequential(*[Residual(OrderedDict(body=ConvPReLU(s, s, mapping_kernel)))
+        self.coarse = ConvPReLU(1, d, 5, padding_mode)  # G
+        self.memory_friendly = ConvPReLU(d, s, 1, padding_mode)  # F
+        self.mapping = nn.Sequential(*[Residual(OrderedDict(body=ConvPReLU(s, s, mapping_kernel, padding_mode)))
                                        for _ in range(mapping_layers)])  # M: one conv + PReLU per block
-        self.recovery = ConvPReLU(s, d, 1)  # R
-        self.deconv = deconv_upsampler(d, 1, 9, scale)  # De
+        self.recovery = ConvPReLU(s, d, 1, padding_mode)  # R
+        padding = centred_deconv_padding(9, scale) if deconv_padding is None else deconv_padding
+        self.deconv = deconv_upsampler(d, 1, 9, scale, padding=padding, padding_mode=padding_mode)  # De
 
     def forward(self, y: Tensor) -> Tensor:
         low = self.memory_friendly(self.coarse(y))
@@ -65,9 +68,15 @@ class EMTCM(PixelLossModule):
         init_from: checkpoint of a trained EMTCM (the x3 one for the cross-scale strategy) whose weights
             start this model; read when a fit starts from scratch, not when it resumes.
         finetune: ``all`` trains every layer; ``deconv`` freezes G, F, M and R (cross-scale, Sec. 4.2).
+        padding_mode: ``zeros`` (default: Sec. 4.2 implements EMTCM in PyTorch 1.0.0, whose convolutions
+            pad with zeros and have no other mode) or ``replicate`` (FSRCNN's authors' code, from which
+            EMTCM's layers come); measured both ways in docs/emtcm.md.
+        deconv_padding: the deconvolution's padding; ``None`` centres it (x2 4, x3 3, x4 4), as FSRCNN's.
+            The zoo's weights before these options were zero-padded with deconvolution padding 4, and load so.
     """
 
     y_channel = True
+    legacy_hparams = {"padding_mode": "zeros", "deconv_padding": 4}
 
     def __init__(
         self,
@@ -81,11 +90,14 @@ class EMTCM(PixelLossModule):
         deconv_lr: float = 1e-4,
         init_from: str | None = None,
         finetune: Literal["all", "deconv"] = "all",
+        padding_mode: PaddingMode = "zeros",
+        deconv_padding: int | None = None,
         sample_images: int = 1,
     ) -> None:
         super().__init__(scale, sample_images)
         self.save_hyperparameters()
-        self.net = EMTCMNet(scale, mapping_kernel=mapping_kernel)
+        self.net = EMTCMNet(scale, mapping_kernel=mapping_kernel, padding_mode=padding_mode,
+                            deconv_padding=deconv_padding)
         self.loss = MultiTaskLoss(beta=beta, reading=ce_reading, ce_pixels=ce_pixels, hvs=hvs_task)
         if finetune == "deconv":
             for name, param in self.net.named_parameters():

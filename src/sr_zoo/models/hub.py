@@ -21,7 +21,7 @@ from sr_zoo import __version__
 from sr_zoo.errors import SRZooError, WeightsError, one_line
 from sr_zoo.files.atomic import write_atomically
 from sr_zoo.files.download import OFFLINE_ENV, offline
-from sr_zoo.models._registry import create_model, model_info
+from sr_zoo.models._registry import create_model, model_info, saved_hparams
 
 if TYPE_CHECKING:
     from sr_zoo.models.base import SRModule
@@ -112,7 +112,7 @@ def from_pretrained(source: str | os.PathLike, **overrides: Any) -> SRModule:
     if "scale" in overrides and overrides.pop("scale") != scale:
         raise SRZooError(f"{config_path}: these weights are for x{scale}; the scale cannot be overridden")
     try:
-        model = create_model(name, scale, **{**hparams, **overrides})
+        model = create_model(name, scale, **{**saved_hparams(model_info(name).builder, hparams), **overrides})
     except SRZooError as exc:  # an unknown model, a scale it cannot do
         raise SRZooError(f"{config_path}: {exc}") from None
     except (TypeError, ValueError) as exc:

@@ -1,5 +1,6 @@
 """SRCNN, from "Image Super-Resolution Using Deep Convolutional Networks" (Dong et al., TPAMI 2016): the
-9-1-5 network on bicubically upsampled Y, a baseline of the EMTCM paper (Table 2). See docs/baselines.md."""
+f1-f2-f3 network on bicubically upsampled Y (9-1-5 by default; 9-3-5 and 9-5-5 are the journal's Sec. 4.3
+variants), a baseline of the EMTCM paper (Table 2). See docs/baselines.md."""
 
 from __future__ import annotations
 
@@ -10,25 +11,28 @@ from torch import Tensor, nn
 
 from sr_zoo.models._registry import register_model
 from sr_zoo.models.base import PixelLossModule
-from sr_zoo.models.blocks import normal_init_
+from sr_zoo.models.blocks import PaddingMode, normal_init_
 from sr_zoo.ops import imresize
 
 __all__ = ["SRCNN", "SRCNNNet"]
 
 
 class SRCNNNet(nn.Module):
-    """Bicubic upsampling, then conv 9x9 (n1) - ReLU - conv 1x1 (n2) - ReLU - conv 5x5, on one channel.
+    """Bicubic upsampling, then conv f1 x f1 (n1) - ReLU - conv f2 x f2 (n2) - ReLU - conv f3 x f3, on one channel.
 
-    Same padding keeps the HR size (the original trains on valid convolutions and crops the target).
-    Weights start N(0, 0.001), biases 0, as in the SRCNN paper.
+    Same padding keeps the HR size (the original trains on valid convolutions and crops the target): with
+    ``padding_mode="replicate"`` as the authors' test code (SRCNN.m: ``imfilter(..., 'same', 'replicate')``),
+    so their released weights score their published tables here. Weights start N(0, 0.001), biases 0, as in
+    the SRCNN paper.
     """
 
-    def __init__(self, scale: int, n1: int = 64, n2: int = 32, f1: int = 9, f2: int = 1, f3: int = 5) -> None:
+    def __init__(self, scale: int, n1: int = 64, n2: int = 32, f1: int = 9, f2: int = 1, f3: int = 5,
+                 padding_mode: PaddingMode = "replicate") -> None:
         super().__init__()
         self.scale = scale
-        self.features = nn.Conv2d(1, n1, f1, padding=f1 // 2)
-        self.mapping = nn.Conv2d(n1, n2, f2, padding=f2 // 2)
-        self.reconstruction = nn.Conv2d(n2, 1, f3, padding=f3 // 2)
+        self.features = nn.Conv2d(1, n1, f1, padding=f1 // 2, padding_mode=padding_mode)
+        self.mapping = nn.Conv2d(n1, n2, f2, padding=f2 // 2, padding_mode=padding_mode)
+        self.reconstruction = nn.Conv2d(n2, 1, f3, padding=f3 // 2, padding_mode=padding_mode)
         for conv in (self.features, self.mapping, self.reconstruction):
             normal_init_(conv, std=1e-3)
 
@@ -42,15 +46,25 @@ class SRCNNNet(nn.Module):
 @register_model("srcnn", paper="SRCNN (9-1-5), a baseline of the EMTCM paper's Table 2", scales=(2, 3, 4))
 class SRCNN(PixelLossModule):
     """SRCNN trained with MSE on Y; learning rates ``lr`` (first two layers) and ``last_lr`` (last), as
-    the paper's 1e-4 and 1e-5, with Adam in place of its SGD (which needs ~10^8 steps at these rates)."""
+    the paper's 1e-4 and 1e-5, with Adam in place of its SGD (which needs ~10^8 steps at these rates).
+
+    Args:
+        scale: upscaling factor (2, 3 or 4).
+        f1, f2, f3: kernel sizes of the three layers (9-1-5, 9-3-5, 9-5-5: the SRCNN journal paper, Sec. 4.3).
+        n1, n2: maps of the first two layers (64 and 32).
+        padding_mode: ``replicate`` (the authors' SRCNN.m) or ``zeros`` (PyTorch's; the zoo's weights
+            before this option, which load with it).
+    """
 
     y_channel = True
+    legacy_hparams = {"padding_mode": "zeros"}
 
-    def __init__(self, scale: int = 3, n1: int = 64, n2: int = 32, lr: float = 1e-4, last_lr: float = 1e-5,
+    def __init__(self, scale: int = 3, f1: int = 9, f2: int = 1, f3: int = 5, n1: int = 64, n2: int = 32,
+                 padding_mode: PaddingMode = "replicate", lr: float = 1e-4, last_lr: float = 1e-5,
                  sample_images: int = 1) -> None:
         super().__init__(scale, sample_images)
         self.save_hyperparameters()
-        self.net = SRCNNNet(scale, n1, n2)
+        self.net = SRCNNNet(scale, n1, n2, f1, f2, f3, padding_mode)
 
     def optimizer_parameters(self) -> dict[str, list[dict[str, Any]]]:
         return self.last_layer_groups("reconstruction", self.hparams.lr, self.hparams.last_lr)
