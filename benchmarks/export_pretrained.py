@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> None:
             "file": target.name,
             "sha256": sha256_of(target),
             "parameters": sum(p.numel() for p in model.net.parameters()),
+            # the layout the weights were trained with (how the layers pad), which loading restores
+            "hyper_parameters": {k: model.hparams[k] for k in type(model).legacy_hparams},
             "iterations": saved.get("SRDataModule", {}).get("progress", {}).get("batches"),
             "scores": scores,
             "command": args.command,

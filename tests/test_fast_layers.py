@@ -75,3 +75,39 @@ def test_channels_last_conv_is_the_convolution_with_a_contiguous_output() -> Non
     expected_in, = torch.autograd.grad(plain(x).square().sum(), x)
     assert float((grad_in - expected_in).abs().max()) <= 1e-5 * float(expected_in.abs().max())
     assert isinstance(SRResNetGenerator(4, n=8, blocks=1).tail, ChannelsLastConv2d)
+
+
+@pytest.mark.parametrize("scale,padding", [(2, 4), (3, 3), (3, 4), (4, 3), (4, 4)])
+@torch.no_grad()
+def test_the_replicated_edge_is_deconv_m_in_both_forms(scale: int, padding: int) -> None:
+    """``padding_mode="replicate"``: the FSRCNN authors' deconv.m (the input padded by one replicated pixel,
+    the full transposed convolution, cropped ``padding + scale`` in), in training and in the phase form."""
+    torch.manual_seed(scale + padding)
+    layer = deconv_upsampler(6, 1, 9, scale, std=0.1, padding=padding, padding_mode="replicate")
+    nn.init.normal_(layer.bias)
+    x = torch.randn(2, 6, 7, 5)
+    full = torch.nn.functional.conv_transpose2d(torch.nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"),
+                                                layer.weight, layer.bias, stride=scale)
+    start = padding + scale
+    expected = full[..., start : start + 7 * scale, start : start + 5 * scale]
+    tolerance = 1e-5 * float(expected.abs().max())
+    assert float((layer.train()(x) - expected).abs().max()) <= tolerance
+    with mock.patch("torch.nn.functional.conv_transpose2d", side_effect=AssertionError("transposed conv")):
+        fast = layer.eval()(x)
+    assert fast.shape == expected.shape
+    assert float((fast - expected).abs().max()) <= tolerance
+
+
+def test_padding_is_a_layout_that_weights_keep() -> None:
+    """``set_padding``/``set_padding_mode`` change how the layers read their input, not the parameters."""
+    from sr_zoo.models.blocks import set_padding_mode
+
+    layer = deconv_upsampler(4, 1, 9, 3)
+    before = {k: v.clone() for k, v in layer.state_dict().items()}
+    layer.set_padding(4)
+    set_padding_mode(layer, "replicate")
+    assert (layer.padding, layer.output_padding, layer.replicate_edge) == ((4, 4), (2, 2), 1)
+    assert all(torch.equal(before[k], v) for k, v in layer.state_dict().items())
+    assert layer(torch.randn(1, 4, 5, 6)).shape == (1, 1, 15, 18)
+    with pytest.raises(ValueError, match="cannot pad by 5"):
+        layer.set_padding(5)

@@ -46,7 +46,8 @@ def _weights_file(key: str, entry: dict[str, Any]) -> Path:
 
 
 def load_pretrained(name: str, scale: int) -> dict[str, Any]:
-    """``{"state_dict": ..., "hyper_parameters": ...}`` of ``name`` at ``scale``; one line if there are none."""
+    """``{"state_dict": ..., "hyper_parameters": ...}`` of ``name`` at ``scale``; one line if there are none.
+    The manifest entry's ``hyper_parameters`` (the padding the weights were trained with) override the file's."""
     key = f"{name}_x{int(scale)}"
     entries = manifest()
     if key not in entries:
@@ -56,4 +57,6 @@ def load_pretrained(name: str, scale: int) -> dict[str, Any]:
     path = _weights_file(key, entries[key])
     import torch  # here: reading the manifest (weight_scales) needs no torch
 
-    return torch.load(path, map_location="cpu", weights_only=True)
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    saved["hyper_parameters"] = {**saved.get("hyper_parameters", {}), **entries[key].get("hyper_parameters", {})}
+    return saved
