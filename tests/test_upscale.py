@@ -14,8 +14,11 @@ from sr_zoo.models import create_model
 MODELS = [
     ("bicubic", 3, {}, 16),
     ("srcnn", 3, {}, 16),
+    ("srcnn", 2, {"padding_mode": "zeros"}, 16),  # checkpoints from before the padding option
     ("fsrcnn", 3, {}, 16),
+    ("fsrcnn", 4, {"padding_mode": "zeros", "deconv_padding": 4}, 16),
     ("emtcm", 3, {}, 16),
+    ("emtcm", 4, {"padding_mode": "replicate"}, 16),
     ("csrcnn", 4, {"blocks_per_level": [1, 1]}, 32),
     ("msfmgan", 3, {"widths": [8, 16, 32]}, 16),
     ("msfmgan", 4, {"widths": [8, 16, 32]}, 16),
@@ -34,7 +37,9 @@ def _tiled64(model: torch.nn.Module, image: torch.Tensor, scale: int, tile: int 
     return out
 
 
-@pytest.mark.parametrize("name,scale,kwargs,tile", MODELS, ids=[f"{m[0]}x{m[1]}" for m in MODELS])
+@pytest.mark.parametrize("name,scale,kwargs,tile", MODELS,
+                         ids=[f"{m[0]}x{m[1]}" + (f"-{m[2]['padding_mode']}" if "padding_mode" in m[2] else "")
+                              for m in MODELS])
 def test_tiled_equals_untiled_with_the_receptive_overlap(name: str, scale: int, kwargs: dict, tile: int) -> None:
     """Compared in float64, where tiled and whole-image passes agree to 1e-10 on any CPU.
 
