@@ -336,3 +336,24 @@ def test_the_authors_weights_are_listed_with_their_published_set5_score(capsys: 
     assert any(line.split()[:5] == ["fsrcnn", "authors", "x3", "33.16", "/"] for line in lines)
     assert any(line.split()[:5] == ["srcnn", "authors", "x2", "36.34", "/"] for line in lines)
     assert any(line.split()[:3] == ["emtcm", "zoo", "x3"] for line in lines)
+
+
+def test_compare_sets_the_authors_weights_beside_the_zoos(local_archives: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    image = shared_set("Set5") / "bird.bmp"
+    out = tmp_path / "bird.png"
+    assert main(["compare", str(image), "--scale", "3", "--models", "fsrcnn", "fsrcnn@authors", "-o",
+                 str(out)]) == 0
+    scores = json.loads(capsys.readouterr().out)["scores"]
+    assert {"fsrcnn", "fsrcnn (authors)"} <= set(scores)
+    assert scores["fsrcnn (authors)"]["psnr"] > scores["fsrcnn"]["psnr"]  # 33.2 vs 31.8 dB on Set5 x3
+    assert main(["compare", str(image), "--scale", "3", "--models", "fsrcnn@mine", "-o", str(out)]) == 2
+    assert "--models fsrcnn@mine: @ names weights (zoo, authors)" in capsys.readouterr().err
+
+
+def test_an_srcnn_variant_from_the_command_line(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exit_:  # LightningCLI ends --print_config so
+        main(["fit", "--model", "srcnn", "--scale", "3", "--model.init_args.f2", "5", "--print_config"])
+    assert exit_.value.code == 0
+    printed = capsys.readouterr().out
+    assert re.search(r"\n\s+f2: 5\n", printed) and re.search(r"\n\s+padding_mode: replicate\n", printed)

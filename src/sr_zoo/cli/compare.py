@@ -32,8 +32,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("image", type=Path, help="an HR image")
     p.add_argument("--scale", type=int, required=True)
-    p.add_argument("--models", nargs="+", required=True, metavar="NAME[=CKPT]",
-                   help="zoo models, each optionally with a checkpoint: bicubic fsrcnn emtcm=runs/last.ckpt")
+    p.add_argument("--models", nargs="+", required=True, metavar="NAME[=CKPT|@WEIGHTS]",
+                   help="zoo models, each optionally with a checkpoint or weights by name (zoo, authors): "
+                   "bicubic fsrcnn fsrcnn@authors emtcm=runs/last.ckpt")
     p.add_argument("--box", type=int, nargs=4, default=None, metavar=("LEFT", "TOP", "WIDTH", "HEIGHT"),
                    help="region to zoom, in HR pixels (default: a central square of a quarter of the short side)")
     p.add_argument("-o", "--output", type=Path, required=True, help="the PNG to write")
@@ -41,14 +42,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _parse_models(specs: list[str], scale: int) -> list[tuple[str, str, Path | None]]:
+def _parse_models(specs: list[str], scale: int) -> list[tuple[str, str, Path | None, str]]:
+    """``(title, model, checkpoint or None, weights by name)`` of each ``NAME[=CKPT|@WEIGHTS]``."""
+    from sr_zoo.cli.weights import WEIGHTS
+
     parsed = []
     for spec in specs:
         name, _, ckpt = spec.partition("=")
+        name, _, weights = name.partition("@")
         info = model_info(name)
         check_scale(info.name, scale)
-        title = f"{info.name} ({Path(ckpt).stem})" if ckpt else info.name
-        parsed.append((title, info.name, Path(ckpt) if ckpt else None))
+        if weights and (ckpt or weights not in WEIGHTS):
+            raise SRZooError(f"--models {spec}: @ names weights ({', '.join(WEIGHTS)}), without a checkpoint")
+        title = f"{info.name} ({Path(ckpt).stem})" if ckpt else f"{info.name} ({weights})" if weights else info.name
+        parsed.append((title, info.name, Path(ckpt) if ckpt else None, weights or "zoo"))
     return parsed
 
 
@@ -110,8 +117,8 @@ def _compare(args: argparse.Namespace, models: list[tuple[str, str, Path | None]
     device = resolve_device(args.device)
     lr = make_lr(hr, args.scale)[None].to(device)
     panels = []
-    for title, name, ckpt in models:
-        model = to_inference_device(inference_model(name, args.scale, ckpt), device, args.memory_format)
+    for title, name, ckpt, weights in models:
+        model = to_inference_device(inference_model(name, args.scale, ckpt, weights), device, args.memory_format)
         sr = model(lr)
         psnr, ssim = _scores(sr, hr[None].to(device), args.scale, title)
         panels.append(Panel(title, sr[0].cpu(), psnr, ssim))
