@@ -248,3 +248,29 @@ def test_validation_logs_sample_images_and_per_set_metrics(tmp_path: Path) -> No
     assert metrics["val/psnr"] == metrics["val/Set5/psnr"]
     # One sample (the first image of the first set): bicubic | SR | HR, 60x60 each with 4-pixel padding.
     assert logger.images == [("samples/0", torch.Size([3, 68, 196]), ["bicubic | SR | HR"])]
+
+
+def test_step_decay_multiplies_the_rates_once_at_each_milestone() -> None:
+    """``StepDecay``: x factor at each milestone step, once even when a step spans several batches
+    (gradient accumulation); a run resumed past a milestone keeps the rate its optimizer state holds."""
+    from types import SimpleNamespace
+
+    from sr_zoo.training.schedules import StepDecay
+
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    trainer = SimpleNamespace(global_step=0, optimizers=[optimizer])
+    decay = StepDecay([4, 2], factor=0.5)
+    rates = []
+    for step in range(6):
+        trainer.global_step = step
+        for batch in range(2):  # two batches per optimizer step
+            decay.on_train_batch_start(trainer, None, None, batch)
+        rates.append(optimizer.param_groups[0]["lr"])
+    assert rates == [1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
+    resumed = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    resumed.load_state_dict(optimizer.state_dict())  # as a checkpoint restores it
+    trainer = SimpleNamespace(global_step=5, optimizers=[resumed])
+    StepDecay([2, 4], factor=0.5).on_train_batch_start(trainer, None, None, 0)
+    assert resumed.param_groups[0]["lr"] == 0.25
+    with pytest.raises(ValueError, match="milestones must be optimizer steps"):
+        StepDecay([0])

@@ -9,9 +9,16 @@ Schedules change a model only through the methods it declares (``set_stage``, ``
 from sr_zoo.training.checkpointing import AtomicCheckpointIO, InterruptCheckpoint, atomic_torch_save
 from sr_zoo.training.loggers import SRZooWandbLogger
 from sr_zoo.training.progress import Position, ScheduleCallback, StageSchedule, training_position
-from sr_zoo.training.schedules import Curriculum, LossPlateau, LossSchedule, SteadyStateStop, TwoStepDataSchedule
+from sr_zoo.training.schedules import (
+                                       Curriculum,
+                                       LossPlateau,
+                                       LossSchedule,
+                                       SteadyStateStop,
+                                       StepDecay,
+                                       TwoStepDataSchedule,
+)
 from sr_zoo.training.summary import RunSummary
 
 __all__ = ["AtomicCheckpointIO", "Curriculum", "InterruptCheckpoint", "LossPlateau", "LossSchedule", "Position",
-           "RunSummary", "SRZooWandbLogger", "ScheduleCallback", "StageSchedule", "SteadyStateStop",
+           "RunSummary", "SRZooWandbLogger", "ScheduleCallback", "StageSchedule", "StepDecay", "SteadyStateStop",
            "TwoStepDataSchedule", "atomic_torch_save", "training_position"]

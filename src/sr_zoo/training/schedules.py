@@ -16,7 +16,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from sr_zoo.training.checkpointing import checkpoint_dir
 from sr_zoo.training.progress import Position, ScheduleCallback
 
-__all__ = ["Curriculum", "LossPlateau", "LossSchedule", "SteadyStateStop", "TwoStepDataSchedule"]
+__all__ = ["Curriculum", "LossPlateau", "LossSchedule", "StepDecay", "SteadyStateStop", "TwoStepDataSchedule"]
 
 
 class LossPlateau:
@@ -124,6 +124,31 @@ class SteadyStateStop(Callback):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.plateau.load_state_dict(state_dict["plateau"])
         self.decays_done = int(state_dict["decays_done"])
+
+
+class StepDecay(Callback):
+    """Every learning rate multiplied by ``factor`` as the run reaches each optimizer step of ``milestones``,
+    so that a constant-rate run ends at a lower rate (a recipe states its milestones and why).
+
+    The rates live in the optimizers, whose state a checkpoint holds, so a resumed run goes on at the rate it
+    had; a milestone is applied once, before the batch that starts at that step. Adding the callback to a run
+    resumed before its first milestone changes nothing until then.
+    """
+
+    def __init__(self, milestones: Sequence[int], factor: float = 0.1) -> None:
+        if not milestones or any(int(m) != m or m < 1 for m in milestones) or not 0 < factor:
+            raise ValueError(f"milestones must be optimizer steps >= 1 and factor > 0, got {milestones!r}, {factor!r}")
+        self.milestones, self.factor = sorted(int(m) for m in milestones), float(factor)
+        self._applied_at: int | None = None
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any,
+                             batch_idx: int) -> None:
+        step = trainer.global_step
+        if step in self.milestones and self._applied_at != step:  # once, also with gradient accumulation
+            self._applied_at = step
+            _scale_learning_rates(trainer, self.factor)
+            rank_zero_info(f"sr_zoo: step {step}: learning rates x{self.factor:g} "
+                           f"({self.milestones.index(step) + 1} of {len(self.milestones)} decays)")
 
 
 class TwoStepDataSchedule(ScheduleCallback):
