@@ -13,6 +13,7 @@ from skimage import data as photos
 
 from helpers.cli_runner import run_cli
 from helpers.small_models import SMALL, small_model
+from sr_zoo.cli import main
 from sr_zoo.errors import SRZooError
 from sr_zoo.files.images import write_image
 from sr_zoo.inference.export import ExportedModel, export_model
@@ -167,3 +168,50 @@ def test_a_check_above_the_tolerance_exits_1(tmp_path: Path, photo_file: Path, m
     argv = ["export", "--model", "srcnn", "--scale", "3", "-o", str(tmp_path / "s.onnx"), "--check", str(photo_file)]
     assert main(argv) == 1
     assert "= 2.50e-01, ABOVE the tolerance 0.0001" in capsys.readouterr().out
+
+
+def test_export_never_writes_over_its_inputs(tmp_path: Path, photo_file: Path) -> None:
+    """-o naming the --check image or the --ckpt itself (also through another path) is one line, and both
+    files stay as they were."""
+    ckpt = tmp_path / "in.ckpt"
+    image = tmp_path / "face.png"
+    image.write_bytes(photo_file.read_bytes())
+    from sr_zoo.models import create_model
+    from sr_zoo.models.convert import save_checkpoint
+
+    model = create_model("srcnn", 3, n1=8, n2=4)
+    save_checkpoint({"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams),
+                     "sr_zoo": {"model": "srcnn", "scale": 3}}, ckpt)
+    before = {p: p.read_bytes() for p in (ckpt, image)}
+    cases = [
+        ["export", "--model", "srcnn", "--scale", "3", "-o", str(image), "--check", str(image)],
+        ["export", "--model", "srcnn", "--scale", "3", "--ckpt", str(ckpt), "-o", str(ckpt), "--format",
+         "torchscript"],
+        ["export", "--model", "srcnn", "--scale", "3", "--ckpt", str(ckpt), "-o",
+         str(tmp_path / "sub" / ".." / "in.ckpt")],
+    ]
+    (tmp_path / "sub").mkdir()
+    for argv, result in zip(cases, run_cli(cases, cwd=tmp_path)):
+        assert result.returncode == 2 and len(result.err_lines) == 1, result
+        assert "would overwrite the input" in result.stderr, result
+    assert {p: p.read_bytes() for p in before} == before
+
+
+def test_export_on_a_full_disk_is_one_line_and_leaves_no_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture) -> None:
+    import errno
+    import os
+
+    real = Path.write_bytes
+
+    def full(self: Path, data: bytes) -> int:
+        real(self, data[:100])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Path, "write_bytes", full)
+    out = tmp_path / "m.onnx"
+    assert main(["export", "--model", "srcnn", "--scale", "3", "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"sr-zoo: error: {out}: not written (No space left on device); an earlier file of that name "
+                   "is unchanged"]
+    assert list(tmp_path.iterdir()) == []

@@ -33,10 +33,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         raise SRZooError(f"{args.file}: no such file" if not args.file.exists() else f"{args.file}: not a file")
+    from sr_zoo.cli.outputs import check_output_file, refuse_overwriting_inputs
     from sr_zoo.models.convert import convert_mat, save_checkpoint
 
+    refuse_overwriting_inputs([args.output], [args.file], "-o", args.output, beside=False)
+    check_output_file(args.output, "-o")
     checkpoint = convert_mat(args.file, args.model, args.scale)
-    save_checkpoint(checkpoint, args.output, source=args.file)
+    save_checkpoint(checkpoint, args.output)
     meta, hparams = checkpoint["sr_zoo"], checkpoint["hyper_parameters"]
     keys = ("f1", "f2", "f3") if meta["model"] == "srcnn" else ("d", "s", "m")
     variant = "-".join(str(hparams[k]) for k in keys) if meta["model"] == "srcnn" else \

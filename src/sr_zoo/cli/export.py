@@ -57,8 +57,10 @@ def run(args: argparse.Namespace) -> int:
         raise SRZooError(f"--tolerance: expected a number >= 0, got {args.tolerance}")
     weights = chosen_weights(args)
     fmt = output_format(args.output, args.format)
-    from sr_zoo.cli.outputs import check_output_file
+    from sr_zoo.cli.outputs import check_output_file, refuse_overwriting_inputs
 
+    inputs = [p for p in (args.ckpt, args.check) if p is not None]
+    refuse_overwriting_inputs([args.output], inputs, "-o", args.output, beside=False)
     check_output_file(args.output, "-o")
     from sr_zoo.inference.export import ONNX_OPSET, ExportedModel, export_model, parity
     from sr_zoo.models import inference_model

@@ -26,9 +26,11 @@ def _inode(path: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-def refuse_overwriting_inputs(targets: Iterable[Path], inputs: Iterable[Path], flag: str, output: Path) -> None:
-    """One ``SRZooError`` line if writing ``targets`` would replace one of ``inputs`` (or a file beside
-    them, when ``output`` is an input's own folder)."""
+def refuse_overwriting_inputs(targets: Iterable[Path], inputs: Iterable[Path], flag: str, output: Path,
+                              beside: bool = True) -> None:
+    """One ``SRZooError`` line if writing ``targets`` would replace one of ``inputs`` (or, with ``beside``, a
+    file beside them when ``output`` is an input's own folder: a folder of results written among photos).
+    Every command that writes files checks its outputs here before any work."""
     inputs = list(inputs)
     by_path = {p.resolve(): p for p in inputs}
     by_inode = {key: p for p in inputs if (key := _inode(p)) is not None}
@@ -40,7 +42,7 @@ def refuse_overwriting_inputs(targets: Iterable[Path], inputs: Iterable[Path], f
         if hit is not None:
             raise SRZooError(f"{flag} {output}: would overwrite the input {hit} (it is {target}); "
                              "write the results to another folder")
-        if target.resolve().parent in folders and target.exists():
+        if beside and target.resolve().parent in folders and target.exists():
             raise SRZooError(f"{flag} {output}: is the inputs' own folder and {target.name} already exists there "
                              "(it would be replaced); write the results to another folder")
 

@@ -79,7 +79,9 @@ def export_model(model: nn.Module, path: str | Path, format: str = "onnx", opset
                 data = _torchscript_bytes(model, example, meta)
     finally:
         model.train(was_training)
-    write_atomically(path, lambda tmp: Path(tmp).write_bytes(data))
+    write_atomically(path, lambda tmp: Path(tmp).write_bytes(data),
+                     lambda reason: SRZooError(f"{path}: not written ({reason}); an earlier file of that name is "
+                                               "unchanged"))
     return path
 
 

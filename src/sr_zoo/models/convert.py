@@ -212,21 +212,13 @@ def convert_mat(path: str | os.PathLike | bytes, model: str | None = None, scale
     }
 
 
-def save_checkpoint(checkpoint: dict[str, Any], out: str | os.PathLike,
-                    source: str | os.PathLike | None = None) -> Path:
-    """Write ``checkpoint`` to ``out`` atomically (a complete file or none); never over ``source``."""
+def save_checkpoint(checkpoint: dict[str, Any], out: str | os.PathLike) -> Path:
+    """Write ``checkpoint`` to ``out`` atomically (a complete file or none; a full disk is one line)."""
     import torch
 
     from sr_zoo.files.atomic import write_atomically
 
     target = Path(out)
-    if source is not None and target.exists() and target.resolve() == Path(source).resolve():
-        raise SRZooError(f"-o {target}: is the input file; write the checkpoint elsewhere")
-    if target.is_dir():
-        raise SRZooError(f"-o {target}: is a folder; give a file name (e.g. {target / 'model.ckpt'})")
-    if not target.parent.is_dir():
-        raise SRZooError(f"-o {target}: no folder {target.parent} to write it in")
-
     write_atomically(target, lambda tmp: torch.save(checkpoint, tmp),
-                     lambda reason: SRZooError(f"-o {target}: cannot write ({reason})"))
+                     lambda reason: SRZooError(f"{target}: not written ({reason})"))
     return target
