@@ -64,10 +64,13 @@ def test_help_imports_no_torch(argv: list[str], expected: list[str], tmp_path: P
 def test_models_imports_no_torch_and_lists_every_model(tmp_path: Path) -> None:
     rc, loaded, out, _ = _probe(["models"], tmp_path)
     assert rc == 0 and loaded == []
-    rows = {line.split()[0]: " ".join(line.split()) for line in out.splitlines()[1:-1]}
+    lines = out.splitlines()
+    first_table = lines[1 : next(i for i, line in enumerate(lines) if line.startswith("weights:"))]
+    rows = {line.split()[0]: " ".join(line.split()) for line in first_table}
     assert sorted(rows) == list_models()
     assert rows["csrcnn"].startswith("csrcnn 2 4 8 - x2: 1,964,611, x4: 3,402,310, x8: 4,368,201 CSRCNN")
     assert rows["emtcm"].startswith("emtcm 2 3 4 x2 x3 x4 x2: 19,409")
+    assert any(line.split()[:4] == ["fsrcnn", "authors", "x3", "33.16"] for line in lines)  # the weights by name
 
 
 @pytest.mark.parametrize("argv,message", [
@@ -103,9 +106,12 @@ def test_argument_errors_import_no_torch(argv: list[str], message: str, tmp_path
     (["nosuch"], "argument COMMAND: invalid choice: 'nosuch'"),
 ])
 def test_usage_errors_import_no_torch(argv: list[str], message: str, tmp_path: Path) -> None:
+    """One line naming the argument and what it allows, then where the usage is (no usage block)."""
     rc, loaded, out, err = _probe(argv, tmp_path)
     assert (rc, loaded, out) == (2, [], "")
-    assert message in err and err.startswith("usage: sr-zoo")
+    command = f"sr-zoo {argv[0]}" if argv[0] != "nosuch" else "sr-zoo"
+    assert err.startswith(f"sr-zoo: error: {message.removeprefix('argument ')}"), err
+    assert len(err.splitlines()) == 1 and err.rstrip().endswith(f"(see {command} --help)"), err
 
 
 def test_fit_preflight_fails_before_lightning(tmp_path: Path) -> None:

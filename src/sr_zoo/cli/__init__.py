@@ -10,17 +10,25 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Sequence
+from typing import NoReturn, Sequence
 
 from sr_zoo.errors import Interrupted, SRZooError, one_line
 
 __all__ = ["main"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """``argparse`` whose errors are the zoo's one line (``SRZooError``: ``sr-zoo: error: --scale: invalid int
+    value: 'abc' (see sr-zoo upscale --help)``), not a usage block; ``--help`` prints the usage as before."""
+
+    def error(self, message: str) -> NoReturn:
+        raise SRZooError(f"{message.removeprefix('argument ')} (see {self.prog} --help)")
+
+
 def _parser() -> argparse.ArgumentParser:
     from sr_zoo.cli import benchmark, compare, convert, export, models, upscale
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="sr-zoo",
         description="Super-resolution model zoo. Training and evaluation: sr-zoo {fit,validate,test,predict} "
         "--model NAME --scale S [--config RECIPE.yaml] (LightningCLI; add --help to any of them).",
