@@ -104,6 +104,16 @@ def test_argument_errors_import_no_torch(argv: list[str], message: str, tmp_path
     (["benchmark", "--scale", "2", "--data", "set5", "--format", "html"], "argument --format: invalid choice: 'html'"),
     (["compare", "hr.png", "--models", "bicubic", "-o", "f.png"], "the following arguments are required: --scale"),
     (["nosuch"], "argument COMMAND: invalid choice: 'nosuch'"),
+    (["upscale", "in.png", "-o", "out", "--model", "fsrcnn", "--scale", "abc"], "argument --scale: invalid int value"),
+    (["benchmark", "--scale", "3.5", "--data", "set5"], "argument --scale: invalid int value: '3.5'"),
+    (["compare", "hr.png", "--scale", "3.5", "--models", "bicubic", "-o", "f.png"], "argument --scale: invalid int"),
+    (["export", "--model", "srcnn", "--scale", "3.5", "-o", "m.onnx"], "argument --scale: invalid int value: '3.5'"),
+    (["upscale", "in.png", "-o", "out", "--model", "fsrcnn", "--scale", "2", "--tile", "abc"],
+     "argument --tile: invalid int value: 'abc'"),
+    (["upscale", "in.png", "-o", "out", "--onnx", "a.onnx", "--torchscript", "b.pt"],
+     "argument --torchscript: not allowed with argument --onnx"),
+    (["benchmark", "--scale", "2", "--data", "set5", "--metrics", "foo"], "argument --metrics: invalid choice: 'foo'"),
+    (["convert", "x3.mat"], "the following arguments are required: -o/--output"),
 ])
 def test_usage_errors_import_no_torch(argv: list[str], message: str, tmp_path: Path) -> None:
     """One line naming the argument and what it allows, then where the usage is (no usage block)."""
