@@ -67,3 +67,26 @@ def test_a_training_set_of_undecodable_files_is_one_line(tmp_path: Path) -> None
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith(f"sr-zoo: error: {bad}: none of the 3 training images could be decoded (first: ")
     assert "Traceback" not in proc.stderr
+
+
+def test_a_symlink_loop_is_one_line_in_every_command(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "a.png").symlink_to(tmp_path / "b.png")
+    (tmp_path / "b.png").symlink_to(tmp_path / "a.png")
+    loop = str(tmp_path / "a.png")
+    for argv in (["compare", loop, "--scale", "2", "--models", "bicubic", "-o", str(tmp_path / "f.png")],
+                 ["upscale", loop, "--model", "bicubic", "--scale", "2", "-o", str(tmp_path / "out")]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith(f"sr-zoo: error: {loop}"), err
+
+
+def test_a_bad_trainer_strategy_is_one_line(tmp_path: Path) -> None:
+    """Lightning raises a ValueError (not its MisconfigurationException) for an unknown strategy name."""
+    env = {**os.environ, "WANDB_MODE": "disabled", "SR_ZOO_OFFLINE": "1"}
+    done = subprocess.run([sys.executable, "-m", "sr_zoo", "fit", "--model", "bicubic", "--scale", "2",
+                           "--trainer.strategy", "foo", "--trainer.max_steps", "1"],
+                          capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if "error" in line.lower() or "Traceback" in line]
+    assert errors == [errors[0]] and errors[0].startswith("sr-zoo: error: --trainer: You selected an invalid "
+                                                          "strategy name: `strategy='foo'`"), done.stderr

@@ -83,7 +83,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("sr-zoo: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        if type(exc).__name__ != "MisconfigurationException":  # Lightning's word for a bad Trainer argument
+        if not _bad_trainer_argument(exc):
             raise
         print(f"sr-zoo: error: --trainer: {one_line(exc)}", file=sys.stderr)
         return 2
+
+
+def _bad_trainer_argument(exc: Exception) -> bool:
+    """Lightning's word for a bad Trainer argument: a ``MisconfigurationException``, or a ``ValueError``
+    raised where the Trainer reads its arguments (``--trainer.strategy foo``, ``--trainer.precision 64``)."""
+    if type(exc).__name__ == "MisconfigurationException":
+        return True
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    where = tb.tb_frame.f_code.co_filename.replace("\\", "/") if tb is not None else ""
+    return isinstance(exc, ValueError) and "lightning/pytorch/trainer/connectors/" in where

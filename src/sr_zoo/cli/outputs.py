@@ -26,23 +26,32 @@ def _inode(path: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
+def _resolved(path: Path) -> Path:
+    """``path.resolve()``, or the path as given where it cannot be resolved (a symlink loop: Python 3.11's
+    ``resolve`` raises ``RuntimeError``; reading the file later says what is wrong with it)."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        return path.absolute()
+
+
 def refuse_overwriting_inputs(targets: Iterable[Path], inputs: Iterable[Path], flag: str, output: Path,
                               beside: bool = True) -> None:
     """One ``SRZooError`` line if writing ``targets`` would replace one of ``inputs`` (or, with ``beside``, a
     file beside them when ``output`` is an input's own folder: a folder of results written among photos).
     Every command that writes files checks its outputs here before any work."""
     inputs = list(inputs)
-    by_path = {p.resolve(): p for p in inputs}
+    by_path = {_resolved(p): p for p in inputs}
     by_inode = {key: p for p in inputs if (key := _inode(p)) is not None}
-    folders = {p.resolve().parent for p in inputs}
+    folders = {_resolved(p).parent for p in inputs}
     for target in targets:
-        hit = by_path.get(target.resolve())
+        hit = by_path.get(_resolved(target))
         if hit is None and target.exists():
             hit = by_inode.get(_inode(target))
         if hit is not None:
             raise SRZooError(f"{flag} {output}: would overwrite the input {hit} (it is {target}); "
                              "write the results to another folder")
-        if beside and target.resolve().parent in folders and target.exists():
+        if beside and _resolved(target).parent in folders and target.exists():
             raise SRZooError(f"{flag} {output}: is the inputs' own folder and {target.name} already exists there "
                              "(it would be replaced); write the results to another folder")
 
