@@ -89,3 +89,32 @@ def test_hidden_files_are_not_images(tmp_path: Path) -> None:
     (folder / "._a.png").write_bytes(b"\x00\x05\x16\x07")  # AppleDouble metadata
     assert list_images(folder) == [folder / "a.png"]
     assert main(["benchmark", "--data", str(folder), "--scale", "2", "--json", "--device", "cpu"]) == 0
+
+
+@pytest.mark.parametrize("fmt", ["--json", "--format=csv"])
+def test_sigterm_keeps_json_and_csv_output_whole(fmt: str, tmp_path: Path) -> None:
+    """``benchmark --json`` stopped by SIGTERM while scoring its second set prints valid JSON with the first
+    set's row and the reason; ``--format csv`` the rows scored so far."""
+    _noise(tmp_path / "small" / "a.png", 48, 0)
+    for i in range(3):
+        _noise(tmp_path / "large" / f"{i}.png", 1600, i)
+    out, stdout = tmp_path / "out", tmp_path / "stdout.txt"
+    args = ["benchmark", "--data", str(tmp_path / "small"), str(tmp_path / "large"), "--scale", "2", fmt,
+            "--save-images", str(out), "--device", "cpu"]
+    with Job([sys.executable, "-m", "sr_zoo", *args], tmp_path, stdout=stdout) as job:
+        deadline = time.monotonic() + 120
+        while not _hidden(out / "large"):  # writing the second set's first image: the first set is scored
+            assert job.proc.poll() is None and time.monotonic() < deadline, job.stderr[-3000:]
+            time.sleep(0.002)
+        job.signal(signal.SIGTERM)
+        assert job.finish() == 143, job.stderr[-3000:]
+    printed = stdout.read_text()
+    if fmt == "--json":
+        import json
+
+        payload = json.loads(printed)
+        assert [r["dataset"] for r in payload["results"]] == ["small"]
+        assert payload["error"].startswith("SIGTERM")
+    else:
+        rows = printed.strip().splitlines()
+        assert rows[0].startswith("model,dataset,scale") and len(rows) == 2 and ",small,2," in rows[1], printed

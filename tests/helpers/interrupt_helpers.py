@@ -107,9 +107,13 @@ def job_env(**extra: str) -> dict[str, str]:
 class Job:
     """A command started as a terminal starts a job (its own process group), its stderr read as it comes."""
 
-    def __init__(self, args: list[str], cwd: Path, **env: str) -> None:
-        self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    def __init__(self, args: list[str], cwd: Path, stdout: Path | None = None, **env: str) -> None:
+        """``stdout``: a file for the job's standard output (default: discarded)."""
+        out = open(stdout, "w") if stdout is not None else subprocess.DEVNULL  # noqa: SIM115 - the child's
+        self.proc = subprocess.Popen(args, stdout=out, stderr=subprocess.PIPE, text=True,
                                      env=job_env(**env), cwd=cwd, start_new_session=True)
+        if stdout is not None:
+            out.close()  # the child holds its own copy
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
         threading.Thread(target=self._read, daemon=True).start()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sr_zoo.cli.devices import add_device_argument
 from sr_zoo.cli.weights import add_weights_arguments, chosen_weights
-from sr_zoo.errors import SRZooError, one_line
+from sr_zoo.errors import Interrupted, SRZooError, one_line
 from sr_zoo.models import check_scale, model_info
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
     results: list[BenchmarkResult] = []
     try:
         _run(args, results)
-    except SRZooError as exc:  # the sets scored so far are not thrown away; --json stays valid JSON
+    except (SRZooError, Interrupted) as exc:  # the sets scored so far are kept; --json stays valid JSON
         if results or args.json:
             _print(results, model_info(args.model).name if results else args.model, args, one_line(exc))
         raise
