@@ -61,3 +61,18 @@ def test_formats_carry_the_same_numbers_per_set_and_per_image(tmp_path: Path,
     assert len(lines) == 4
     assert main(base) == 0
     assert f"Set5 x2: measured {row['psnr']:.2f} / {row['ssim']:.4f}, paper 33.66 / 0.9299" in capsys.readouterr().out
+
+
+def test_a_markdown_cell_stays_one_cell() -> None:
+    """A file name holding a newline or a pipe (both legal on Linux) keeps its row whole in Markdown."""
+    from sr_zoo.inference.evaluation import BenchmarkResult
+    from sr_zoo.inference.report import format_results
+
+    images = ({"image": "two\nlines", "psnr": 30.0, "ssim": 0.9}, {"image": "a|b", "psnr": 32.0, "ssim": 0.8})
+    result = BenchmarkResult(model="bicubic", dataset="mine", scale=2, psnr=31.0, ssim=0.85, images=2,
+                             per_image=images)
+    lines = format_results([result], "markdown", per_image=True).splitlines()
+    assert len(lines) == 4
+    cells = [[c.strip() for c in line.split(" | ")] for line in lines[2:]]
+    assert cells[0][3] == "two<br>lines" and cells[1][3] == "a\\|b"
+    assert all(len(row) == 6 for row in cells)

@@ -43,6 +43,13 @@ def _against_papers(results: Sequence[BenchmarkResult]) -> str:
     return "against the papers:\n" + "\n".join(lines) if lines else ""
 
 
+def _markdown_cell(value: object) -> str:
+    """A table cell that stays one cell: a pipe escaped, line breaks shown as ``<br>`` (a file name may hold both)."""
+    text = "" if value is None else str(value)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r\n", "<br>").replace("\n", "<br>").replace(
+        "\r", "<br>")
+
+
 def format_results(results: Sequence[BenchmarkResult], fmt: str = "table", per_image: bool = False) -> str:
     """``results`` as ``table`` (a grid per set and scale, then the papers' values), ``markdown`` or ``csv``
     (a row per set and scale, or per image), or ``json`` (``{"results": [...]}``)."""
@@ -60,7 +67,7 @@ def format_results(results: Sequence[BenchmarkResult], fmt: str = "table", per_i
         writer.writeheader()
         writer.writerows(rows)
         return out.getvalue().rstrip("\n")
-    cells = [[("" if row.get(c) is None else str(row.get(c))) for c in columns] for row in rows]
+    cells = [[_markdown_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     line = lambda values: "| " + " | ".join(v.ljust(w) for v, w in zip(values, widths)) + " |"  # noqa: E731
     return "\n".join([line(columns), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, cells)])
