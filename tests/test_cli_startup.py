@@ -90,6 +90,8 @@ def test_models_imports_no_torch_and_lists_every_model(tmp_path: Path) -> None:
      "sr-zoo: error: model 'csrcnn' cannot do scale 5; allowed scales: 2, 4, 8\n"),
     (["compare", "hr.png", "--scale", "3", "--models", "bicubic", "csrcnn=a.ckpt", "-o", "f.png"],
      "sr-zoo: error: model 'csrcnn' cannot do scale 3; allowed scales: 2, 4, 8\n"),
+    (["benchmark", "--scale", "2", "--data", "set5", "--json", "--format", "csv"],
+     "sr-zoo: error: --json: prints JSON (it is --format json); it cannot go with --format csv\n"),
 ])
 def test_argument_errors_import_no_torch(argv: list[str], message: str, tmp_path: Path) -> None:
     rc, loaded, out, err = _probe(argv, tmp_path)

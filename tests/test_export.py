@@ -151,6 +151,7 @@ def test_export_command_errors_are_one_line(tmp_path: Path, photo_file: Path) ->
         (["upscale", "--onnx", onnx_file, "--precision", "16", image, "-o", "o"], "--precision 16"),
         (["upscale", "--onnx", "absent.onnx", image, "-o", "o"],
          "absent.onnx: no such file (the exported model to run)"),
+        (["upscale", "--onnx", str(tmp_path), image, "-o", "o"], "is a folder, not a file (the exported model"),
         (["upscale", image, "-o", "o"], "--model is required (or run an exported model with --onnx"),
     ]
     results = run_cli([argv for argv, _ in cases], cwd=tmp_path)

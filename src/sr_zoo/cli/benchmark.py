@@ -120,6 +120,8 @@ def _print(results: list[BenchmarkResult], name: str, args: argparse.Namespace, 
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.json and args.format not in ("table", "json"):
+        raise SRZooError(f"--json: prints JSON (it is --format json); it cannot go with --format {args.format}")
     info = model_info(args.model)  # the static registry: a bad --model or --scale fails before any import
     for scale in args.scale:
         check_scale(info.name, scale)

@@ -126,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
         raise SRZooError(f"--memory-format {args.memory_format}: applies to --model; an exported model runs in the "
                          "layout its runtime picks")
     elif not args.exported.is_file():
-        raise SRZooError(f"{args.exported}: no such file (the exported model to run)")
+        what = "is a folder, not a file" if args.exported.is_dir() else "no such file"
+        raise SRZooError(f"{args.exported}: {what} (the exported model to run)")
     name = None
     if args.model is not None:
         name = model_info(args.model).name  # the static registry: no model is imported for these checks
