@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -58,11 +59,13 @@ def test_signal_to_sr_zoo_fit_writes_a_checkpoint_and_exits_non_zero(signum: int
     assert checkpoint["global_step"] > 0
     # The run stops at a batch boundary: the datamodule's position counts exactly the batches trained.
     assert checkpoint["SRDataModule"]["progress"]["batches"] == checkpoint["global_step"]
-    assert f"continue with --ckpt_path {last}" in stderr.splitlines()[-1]
+    hint = re.search(r"\(continue with: (sr-zoo fit .*)\)$", stderr.splitlines()[-1])
+    assert hint and hint.group(1).endswith(f"--ckpt_path {last}"), stderr.splitlines()[-1]
     assert "Traceback" not in stderr
-    # And it resumes: a few more steps from there, status 0.
+    # And it resumes with the printed command as it stands (plus a nearer end): status 0.
     steps = checkpoint["global_step"] + 2
-    resumed = subprocess.run(_fit_args(tmp_path, "--ckpt_path", str(last), "--trainer.max_steps", str(steps)),
+    command = shlex.split(hint.group(1))
+    resumed = subprocess.run([sys.executable, "-m", "sr_zoo", *command[1:], "--trainer.max_steps", str(steps)],
                              capture_output=True, text=True, env={**os.environ, "WANDB_MODE": "disabled"}, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert load_checkpoint_file(last)["global_step"] == steps
@@ -102,7 +105,7 @@ def _stopped(job: Job, status: int) -> tuple[Path, dict]:
     code = job.finish()
     assert code == status, job.stderr[-3000:]
     assert "Traceback" not in job.stderr and "exited unexpectedly" not in job.stderr, job.stderr[-3000:]
-    found = re.search(r"continue with --ckpt_path (\S+)\)$", job.messages[-1])
+    found = re.search(r"continue with: sr-zoo fit .* --ckpt_path (\S+)\)$", job.messages[-1])
     assert job.messages[-1].startswith("sr-zoo: ") and found, job.messages[-1]
     path = Path(found.group(1))
     checkpoint = load_checkpoint_file(path)

@@ -43,13 +43,14 @@ class ConfigToLoggers(SaveConfigCallback):
                 logger.experiment.config.update({"cli": json.loads(config)}, allow_val_change=True)
 
 
-def trainer_defaults(lazy_logger: bool = True) -> dict[str, Any]:
+def trainer_defaults(lazy_logger: bool = True, command: Sequence[str] | None = None) -> dict[str, Any]:
     """The Trainer arguments ``sr-zoo`` starts from (a recipe or ``--trainer.*`` overrides them): ``last.ckpt``
-    and checkpoints each epoch, a checkpoint on Ctrl+C/SIGTERM, the closing summary, and the W&B logger
-    (built when first used, as LightningCLI needs it; ``lazy_logger=False`` for a ``Trainer`` made directly)."""
+    and checkpoints each epoch, a checkpoint on Ctrl+C/SIGTERM (whose hint repeats ``command``, the user's
+    ``sr-zoo fit ...``, with ``--ckpt_path``), the closing summary, and the W&B logger (built when first used,
+    as LightningCLI needs it; ``lazy_logger=False`` for a ``Trainer`` made directly)."""
     logger = lazy_instance if lazy_logger else (lambda cls, **kwargs: cls(**kwargs))
     return {
-        "callbacks": [ModelCheckpoint(save_last=True), InterruptCheckpoint(), RunSummary()],
+        "callbacks": [ModelCheckpoint(save_last=True), InterruptCheckpoint(command=command), RunSummary()],
         "logger": logger(SRZooWandbLogger, project="sr_zoo"),
     }
 
@@ -184,7 +185,7 @@ def _run(argv: Sequence[str]) -> int:
         SRDataModule,
         subclass_mode_model=True,
         args=args,
-        trainer_defaults=trainer_defaults(),
+        trainer_defaults=trainer_defaults(command=["sr-zoo", *argv]),
         save_config_callback=ConfigToLoggers,
         save_config_kwargs={"overwrite": True},
         auto_configure_optimizers=False,

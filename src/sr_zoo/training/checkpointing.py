@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import pickle
+import shlex
 import signal
 import sys
 import zipfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import lightning as L
 import torch
@@ -121,13 +122,29 @@ class InterruptCheckpoint(Callback):
     runs; they replace Lightning's SIGTERM handler, which would stop without a checkpoint (exit 0).
     """
 
-    def __init__(self, filename: str = "last.ckpt") -> None:
+    def __init__(self, filename: str = "last.ckpt", command: Sequence[str] | None = None) -> None:
         self.filename = filename
+        self.command = list(command) if command is not None else None  # the run's `sr-zoo fit ...`, for the hint
         self.received: int | None = None
         self._previous: dict[int, Any] = {}
         self._writing: Path | None = None  # our own checkpoint, while it is written
         self._rank = 0
         self._pid = os.getpid()  # the process whose handlers these are
+
+    def _resume_hint(self, path: Path | str) -> str:
+        """``continue with: sr-zoo fit <the run's arguments> --ckpt_path PATH``, a command that works as printed
+        (the model, scale and recipe included); ``continue with --ckpt_path PATH`` where the command is unknown."""
+        if not self.command:
+            return f"continue with --ckpt_path {path}"
+        args, skip = [], False
+        for arg in self.command:  # the run's own --ckpt_path (a resumed run) gives way to the new one
+            if skip:
+                skip = False
+            elif arg == "--ckpt_path":
+                skip = True
+            elif not arg.startswith("--ckpt_path="):
+                args.append(arg)
+        return f"continue with: {shlex.join([*args, '--ckpt_path', str(path)])}"
 
     # ------------------------------------------------------------------ handlers
     def _say(self, message: str) -> None:
@@ -149,11 +166,11 @@ class InterruptCheckpoint(Callback):
 
     def _stopped_at_once(self, written: Path | None) -> Interrupted:
         if written is not None:
-            where = f"after completing {written} (continue with --ckpt_path {written})"
+            where = f"after completing {written} ({self._resume_hint(written)})"
         else:
             latest = last_written()
             where = ("at once, without a new checkpoint; the newest is "
-                     f"{latest} (continue with --ckpt_path {latest})" if latest is not None else
+                     f"{latest} ({self._resume_hint(latest)})" if latest is not None else
                      "at once; no checkpoint was written by this run")
         stop = Interrupted(signal.SIGINT, f"SIGINT again: stopped {where}")
         stop.quiet = self._rank != 0  # under DDP rank 0 says it
@@ -215,7 +232,7 @@ class InterruptCheckpoint(Callback):
         during = " during validation (it runs again on resume)" if validating else ""
         raise TrainingInterrupted(
             f"{signal.Signals(signum).name}: stopped{during} after {trainer.global_step} optimizer steps; "
-            f"resumable checkpoint: {path} (continue with --ckpt_path {path})",
+            f"resumable checkpoint: {path} ({self._resume_hint(path)})",
             exit_code=_SIGNAL_EXIT.get(signum, 128 + int(signum)), quiet=trainer.global_rank != 0,
         )
 
