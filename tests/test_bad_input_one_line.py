@@ -90,3 +90,23 @@ def test_a_bad_trainer_strategy_is_one_line(tmp_path: Path) -> None:
     errors = [line for line in done.stderr.splitlines() if "error" in line.lower() or "Traceback" in line]
     assert errors == [errors[0]] and errors[0].startswith("sr-zoo: error: --trainer: You selected an invalid "
                                                           "strategy name: `strategy='foo'`"), done.stderr
+
+
+def test_recipe_and_argument_errors_of_fit_are_one_line(tmp_path: Path) -> None:
+    """jsonargparse's errors (an unknown key in a recipe, with or without --print_schedule; a model argument
+    the class does not take or of the wrong type) are one line naming the key, not a page of usage."""
+    from helpers.cli_runner import run_cli
+
+    recipe = tmp_path / "typo.yaml"
+    recipe.write_text("data:\n  batch_sise: 3\n")
+    fit = ["fit", "--model", "srcnn", "--scale", "2", "--trainer.max_steps", "1"]
+    cases = [
+        ([*fit, "--config", str(recipe), "--print_schedule"], "sr-zoo: error: Group 'data' does not accept option "
+                                                              "'batch_sise' (see sr-zoo fit --help)"),
+        ([*fit, "--config", str(recipe)], "sr-zoo: error: Subcommand 'fit' does not accept option 'data.batch_sise'"),
+        ([*fit, "--model.init_args.betta", "3"], "sr-zoo: error: --model SRCNN: Option 'betta' is not accepted"),
+        ([*fit, "--model.init_args.lr", "abc"], "sr-zoo: error: --model SRCNN: Parser key \"lr\": Expected a"),
+    ]
+    for (argv, start), result in zip(cases, run_cli([argv for argv, _ in cases], cwd=tmp_path)):
+        assert result.returncode == 2 and len(result.err_lines) == 1, result
+        assert result.err_lines[0].startswith(start), result

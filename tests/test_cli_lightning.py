@@ -95,7 +95,9 @@ def test_csrcnn_table6_overlay_builds_the_network_table_vi_counts(scale: int, ta
 
 def test_models_lists_every_model_with_counts(capsys: pytest.CaptureFixture) -> None:
     assert main(["models"]) == 0
-    rows = {line.split()[0]: " ".join(line.split()) for line in capsys.readouterr().out.splitlines()}
+    lines = capsys.readouterr().out.splitlines()
+    first_table = lines[: next(i for i, line in enumerate(lines) if line.startswith("weights:"))]
+    rows = {line.split()[0]: " ".join(line.split()) for line in first_table}
     # name, scales, the scales with weights (the package's manifest), parameters of the inference network
     for name, start in [("emtcm", "emtcm 2 3 4 x2 x3 x4 x2: 19,409, x3: 19,409, x4: 19,409"),
                         ("fsrcnn", "fsrcnn 2 3 4 x2 x3 x4 x2: 12,809"), ("srcnn", "srcnn 2 3 4 x2 x3 x4 x2: 8,129"),

@@ -7,12 +7,14 @@ linked to the model's scale, so one number reaches both.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import sys
 import warnings
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
-from jsonargparse import lazy_instance
+from jsonargparse import ArgumentError, lazy_instance
 from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
@@ -180,18 +182,41 @@ def _run(argv: Sequence[str]) -> int:
     # We hand LightningCLI the translated arguments while sys.argv keeps the user's (DDP's launcher
     # re-runs sys.argv in each process), which LightningCLI warns about; the two say the same thing.
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
-    SRZooCLI(
-        SRModule,
-        SRDataModule,
-        subclass_mode_model=True,
-        args=args,
-        trainer_defaults=trainer_defaults(command=["sr-zoo", *argv]),
-        save_config_callback=ConfigToLoggers,
-        save_config_kwargs={"overwrite": True},
-        auto_configure_optimizers=False,
-        parser_kwargs={"prog": "sr-zoo"},
-    )
+    with one_line_parse_errors(f"sr-zoo {argv[0] if argv else 'fit'}"):
+        SRZooCLI(
+            SRModule,
+            SRDataModule,
+            subclass_mode_model=True,
+            args=args,
+            trainer_defaults=trainer_defaults(command=["sr-zoo", *argv]),
+            save_config_callback=ConfigToLoggers,
+            save_config_kwargs={"overwrite": True},
+            auto_configure_optimizers=False,
+            parser_kwargs=parser_kwargs("sr-zoo"),
+        )
     return 0
+
+
+def parser_kwargs(prog: str) -> dict[str, Any]:
+    """LightningCLI's parser arguments: its errors raised (``one_line_parse_errors``), not printed after a page
+    of usage, for the main parser and every subcommand's."""
+    return {"prog": prog, "exit_on_error": False, **{sub: {"exit_on_error": False} for sub in SUBCOMMANDS}}
+
+
+@contextlib.contextmanager
+def one_line_parse_errors(command: str) -> Iterator[None]:
+    """A jsonargparse error (an unknown key in a recipe, a value of the wrong type) as the zoo's one line,
+    naming the key and pointing at the usage; ``--help`` still prints it whole."""
+    try:
+        yield
+    except ArgumentError as exc:
+        text = " ".join(str(exc).split())
+        # A model's init_args: jsonargparse tries every subtype of the Union (the class, None) and reports both.
+        found = re.search(r"Problem with given class_path '([\w.]+)': (.*?)(?: - Expected a <class 'NoneType'>.*)?$",
+                          text)
+        if found:
+            text = f"--model {found.group(1).rsplit('.', 1)[-1]}: {found.group(2)}"
+        raise SRZooError(f"{text} (see {command} --help)") from None
 
 
 if __name__ == "__main__":

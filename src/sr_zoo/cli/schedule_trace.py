@@ -166,15 +166,16 @@ def format_trace(rows: Sequence[TraceRow], notes: Sequence[str], end: int | None
 
 def print_schedule(argv: Sequence[str]) -> int:
     """``sr-zoo fit ... --print_schedule``: parse as ``fit`` would, print the trace, train nothing."""
-    from sr_zoo.cli.lightning import SRZooCLI, translate_args
+    from sr_zoo.cli.lightning import SRZooCLI, one_line_parse_errors, parser_kwargs, translate_args
     from sr_zoo.data import SRDataModule
     from sr_zoo.models import SRModule
 
     args = [a for a in translate_args(argv) if a not in ("fit", "--print_schedule")]
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
-    cli = SRZooCLI(SRModule, SRDataModule, subclass_mode_model=True, args=args, run=False,
-                   auto_configure_optimizers=False, save_config_callback=None, parser_kwargs={"prog": "sr-zoo fit"},
-                   trainer_defaults={"logger": False})
+    with one_line_parse_errors("sr-zoo fit"):
+        cli = SRZooCLI(SRModule, SRDataModule, subclass_mode_model=True, args=args, run=False,
+                       auto_configure_optimizers=False, save_config_callback=None,
+                       parser_kwargs=parser_kwargs("sr-zoo fit"), trainer_defaults={"logger": False})
     rows, notes = trace(cli.model, cli.datamodule, cli.trainer)
     end = rows and (_iterations_for_steps(cli.model, cli.trainer.max_steps) if rows[0].unit == "iteration"
                     else cli.trainer.max_epochs)
