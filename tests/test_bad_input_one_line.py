@@ -110,3 +110,29 @@ def test_recipe_and_argument_errors_of_fit_are_one_line(tmp_path: Path) -> None:
     for (argv, start), result in zip(cases, run_cli([argv for argv, _ in cases], cwd=tmp_path)):
         assert result.returncode == 2 and len(result.err_lines) == 1, result
         assert result.err_lines[0].startswith(start), result
+
+
+def test_a_bad_init_from_is_one_line_before_the_trainer_starts(tmp_path: Path) -> None:
+    """Missing, a text file, a plain pickle, a checkpoint of another model: one line, and no model summary
+    (Lightning prints it when the trainer starts) before it."""
+    import pickle
+
+    from helpers.cli_runner import run_cli
+    from sr_zoo.models import create_model
+    from sr_zoo.models.convert import save_checkpoint
+
+    (tmp_path / "text.ckpt").write_text("hello")
+    (tmp_path / "pickled.ckpt").write_bytes(pickle.dumps({"state_dict": {"w": [1, 2]}}))
+    other = create_model("fsrcnn", 3, d=8, s=4, m=1)
+    save_checkpoint({"state_dict": other.state_dict(), "hyper_parameters": dict(other.hparams),
+                     "sr_zoo": {"model": "fsrcnn", "scale": 3}}, tmp_path / "fsrcnn.ckpt")
+    fit = ["fit", "--model", "srcnn", "--scale", "3", "--trainer.max_steps", "1", "--model.init_args.init_from"]
+    cases = [("missing.ckpt", "missing.ckpt: checkpoint not found"),
+             ("text.ckpt", "text.ckpt: not a loadable checkpoint"),
+             ("pickled.ckpt", "pickled.ckpt: not a loadable checkpoint"),
+             ("fsrcnn.ckpt", "fsrcnn.ckpt: a checkpoint of 'fsrcnn', not of 'srcnn'")]
+    results = run_cli([[*fit, str(tmp_path / name)] for name, _ in cases], cwd=tmp_path)
+    for (_, words), result in zip(cases, results):
+        assert result.returncode == 2 and len(result.err_lines) == 1, result
+        assert result.err_lines[0].startswith("sr-zoo: error: --model.init_args.init_from ") and words in result.stderr
+        assert "Total params" not in result.stdout + result.stderr, result

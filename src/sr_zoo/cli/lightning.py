@@ -111,10 +111,12 @@ def _check_ckpt_path(args: Sequence[str]) -> None:
     """A ``--ckpt_path`` file that is not a zoo checkpoint of the run's model and scale, whose weights fit
     it (and, for ``fit``, with the training state to resume) fails here in one line: LightningCLI reads it
     first with a bare ``torch.load`` and lets its hyper-parameters replace the run's model
-    (``sr_zoo.cli.preflight.check_ckpt_path``)."""
-    from sr_zoo.cli.preflight import check_ckpt_path
+    (``sr_zoo.cli.preflight.check_ckpt_path``); so does a bad ``init_from`` (``check_init_from``)."""
+    from sr_zoo.cli.preflight import check_ckpt_path, check_init_from
 
     check_ckpt_path(args, args[0] if args else "")
+    if args and args[0] == "fit":
+        check_init_from(args)
 
 
 DEMO_BUDGET = "00:00:03:00"

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from sr_zoo.errors import CheckpointError, SRZooError
 
-__all__ = ["check_ckpt_path", "check_fit_paths", "given_value", "run_model_and_scale"]
+__all__ = ["check_ckpt_path", "check_fit_paths", "check_init_from", "given_value", "run_model_and_scale"]
 
 _CONFIG_FLAGS = ("--config", "-c")
 _SPECIAL_CKPT = ("last", "best", "hpc", "registry")
@@ -150,6 +150,25 @@ def _check_ckpt_file(path: str, args: Sequence[str], subcommand: str) -> None:
     if name is not None and scale is not None:
         # What LightningCLI builds from its hyper-parameters, and its weights.
         create_model(name, scale, checkpoint=path)
+
+
+def check_init_from(args: Sequence[str]) -> None:
+    """``init_from`` (``--model.init_args.init_from`` or a recipe's) must be a readable zoo checkpoint of the run's
+    model: one line before the trainer starts, not after its model summary (the model reads it at fit start)."""
+    path = given_value(args, "model.init_args.init_from")
+    if not path or not isinstance(path, str):
+        return
+    from sr_zoo.models._registry import checkpoint_model, read_checkpoint
+
+    flag = "--model.init_args.init_from"
+    try:
+        model, _ = checkpoint_model(read_checkpoint(path), path)
+    except SRZooError as exc:
+        message = str(exc)
+        raise CheckpointError(f"{flag} {message if message.startswith(path) else f'{path}: {message}'}") from None
+    name, _ = run_model_and_scale(args)
+    if name is not None and model != name:
+        raise CheckpointError(f"{flag} {path}: a checkpoint of {model or 'an unknown model'!r}, not of {name!r}")
 
 
 def check_fit_paths(args: Sequence[str]) -> None:

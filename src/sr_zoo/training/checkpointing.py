@@ -7,6 +7,7 @@ import pickle
 import shlex
 import signal
 import sys
+import warnings
 import zipfile
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -86,10 +87,12 @@ def load_checkpoint_file(path: str | os.PathLike, map_location: Any = "cpu", wei
                          loader: Callable[..., Any] | None = None) -> dict[str, Any]:
     """A checkpoint dict from ``path``; anything else is one ``CheckpointError`` line naming the file."""
     try:
-        if loader is not None:
-            checkpoint = loader(path, map_location=map_location, weights_only=weights_only)
-        else:
-            checkpoint = torch.load(path, map_location=map_location, weights_only=weights_only)
+        with warnings.catch_warnings():  # a plain pickle (not torch's zip): the error below says what it is
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            if loader is not None:
+                checkpoint = loader(path, map_location=map_location, weights_only=weights_only)
+            else:
+                checkpoint = torch.load(path, map_location=map_location, weights_only=weights_only)
     except FileNotFoundError:
         raise CheckpointError(f"{path}: checkpoint not found") from None
     except IsADirectoryError:
