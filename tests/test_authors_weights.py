@@ -187,7 +187,7 @@ def _v73(path: Path) -> None:
     ("a truncated file", r"not a readable MATLAB \.mat file"),
     ("a v7.3 file", r"a MATLAB v7\.3 \(HDF5\) file, which scipy cannot read"),
     ("no scale in the name", r"its name does not say the scale"),
-    ("the output is the input", r"-o .*x2\.mat: is the input file"),
+    ("the output is the input", r"-o .*x2\.mat: would overwrite the input"),
 ])
 def test_bad_files_are_one_line(case: str, message: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     path, out = tmp_path / "x2.mat", tmp_path / "out.ckpt"

@@ -91,7 +91,7 @@ def test_hidden_files_are_not_images(tmp_path: Path) -> None:
     assert main(["benchmark", "--data", str(folder), "--scale", "2", "--json", "--device", "cpu"]) == 0
 
 
-@pytest.mark.parametrize("fmt", ["--json", "--format=csv"])
+@pytest.mark.parametrize("fmt", ["--json", pytest.param("--format=csv", marks=pytest.mark.slow)])
 def test_sigterm_keeps_json_and_csv_output_whole(fmt: str, tmp_path: Path) -> None:
     """``benchmark --json`` stopped by SIGTERM while scoring its second set prints valid JSON with the first
     set's row and the reason; ``--format csv`` the rows scored so far."""

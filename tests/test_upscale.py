@@ -18,7 +18,7 @@ MODELS = [
     ("fsrcnn", 3, {}, 16),
     ("fsrcnn", 4, {"padding_mode": "zeros", "deconv_padding": 4}, 16),
     ("emtcm", 3, {}, 16),
-    ("emtcm", 4, {"padding_mode": "replicate"}, 16),
+    pytest.param("emtcm", 4, {"padding_mode": "replicate"}, 16, marks=pytest.mark.slow),  # export covers it too
     ("csrcnn", 4, {"blocks_per_level": [1, 1]}, 32),
     ("msfmgan", 3, {"widths": [8, 16, 32]}, 16),
     ("msfmgan", 4, {"widths": [8, 16, 32]}, 16),
@@ -39,7 +39,7 @@ def _tiled64(model: torch.nn.Module, image: torch.Tensor, scale: int, tile: int 
 
 @pytest.mark.parametrize("name,scale,kwargs,tile", MODELS,
                          ids=[f"{m[0]}x{m[1]}" + (f"-{m[2]['padding_mode']}" if "padding_mode" in m[2] else "")
-                              for m in MODELS])
+                              for m in (getattr(m, "values", m) for m in MODELS)])
 def test_tiled_equals_untiled_with_the_receptive_overlap(name: str, scale: int, kwargs: dict, tile: int) -> None:
     """Compared in float64, where tiled and whole-image passes agree to 1e-10 on any CPU.
 
