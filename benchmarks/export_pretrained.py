@@ -2,6 +2,7 @@
 the command that made them and their Set5/Set14 scores (``sr_zoo/models/weights/manifest.json``).
 
     python benchmarks/export_pretrained.py RUNS_DIR [--out DIR] [--command TEXT] [--machine TEXT]
+                                          [--cpu-minutes N] [--only NAME_xS ...]
     (data: SR_ZOO_DATA, default ../shared/data)
 
 ``--out`` writes the weights and manifest elsewhere (benchmarks/gpu/run.sh: its output folder); the
@@ -35,6 +36,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=PACKAGE, help="where the weights and manifest go (the package)")
     parser.add_argument("--command", default=COMMAND, help="the command recorded as having made the weights")
     parser.add_argument("--machine", default=None, help="the machine recorded (default: this one's CPU and torch)")
+    parser.add_argument("--cpu-minutes", type=float, default=None,
+                        help="the training's CPU time (thread-minutes) recorded with the weights")
+    parser.add_argument("--only", nargs="+", default=None, metavar="NAME_xS",
+                        help="export only these runs (e.g. fsrcnn_x3); the other entries stay as they are")
     args = parser.parse_args(argv)
     runs = args.runs
     if not runs.is_dir():
@@ -45,6 +50,8 @@ def main(argv: list[str] | None = None) -> None:
     entries = json.loads(manifest.read_text()) if manifest.is_file() else {}
     exported = []
     for run in sorted(p for p in runs.iterdir() if (p / "checkpoints" / "last.ckpt").is_file()):
+        if args.only is not None and run.name not in args.only:
+            continue
         name, scale = run.name.rsplit("_x", 1)
         ckpt = run / "checkpoints" / "last.ckpt"
         saved = load_checkpoint_file(ckpt)
@@ -67,6 +74,7 @@ def main(argv: list[str] | None = None) -> None:
             "scores": scores,
             "command": args.command,
             "machine": machine,
+            **({"cpu_minutes": round(args.cpu_minutes)} if args.cpu_minutes is not None else {}),
         }
         exported.append(f"{name}_x{scale}")
         print(f"{name} x{scale}: Set5 {scores['Set5']['psnr']:.2f} / {scores['Set5']['ssim']:.4f}, "

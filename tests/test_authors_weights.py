@@ -30,7 +30,9 @@ from sr_zoo.errors import SRZooError
 from sr_zoo.files.images import read_image
 from sr_zoo.inference.published import AUTHORS_TABLE, published_for
 from sr_zoo.models import create_model
+from sr_zoo.models.blocks import centred_deconv_padding
 from sr_zoo.models.convert import convert_mat
+from sr_zoo.models.pretrained import manifest
 from sr_zoo.ops import imresize, rgb_to_y
 
 AUTHORS_DIR = SHARED / "weights" / "authors"
@@ -311,13 +313,20 @@ def test_resuming_a_checkpoint_from_before_the_option_keeps_its_padding() -> Non
     assert saved["hyper_parameters"]["padding_mode"] == "zeros"  # and the next checkpoint records it
 
 
-@pytest.mark.parametrize("name", ["srcnn", "fsrcnn", "emtcm"])
-def test_the_shipped_weights_load_as_they_were_trained(name: str) -> None:
-    model = create_model(name, 3, pretrained=True)
+@pytest.mark.parametrize("key", sorted(manifest()))
+def test_the_shipped_weights_load_as_they_were_trained(key: str) -> None:
+    """Each shipped file loads with the padding its manifest entry records (the zero-padded files from before
+    the option included)."""
+    name, scale = key.rsplit("_x", 1)
+    recorded = manifest()[key]["hyper_parameters"]
+    model = create_model(name, int(scale), pretrained=True)
     modes = {m.padding_mode for m in model.net.modules() if isinstance(m, torch.nn.Conv2d)}
-    assert modes == {"zeros"} and model.hparams["padding_mode"] == "zeros"
+    assert modes == {recorded["padding_mode"]} and model.hparams["padding_mode"] == recorded["padding_mode"]
     if name != "srcnn":
-        assert model.net.deconv.padding == (4, 4) and model.net.deconv.replicate_edge == 0
+        padding = recorded["deconv_padding"]
+        padding = centred_deconv_padding(9, int(scale)) if padding is None else padding
+        assert model.net.deconv.padding == (padding, padding)
+        assert model.net.deconv.replicate_edge == int(recorded["padding_mode"] == "replicate")
 
 
 def test_a_hub_folder_from_before_the_option_loads_zero_padded(tmp_path: Path) -> None:
