@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 from pathlib import Path
 
 import pytest
 import torch
 
 import sr_zoo.models.pretrained as pw
-from helpers.paths import shared_set
+from helpers.paths import REPO, shared_set
 from sr_zoo.data.eval_sets import BenchmarkDataset
 from sr_zoo.errors import SRZooError
 from sr_zoo.inference.evaluation import evaluate
@@ -26,7 +27,10 @@ def test_the_small_models_are_shipped_at_x2_x3_x4_with_intact_files() -> None:
     for key, entry in entries.items():
         path = Path(str(pw.resources.files("sr_zoo.models.weights") / entry["file"]))
         assert pw.sha256_of(path) == entry["sha256"], key
-        assert "benchmarks/train_pretrained.sh" in entry["command"]
+        # The command that made them: scripts and recipes of this repository, each of which exists.
+        files = re.findall(r"(?:benchmarks|experiments)/[\w./-]+\.(?:sh|py|yaml)", entry["command"])
+        assert "benchmarks/export_pretrained.py" in files, key
+        assert all((REPO / f).is_file() for f in files), (key, files)
 
 
 @pytest.mark.parametrize("key", SHIPPED)
