@@ -144,7 +144,7 @@ def centred_deconv_padding(kernel_size: int, scale: int) -> int:
     output by one pixel, ``shave_x3.m``, to get there). For even scales the centre falls between pixels and
     no padding centres the middle tap; the padding is then ``kernel_size // 2``, deconv.m's own crop, for
     which the authors' x2 and x4 kernels were trained (at x4, padding 3 instead costs their weights 3.5 dB
-    on T91: ``tests/test_authors_weights.py``); a kernel trained from scratch centres itself within the 9 taps.
+    on T91: docs/baselines.md, with the command); a kernel trained from scratch centres itself within the 9 taps.
     """
     return kernel_size // 2 - ((scale - 1) // 2 if scale % 2 else 0)
 
@@ -154,12 +154,11 @@ def deconv_upsampler(in_channels: int, out_channels: int, kernel_size: int, scal
     """A transposed convolution from ``H x W`` to exactly ``scale H x scale W``, weights N(0, ``std``)
     (``SubPixelDeconv``: a convolution and a pixel shuffle outside training).
 
-    FSRCNN's last layer (FSRCNN paper, Sec. 3.3), also EMTCM's. ``padding`` defaults to
-    ``(kernel_size - 1) // 2`` (the layout of the zoo's weights before the authors' alignment,
-    ``centred_deconv_padding``, was adopted); ``padding_mode="replicate"`` is deconv.m's one replicated pixel.
+    FSRCNN's last layer (FSRCNN paper, Sec. 3.3), also EMTCM's. ``padding`` ``None`` puts it on the HR grid
+    (``centred_deconv_padding``); ``padding_mode="replicate"`` is deconv.m's one replicated pixel.
     """
     layer = SubPixelDeconv(in_channels, out_channels, kernel_size, stride=scale)
-    layer.set_padding((kernel_size - 1) // 2 if padding is None else padding)
+    layer.set_padding(padding)
     layer.replicate_edge = int(padding_mode == "replicate")
     return normal_init_(layer, std)
 

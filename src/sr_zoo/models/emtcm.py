@@ -18,7 +18,7 @@ from torch import Tensor, nn
 from sr_zoo.losses import MultiTaskLoss
 from sr_zoo.models._registry import register_model
 from sr_zoo.models.base import PixelLossModule
-from sr_zoo.models.blocks import ConvPReLU, PaddingMode, Residual, centred_deconv_padding, deconv_upsampler
+from sr_zoo.models.blocks import ConvPReLU, PaddingMode, Residual, deconv_upsampler
 
 __all__ = ["EMTCM", "EMTCMNet"]
 
@@ -36,8 +36,7 @@ class EMTCMNet(nn.Module):
         self.mapping = nn.Sequential(*[Residual(OrderedDict(body=ConvPReLU(s, s, mapping_kernel, padding_mode)))
                                        for _ in range(mapping_layers)])  # M: one conv + PReLU per block
         self.recovery = ConvPReLU(s, d, 1, padding_mode)  # R
-        padding = centred_deconv_padding(9, scale) if deconv_padding is None else deconv_padding
-        self.deconv = deconv_upsampler(d, 1, 9, scale, padding=padding, padding_mode=padding_mode)  # De
+        self.deconv = deconv_upsampler(d, 1, 9, scale, padding=deconv_padding, padding_mode=padding_mode)  # De
 
     def forward(self, y: Tensor) -> Tensor:
         low = self.memory_friendly(self.coarse(y))

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from sr_zoo.models._registry import register_model
 from sr_zoo.models.base import PixelLossModule
-from sr_zoo.models.blocks import ConvPReLU, PaddingMode, centred_deconv_padding, deconv_upsampler
+from sr_zoo.models.blocks import ConvPReLU, PaddingMode, deconv_upsampler
 
 __all__ = ["FSRCNN", "FSRCNNNet"]
 
@@ -33,8 +33,7 @@ class FSRCNNNet(nn.Module):
             *[ConvPReLU(s, s, 3, padding_mode) for _ in range(m)],
             ConvPReLU(s, d, 1, padding_mode),
         )
-        padding = centred_deconv_padding(9, scale) if deconv_padding is None else deconv_padding
-        self.deconv = deconv_upsampler(d, 1, 9, scale, padding=padding, padding_mode=padding_mode)
+        self.deconv = deconv_upsampler(d, 1, 9, scale, padding=deconv_padding, padding_mode=padding_mode)
 
     def forward(self, y: Tensor) -> Tensor:
         return self.deconv(self.body(y))
