@@ -17,7 +17,8 @@ from sr_zoo.data.eval_sets import BenchmarkDataset
 from sr_zoo.inference.evaluation import evaluate
 from sr_zoo.inference.published import AUTHORS_TABLE, published_for
 from sr_zoo.models import create_model
-from sr_zoo.models.convert import convert_mat, save_checkpoint
+from sr_zoo.models.convert import convert_mat
+from sr_zoo.training.checkpointing import atomic_torch_save
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -34,7 +35,8 @@ def main() -> None:
     for path in sorted(args.weights.glob("*/*.mat")):
         checkpoint = convert_mat(path)
         name, scale = checkpoint["sr_zoo"]["model"], checkpoint["sr_zoo"]["scale"]
-        ckpt = save_checkpoint(checkpoint, args.work / f"{path.stem}.ckpt")
+        ckpt = args.work / f"{path.stem}.ckpt"
+        atomic_torch_save(checkpoint, ckpt)
         model = create_model(name, scale, checkpoint=ckpt).eval()
         for set_name in ("Set5", "Set14"):
             result = evaluate(model, BenchmarkDataset(args.data / set_name, scale), name)

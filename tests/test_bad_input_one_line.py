@@ -119,12 +119,12 @@ def test_a_bad_init_from_is_one_line_before_the_trainer_starts(tmp_path: Path) -
 
     from helpers.cli_runner import run_cli
     from sr_zoo.models import create_model
-    from sr_zoo.models.convert import save_checkpoint
+    from sr_zoo.training.checkpointing import atomic_torch_save
 
     (tmp_path / "text.ckpt").write_text("hello")
     (tmp_path / "pickled.ckpt").write_bytes(pickle.dumps({"state_dict": {"w": [1, 2]}}))
     other = create_model("fsrcnn", 3, d=8, s=4, m=1)
-    save_checkpoint({"state_dict": other.state_dict(), "hyper_parameters": dict(other.hparams),
+    atomic_torch_save({"state_dict": other.state_dict(), "hyper_parameters": dict(other.hparams),
                      "sr_zoo": {"model": "fsrcnn", "scale": 3}}, tmp_path / "fsrcnn.ckpt")
     fit = ["fit", "--model", "srcnn", "--scale", "3", "--trainer.max_steps", "1", "--model.init_args.init_from"]
     cases = [("missing.ckpt", "missing.ckpt: checkpoint not found"),

@@ -178,10 +178,10 @@ def test_export_never_writes_over_its_inputs(tmp_path: Path, photo_file: Path) -
     image = tmp_path / "face.png"
     image.write_bytes(photo_file.read_bytes())
     from sr_zoo.models import create_model
-    from sr_zoo.models.convert import save_checkpoint
+    from sr_zoo.training.checkpointing import atomic_torch_save
 
     model = create_model("srcnn", 3, n1=8, n2=4)
-    save_checkpoint({"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams),
+    atomic_torch_save({"state_dict": model.state_dict(), "hyper_parameters": dict(model.hparams),
                      "sr_zoo": {"model": "srcnn", "scale": 3}}, ckpt)
     before = {p: p.read_bytes() for p in (ckpt, image)}
     cases = [

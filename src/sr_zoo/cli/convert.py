@@ -9,9 +9,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from sr_zoo.errors import SRZooError
-
-_MODELS = ("srcnn", "fsrcnn")  # sr_zoo.models.convert.AUTHORS_MODELS, spelt out so that the parser imports no numpy
+from sr_zoo.models.authors import AUTHORS_MODELS  # a table: no torch, no numpy
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -25,25 +23,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", type=Path, metavar="FILE", help="the authors' .mat file")
     p.add_argument("-o", "--output", type=Path, required=True, metavar="OUT.ckpt", help="the checkpoint to write")
-    p.add_argument("--model", choices=_MODELS, default=None, help="the network (default: from the file's arrays)")
+    p.add_argument("--model", choices=AUTHORS_MODELS, default=None,
+                   help="the network (default: from the file's arrays)")
     p.add_argument("--scale", type=int, default=None, help="upscaling factor (default: from the file name)")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    if not args.file.is_file():
-        raise SRZooError(f"{args.file}: no such file" if not args.file.exists() else f"{args.file}: not a file")
     from sr_zoo.cli.outputs import check_output_file, refuse_overwriting_inputs
-    from sr_zoo.models.convert import convert_mat, save_checkpoint
+    from sr_zoo.models.convert import convert_mat
+    from sr_zoo.training.checkpointing import atomic_torch_save
 
     refuse_overwriting_inputs([args.output], [args.file], "-o", args.output, beside=False)
     check_output_file(args.output, "-o")
-    checkpoint = convert_mat(args.file, args.model, args.scale)
-    save_checkpoint(checkpoint, args.output)
+    checkpoint = convert_mat(args.file, args.model, args.scale)  # a missing or unreadable file: one line
+    atomic_torch_save(checkpoint, args.output)
     meta, hparams = checkpoint["sr_zoo"], checkpoint["hyper_parameters"]
-    keys = ("f1", "f2", "f3") if meta["model"] == "srcnn" else ("d", "s", "m")
-    variant = "-".join(str(hparams[k]) for k in keys) if meta["model"] == "srcnn" else \
-        "(" + ", ".join(str(hparams[k]) for k in keys) + ")"
+    if meta["model"] == "srcnn":
+        variant = f"{hparams['f1']}-{hparams['f2']}-{hparams['f3']}"
+    else:
+        variant = f"({hparams['d']}, {hparams['s']}, {hparams['m']})"
     count = sum(v.numel() for k, v in checkpoint["state_dict"].items() if k.startswith("net."))
     print(f"sr-zoo: wrote {args.output}: {meta['model']} {variant} x{meta['scale']}, {count:,} parameters from "
           f"{len(checkpoint['converted_from']['arrays'])} arrays of {args.file.name} (replicate padding, as the "

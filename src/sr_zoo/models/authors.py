@@ -18,7 +18,7 @@ from typing import Any
 from sr_zoo.errors import SRZooError, WeightsError
 from sr_zoo.files.download import cached_download
 
-__all__ = ["AUTHORS", "AuthorsWeights", "authors_scales", "load_authors"]
+__all__ = ["AUTHORS", "AUTHORS_MODELS", "AuthorsWeights", "authors_scales", "load_authors"]
 
 SRCNN_ARCHIVE = "http://mmlab.ie.cuhk.edu.hk/projects/SRCNN/SRCNN_v1.zip"
 FSRCNN_ARCHIVE = "http://mmlab.ie.cuhk.edu.hk/projects/FSRCNN/FSRCNN_test.zip"
@@ -56,6 +56,9 @@ AUTHORS: dict[tuple[str, int], AuthorsWeights] = {(w.model, w.scale): w for w in
     _fsrcnn(4, "af005f2ba6e90ef45f1807045c3f78132e15b57d9056e4691c79e34863dbdd4f"),
 )}
 """The released files by (model, scale); the hashes are those of the files in the authors' archives."""
+
+AUTHORS_MODELS = ("srcnn", "fsrcnn")
+"""The zoo models whose authors' ``.mat`` files ``sr_zoo.models.convert`` reads (any variant, not only these files)."""
 
 
 def authors_scales(name: str) -> list[int]:

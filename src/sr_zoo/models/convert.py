@@ -21,10 +21,7 @@ import numpy as np
 
 from sr_zoo.errors import SRZooError, one_line
 
-__all__ = ["AUTHORS_MODELS", "convert_mat", "read_mat", "save_checkpoint", "scale_from_name"]
-
-AUTHORS_MODELS = ("srcnn", "fsrcnn")
-"""The zoo models whose authors' ``.mat`` files ``convert_mat`` reads."""
+__all__ = ["convert_mat", "read_mat", "scale_from_name"]
 
 _SRCNN_KEYS = {f"{kind}_conv{i}" for kind in ("weights", "biases") for i in (1, 2, 3)}
 _FSRCNN_KEYS = {"weights_conv", "biases_conv", "prelu_conv"}
@@ -210,15 +207,3 @@ def convert_mat(path: str | os.PathLike | bytes, model: str | None = None, scale
         "sr_zoo": {"model": found, "scale": int(scale)},
         "converted_from": {"file": Path(label).name, "arrays": used},
     }
-
-
-def save_checkpoint(checkpoint: dict[str, Any], out: str | os.PathLike) -> Path:
-    """Write ``checkpoint`` to ``out`` atomically (a complete file or none; a full disk is one line)."""
-    import torch
-
-    from sr_zoo.files.atomic import write_atomically
-
-    target = Path(out)
-    write_atomically(target, lambda tmp: torch.save(checkpoint, tmp),
-                     lambda reason: SRZooError(f"{target}: not written ({reason})"))
-    return target
