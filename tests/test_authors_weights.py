@@ -170,10 +170,23 @@ def test_an_srcnn_9_5_5_file_converts_without_code_changes(tmp_path: Path, capsy
     assert float((ours - _srcnn_m(mat, imresize(y, scale=3))).abs().max()) < 1e-6
 
 
-def test_srcnn_variants_through_create_model_and_the_cli() -> None:
-    model = create_model("srcnn", 2, f1=9, f2=3, f3=5)
-    assert model.net.mapping.weight.shape == (32, 64, 3, 3)
-    assert model.net.mapping.padding_mode == "replicate"
+def test_an_srcnn_variant_through_create_model_computes_the_authors_forward_pass() -> None:
+    """9-3-5 built by ``create_model`` with weights in the authors' layout: SRCNN.m's output, not only its shapes."""
+    model = create_model("srcnn", 2, f1=9, f2=3, f3=5, n1=8, n2=4).eval().double()
+    assert model.net.mapping.weight.shape == (4, 8, 3, 3) and model.net.mapping.padding_mode == "replicate"
+    net = model.net
+    mat = {  # the authors' layout of the same weights: (f*f, n1), (n1, f*f, n2), (n2, f*f), column-major filters
+        "weights_conv1": net.features.weight.detach()[:, 0].permute(0, 2, 1).reshape(8, 81).T.numpy(),
+        "biases_conv1": net.features.bias.detach().numpy()[:, None],
+        "weights_conv2": net.mapping.weight.detach().permute(1, 3, 2, 0).reshape(8, 9, 4).numpy(),
+        "biases_conv2": net.mapping.bias.detach().numpy()[:, None],
+        "weights_conv3": net.reconstruction.weight.detach()[0].permute(0, 2, 1).reshape(4, 25).numpy(),
+        "biases_conv3": net.reconstruction.bias.detach().numpy()[:, None],
+    }
+    torch.manual_seed(0)
+    y = torch.rand(1, 1, 11, 9, dtype=torch.float64)
+    with torch.no_grad():
+        assert float((net(y) - _srcnn_m(mat, imresize(y, scale=2))).abs().max()) < 1e-6
 
 
 def _v73(path: Path) -> None:

@@ -122,7 +122,7 @@ def create_model(name: str, scale: int, checkpoint: str | os.PathLike | None = N
     SRCNN, FSRCNN)."""
     check_scale(name, scale)
     info = model_info(name)
-    if pretrained is not False and pretrained is not None:
+    if pretrained:
         if checkpoint is not None:
             raise SRZooError("pass either checkpoint or pretrained, not both")
         if pretrained not in (True, "zoo", "authors"):
