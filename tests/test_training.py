@@ -274,3 +274,22 @@ def test_step_decay_multiplies_the_rates_once_at_each_milestone() -> None:
     assert resumed.param_groups[0]["lr"] == 0.25
     with pytest.raises(ValueError, match="milestones must be optimizer steps"):
         StepDecay([0])
+
+
+def test_step_decay_in_a_real_fit_lowers_the_rates_from_its_milestone(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sr-zoo fit`` with ``StepDecay`` given as a recipe gives it: the last checkpoint's optimizer holds the
+    recipe's rates times the factor (FSRCNN: 1e-3 for the convolutions, 1e-4 for the deconvolution)."""
+    from sr_zoo.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SR_ZOO_DATA", str(tmp_path / "data"))
+    recipe = tmp_path / "decay.yaml"
+    recipe.write_text("trainer:\n  callbacks:\n    - class_path: sr_zoo.training.schedules.StepDecay\n"
+                      "      init_args:\n        milestones: [2]\n        factor: 0.5\n")
+    assert main(["fit", "--model", "fsrcnn", "--scale", "2", "--config", str(recipe), "--trainer.max_steps", "3",
+                 "--data.val", "[]", "--trainer.enable_progress_bar", "false"]) == 0
+    saved = read_checkpoint(next(tmp_path.rglob("last.ckpt")))  # the default logger's run folder
+    assert saved["global_step"] == 3
+    rates = sorted(group["lr"] for group in saved["optimizer_states"][0]["param_groups"])
+    assert rates == pytest.approx([0.5e-4, 0.5e-3])
