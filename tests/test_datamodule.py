@@ -11,7 +11,7 @@ import torch
 
 from helpers.paths import shared_set
 from sr_zoo.data import EvalBatch, PatchDataset, SRDataModule, TrainBatch, degrade, resolve_source
-from sr_zoo.data.sources import Record
+from sr_zoo.data.sources import Record, resolve_benchmark
 from sr_zoo.errors import DatasetError
 from sr_zoo.ops import imresize, quantize
 
@@ -196,6 +196,17 @@ def test_real_t91_and_general100_load() -> None:
     batch = next(iter(dm.train_dataloader()))
     assert batch["hr"].shape == (16, 3, 48, 48)
     assert dm.val_names == ["Set5"]
+
+
+def test_general100_by_name_as_validation(tmp_path: Path) -> None:
+    """A training set held out for validation by name (issue 27: General-100 beside the 91-image recipes)."""
+    root = shared_set("General100").parent
+    assert resolve_benchmark("general100", root) == root / "General100"
+    dm = SRDataModule(train=["demo"], val=["general100"], scale=3, num_workers=0, root=str(root))
+    dm.setup("validate")
+    assert dm.val_names == ["General100"] and len(dm.val_sets[0]) == 100
+    with pytest.raises(DatasetError, match=r"dataset 'general100' not found"):
+        resolve_benchmark("general100", tmp_path)
 
 
 def _coco_stuff_standin(root: Path, ext: str = ".jpg") -> dict[int, int]:

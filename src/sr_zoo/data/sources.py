@@ -61,19 +61,24 @@ _T91_DIRS = ("T91", "t91", "91-image", "91-images", "91image", "Train")
 _G100_DIRS = ("General100", "General-100", "general100", "general-100")
 
 
-def _t91(base: Path) -> list[Record]:
+def _t91_folder(base: Path) -> Path:
     folder = _first_dir(base, _T91_DIRS) or _first_dir(base / "t91-download", ("T91",))  # the fetched copy
     folder = folder or (base if _looks_like_images(base) else None)
     if folder is None:
         raise _missing("t91", base, f"one of {'/, '.join(_T91_DIRS)}/ holding t1.bmp ... t91.bmp (or PNGs)")
-    return _folder(folder)
+    return folder
 
 
-def _general100(base: Path) -> list[Record]:
+def _general100_folder(base: Path) -> Path:
     folder = _first_dir(base, _G100_DIRS) or (base if _looks_like_images(base) else None)
     if folder is None:
         raise _missing("general100", base, f"one of {'/, '.join(_G100_DIRS)}/ holding im_1.bmp ... (or im_001.png ...)")
-    return _folder(folder)
+    return folder
+
+
+# Training sets that are one folder of HR images, usable as a held-out validation set by name (General-100
+# for the 91-image recipes: a split that is no reported test set, issue 27).
+_IMAGE_FOLDER_SOURCES = {"t91": _t91_folder, "general100": _general100_folder}
 
 
 def _looks_like_images(folder: Path) -> bool:
@@ -177,10 +182,8 @@ def resolve_source(spec: str, root: Path, scale: int | None = None) -> tuple[str
         if not path:
             raise DatasetError("source 'folder' needs a path: folder:/path/to/images")
         return base.name, _folder(base), []
-    if name == "t91":
-        return "t91", _t91(base), []
-    if name == "general100":
-        return "general100", _general100(base), []
+    if name in _IMAGE_FOLDER_SOURCES:
+        return name, _folder(_IMAGE_FOLDER_SOURCES[name](base)), []
     if name == "div2k":
         return "div2k", div2k_records(base, scale), []
     if name == "coco-stuff":
@@ -243,7 +246,8 @@ test_set.__test__ = False  # type: ignore[attr-defined]  # not a pytest test, wh
 
 
 def resolve_benchmark(spec: str, root: Path, download: bool = True) -> Path:
-    """A test-set spec (a name of ``TEST_SETS``, ``demo``, or a path) to its folder of HR images.
+    """A test-set spec (a name of ``TEST_SETS``, ``demo``, ``t91``/``general100`` (a training set held out for
+    validation), or a path) to its folder of HR images.
 
     An existing folder of that name (``Set5`` beside you) is taken as it is. A named set is looked for under
     ``root`` in the layouts people use (``Set5/``, ``benchmark/Set5/``)
@@ -253,6 +257,8 @@ def resolve_benchmark(spec: str, root: Path, download: bool = True) -> Path:
     key = _test_set_key(spec)
     if key == "demo":
         return demo_folder(root, "val")
+    if key in _IMAGE_FOLDER_SOURCES and not Path(spec).expanduser().is_dir():
+        return _IMAGE_FOLDER_SOURCES[key](root)
     if key in _TEST_SETS and not Path(spec).expanduser().is_dir():
         known = _TEST_SETS[key]
         found = _first_dir(root, known.folders) or _first_dir(root / "benchmark", known.folders)
