@@ -276,6 +276,57 @@ def test_step_decay_multiplies_the_rates_once_at_each_milestone() -> None:
         StepDecay([0])
 
 
+def test_validation_plateau_decays_then_stops_and_resumes_its_decisions() -> None:
+    """``ValidationPlateau`` (max, patience 2, one decay x0.1): the scores 30, 31, 30.5, 30.9 | 31.5, 31.4,
+    31.2 decay the rates after the fourth validation and stop the run after the seventh; its checkpointed
+    state carries the best score, the count and the history into a resumed run."""
+    from types import SimpleNamespace
+
+    from sr_zoo.training.schedules import ValidationPlateau
+
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    trainer = SimpleNamespace(global_step=0, optimizers=[optimizer], sanity_checking=False, should_stop=False,
+                              callback_metrics={})
+    plateau = ValidationPlateau(patience=2, factor=0.1, decays=1)
+    rates, stops = [], []
+    for i, score in enumerate([30.0, 31.0, 30.5, 30.9, 31.5, 31.4, 31.2]):
+        trainer.global_step = 10 * (i + 1)
+        trainer.callback_metrics = {"val/psnr": torch.tensor(score)}
+        if i == 4:  # resumed from a checkpoint written after the fourth validation
+            plateau, saved = ValidationPlateau(patience=2, factor=0.1, decays=1), plateau.state_dict()
+            plateau.load_state_dict(saved)
+        plateau.on_validation_end(trainer, None)
+        rates.append(optimizer.param_groups[0]["lr"])
+        stops.append(trainer.should_stop)
+    assert rates == pytest.approx([1.0, 1.0, 1.0, 0.1, 0.1, 0.1, 0.1])
+    assert stops == [False] * 6 + [True]
+    assert plateau.history[0] == (10, 30.0) and plateau.history[-1][0] == 70 and plateau.best == 31.5
+    trainer.sanity_checking, trainer.callback_metrics = True, {}
+    plateau.on_validation_end(trainer, None)  # the sanity check's scores are not a validation
+    trainer.sanity_checking = False
+    with pytest.raises(KeyError, match="no 'val/psnr' after validation"):
+        plateau.on_validation_end(trainer, None)
+
+
+def test_validation_plateau_in_a_real_fit_stops_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``sr-zoo fit`` with ``ValidationPlateau`` (patience 1, no decay) and a validation every 2 steps stops
+    at the second validation unless it beats the first; its history is in the last checkpoint."""
+    from sr_zoo.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SR_ZOO_DATA", str(tmp_path / "data"))
+    recipe = tmp_path / "plateau.yaml"
+    recipe.write_text("trainer:\n  val_check_interval: 2\n  check_val_every_n_epoch: null\n  callbacks:\n"
+                      "    - class_path: sr_zoo.training.schedules.ValidationPlateau\n"
+                      "      init_args:\n        patience: 1\n        decays: 0\n        min_delta: 100\n")
+    assert main(["fit", "--model", "fsrcnn", "--scale", "2", "--config", str(recipe), "--trainer.max_steps", "50",
+                 "--data.val", "[demo]", "--trainer.enable_progress_bar", "false"]) == 0
+    saved = read_checkpoint(next(tmp_path.rglob("last.ckpt")))
+    assert saved["global_step"] == 4  # min_delta 100 dB: the second validation cannot improve
+    (state,) = [v for k, v in saved["callbacks"].items() if k.startswith("ValidationPlateau")]
+    assert [step for step, _ in state["history"]] == [2, 4]
+
+
 def test_step_decay_in_a_real_fit_lowers_the_rates_from_its_milestone(tmp_path: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """``sr-zoo fit`` with ``StepDecay`` given as a recipe gives it: the last checkpoint's optimizer holds the

@@ -16,7 +16,8 @@ from lightning.pytorch.utilities import rank_zero_info
 from sr_zoo.training.checkpointing import checkpoint_dir
 from sr_zoo.training.progress import Position, ScheduleCallback
 
-__all__ = ["Curriculum", "LossPlateau", "LossSchedule", "StepDecay", "SteadyStateStop", "TwoStepDataSchedule"]
+__all__ = ["Curriculum", "LossPlateau", "LossSchedule", "StepDecay", "SteadyStateStop", "TwoStepDataSchedule",
+           "ValidationPlateau"]
 
 
 class LossPlateau:
@@ -149,6 +150,69 @@ class StepDecay(Callback):
             _scale_learning_rates(trainer, self.factor)
             rank_zero_info(f"sr_zoo: step {step}: learning rates x{self.factor:g} "
                            f"({self.milestones.index(step) + 1} of {len(self.milestones)} decays)")
+
+
+class ValidationPlateau(Callback):
+    """Lower rates when a held-out score stops improving, then stop: after ``patience`` validations without a
+    new best of ``monitor`` (by more than ``min_delta``), every learning rate x ``factor``, at most ``decays``
+    times; the next such plateau ends the run.
+
+    For a schedule that finishes without being chosen by a test score, validate on data that is neither trained
+    on nor reported (General-100 for the 91-image recipes, issue 27). Hand-written rather than torch's
+    ``ReduceLROnPlateau``: that needs the optimizer configured by the CLI (losing the papers' per-layer rates)
+    and never stops. Acts at the end of each validation; save checkpoints there too (a ``ModelCheckpoint``
+    without ``every_n_train_steps``), so that a resumed run holds every decision made before it. ``history``
+    (step, score) is checkpointed: the held-out curve of the run.
+    """
+
+    def __init__(self, monitor: str = "val/psnr", mode: str = "max", patience: int = 2, min_delta: float = 0.0,
+                 factor: float = 0.1, decays: int = 1) -> None:
+        if mode not in ("max", "min") or patience < 1 or decays < 0 or not 0 < factor:
+            raise ValueError(f"ValidationPlateau: mode 'max' or 'min', patience >= 1, decays >= 0, factor > 0; "
+                             f"got {mode!r}, {patience}, {decays}, {factor}")
+        self.monitor, self.mode, self.patience, self.min_delta = monitor, mode, patience, min_delta
+        self.factor, self.decays = factor, decays
+        self.best: float | None = None
+        self.bad_validations = self.decays_done = 0
+        self.history: list[tuple[int, float]] = []
+
+    def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking:
+            return
+        value = trainer.callback_metrics.get(self.monitor)
+        if value is None:
+            raise KeyError(f"ValidationPlateau: no {self.monitor!r} after validation; logged: "
+                           f"{', '.join(sorted(trainer.callback_metrics)) or 'nothing'}")
+        score = float(value)
+        self.history.append((trainer.global_step, score))
+        sign = 1.0 if self.mode == "max" else -1.0
+        if self.best is None or sign * (score - self.best) > self.min_delta:
+            self.best, self.bad_validations = score, 0
+        else:
+            self.bad_validations += 1
+        rank_zero_info(f"sr_zoo: step {trainer.global_step}: {self.monitor} {score:.4f} (best {self.best:.4f}, "
+                       f"{self.bad_validations} of {self.patience} without improvement)")
+        if self.bad_validations < self.patience:
+            return
+        self.bad_validations = 0
+        if self.decays_done < self.decays:
+            _scale_learning_rates(trainer, self.factor)
+            self.decays_done += 1
+            rank_zero_info(f"sr_zoo: {self.monitor} has not improved for {self.patience} validations; learning rates "
+                           f"x{self.factor:g} ({self.decays_done} of {self.decays} decays)")
+        else:
+            trainer.should_stop = True
+            rank_zero_info(f"sr_zoo: {self.monitor} has not improved for {self.patience} validations after "
+                           f"{self.decays} decays; training stops")
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "bad_validations": self.bad_validations, "decays_done": self.decays_done,
+                "history": [list(h) for h in self.history]}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.best, self.bad_validations = state_dict["best"], int(state_dict["bad_validations"])
+        self.decays_done = int(state_dict["decays_done"])
+        self.history = [(int(s), float(v)) for s, v in state_dict["history"]]
 
 
 class TwoStepDataSchedule(ScheduleCallback):
