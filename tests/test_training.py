@@ -310,7 +310,8 @@ def test_validation_plateau_decays_then_stops_and_resumes_its_decisions() -> Non
 
 def test_validation_plateau_in_a_real_fit_stops_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``sr-zoo fit`` with ``ValidationPlateau`` (patience 1, no decay) and a validation every 2 steps stops
-    at the second validation unless it beats the first; its history is in the last checkpoint."""
+    at the second validation unless it beats the first; its history is in the last checkpoint. The recipe's
+    ``ModelCheckpoint`` (the default's settings but a snapshot per validation) replaces the default one."""
     from sr_zoo.cli import main
 
     monkeypatch.chdir(tmp_path)
@@ -318,13 +319,17 @@ def test_validation_plateau_in_a_real_fit_stops_the_run(tmp_path: Path, monkeypa
     recipe = tmp_path / "plateau.yaml"
     recipe.write_text("trainer:\n  val_check_interval: 2\n  check_val_every_n_epoch: null\n  callbacks:\n"
                       "    - class_path: sr_zoo.training.schedules.ValidationPlateau\n"
-                      "      init_args:\n        patience: 1\n        decays: 0\n        min_delta: 100\n")
+                      "      init_args:\n        patience: 1\n        decays: 0\n        min_delta: 100\n"
+                      "    - class_path: lightning.pytorch.callbacks.ModelCheckpoint\n"
+                      "      init_args:\n        save_last: true\n        save_top_k: -1\n"
+                      "        filename: '{step}'\n")
     assert main(["fit", "--model", "fsrcnn", "--scale", "2", "--config", str(recipe), "--trainer.max_steps", "50",
                  "--data.val", "[demo]", "--trainer.enable_progress_bar", "false"]) == 0
     saved = read_checkpoint(next(tmp_path.rglob("last.ckpt")))
     assert saved["global_step"] == 4  # min_delta 100 dB: the second validation cannot improve
     (state,) = [v for k, v in saved["callbacks"].items() if k.startswith("ValidationPlateau")]
     assert [step for step, _ in state["history"]] == [2, 4]
+    assert sorted(p.name for p in tmp_path.rglob("step*.ckpt")) == ["step=2.ckpt", "step=4.ckpt"]
 
 
 def test_step_decay_in_a_real_fit_lowers_the_rates_from_its_milestone(tmp_path: Path,

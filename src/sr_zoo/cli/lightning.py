@@ -71,7 +71,13 @@ class SRZooCLI(LightningCLI):
         parser.link_arguments("data.scale", "model.init_args.scale")
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
-        """The Trainer, writing checkpoints atomically unless a plugin of the user's writes them."""
+        """The Trainer, writing checkpoints atomically unless a plugin of the user's writes them. A recipe's own
+        ``ModelCheckpoint`` replaces the default one (LightningCLI would add both, and two of the same
+        settings stop Lightning: "more than one stateful callback")."""
+        given = (self._get(self.config_init, "trainer", default={}) or {}).get("callbacks") or []
+        if any(isinstance(callback, ModelCheckpoint) for callback in given):
+            self.trainer_defaults = {**self.trainer_defaults, "callbacks": [
+                c for c in self.trainer_defaults.get("callbacks", []) if not isinstance(c, ModelCheckpoint)]}
         return atomic_checkpoints(super().instantiate_trainer(**kwargs))
 
 
