@@ -49,6 +49,31 @@ def test_patches_are_aligned_crops_on_the_lr_grid(tmp_path: Path, scale: int) ->
             assert torch.allclose(lr, quantize(imresize(hr[None], scale=1 / scale))[0], atol=1e-6)
 
 
+@pytest.mark.parametrize("scale", [2, 3])
+def test_lr_from_image_is_the_whole_images_lr_cut_with_the_hr(tmp_path: Path, scale: int) -> None:
+    """``lr_from_image`` (the EMTCM/FSRCNN recipe): each LR crop is the same region of MATLAB bicubic of the whole
+    image cropped to a multiple of the scale (here 101x70 -> 99x69 at x3), under every offline rotation, flip
+    and scale; the HR crop stays aligned on the LR grid."""
+    image = position_image(101, 70)
+    write_rgb(tmp_path / "pos.png", image)
+    ds = PatchDataset([Record(tmp_path / "pos.png")], scale, 8 * scale, offline_rotations=(0, 1, 2, 3),
+                      offline_scales=(1.0, 0.7), augment=True, crops_per_image=6, lr_from_image=True)
+    h, w = 101 - 101 % scale, 70 - 70 % scale
+    whole = torch.from_numpy(image[:h, :w]).permute(2, 0, 1).float()[None] / 255
+    whole_lr = quantize(imresize(whole, scale=1 / scale))[0]
+    # Where each HR pixel's colour came from (position image) -> the LR pixel that holds its block.
+    for view in ds.views:
+        item = ds._crops(view, np.random.default_rng(view.rotation))
+        for hr, lr in zip(item["hr"], item["lr"]):
+            if view.scale_index:  # a downscaled version: the LR is the bicubic of that version's HR
+                continue
+            ys, xs = source_coordinates(hr)
+            assert ys.min() % scale == 0 and xs.min() % scale == 0
+            src = (ys[scale // 2 :: scale, scale // 2 :: scale] // scale, xs[scale // 2 :: scale, scale // 2 :: scale] // scale)
+            assert torch.equal(lr, whole_lr[:, src[0], src[1]])
+    assert {v.scale_index for v in ds.views} == {0, 1} and all(v.height % scale == 0 for v in ds.views)
+
+
 def test_without_augmentation_patches_keep_orientation(tmp_path: Path) -> None:
     write_rgb(tmp_path / "pos.png", position_image(64, 80))
     ds = PatchDataset([Record(tmp_path / "pos.png")], 2, 16, augment=False)
@@ -290,7 +315,11 @@ def test_every_recipe_serves_documented_batches(
     assert b["hr"].dtype == b["lr"].dtype == torch.float32
     assert 0 <= b["lr"].min() and b["lr"].max() <= 1
     expected = degrade(b["hr"], scale, degradation, dm.blur_sigma)
-    assert torch.allclose(b["lr"], expected, atol=1e-6)  # LR is the recipe's degradation of the same crop
+    if dm.recipe.lr_from_image:  # the whole image's LR, cut: the same away from the crop's border
+        inner = (slice(None), slice(None), slice(2, -2), slice(2, -2))
+        assert (b["lr"] - expected)[inner].abs().max() < 0.01 and not torch.allclose(b["lr"], expected, atol=1e-6)
+    else:
+        assert torch.allclose(b["lr"], expected, atol=1e-6)  # LR is the recipe's degradation of the same crop
 
 
 def test_configurable_from_lightning_cli(tmp_path: Path) -> None:

@@ -322,6 +322,7 @@ class SRDataModule(L.LightningDataModule):
             samples_per_epoch=self.hparams.samples_per_epoch,
             min_samples_per_epoch=64 * self.hparams.batch_size // self.hparams.crops_per_image,
             cache_mb=self.hparams.cache_mb,
+            lr_from_image=self.recipe.lr_from_image,
         )
 
     def _srseg_selection(self, records: list[Record]) -> list[Record]:

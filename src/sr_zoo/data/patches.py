@@ -102,7 +102,10 @@ class PatchDataset(Dataset):
     [0, 1]; with labels also ``label`` ``(k, P/s, P/s)`` (SRSEG class at LR resolution, int64),
     ``label_hr`` ``(k, P, P)`` and ``boundary_mask`` ``(k, P/s, P/s)`` (True where the segmentation
     loss counts). Crops are chosen on the LR grid and the HR crop is ``scale`` times that offset, so
-    the pair is aligned exactly; the LR is made from the HR crop (or cut from an official LR file).
+    the pair is aligned exactly. The LR is cut from an official LR file where there is one; else, with
+    ``lr_from_image``, cut from the LR of the whole image (cropped to a multiple of ``scale``), made once per
+    decode as the SRCNN/FSRCNN data scripts make it (modcrop, imresize, then sub-images) and far cheaper than a
+    resize per crop on small images; else made from each HR crop (cheaper for large images seldom cached).
 
     Decoded images (and their offline-scaled versions) are kept in a per-worker cache of at most
     ``cache_mb``; unreadable files are skipped with one warning, never a crash mid-epoch.
@@ -130,6 +133,7 @@ class PatchDataset(Dataset):
         min_samples_per_epoch: int = 0,
         cache_mb: int = 1024,
         quantize_lr: bool = True,
+        lr_from_image: bool = False,
     ) -> None:
         if patch_size % scale:
             raise DatasetError(f"patch_size {patch_size} is not a multiple of the scale {scale}")
@@ -139,6 +143,7 @@ class PatchDataset(Dataset):
         self.augment, self.degradation, self.blur_sigma = augment, degradation, blur_sigma
         self.boundary_radius, self.crops_per_image = boundary_radius, crops_per_image
         self.cache_bytes, self.quantize_lr = cache_mb * 2**20, quantize_lr
+        self.lr_from_image = lr_from_image and quantize_lr  # the whole image's LR is kept in 8 bits
         self.with_labels = any(r.label is not None for r in self.records)
         self.skipped: dict[str, str] = {}
         self._warned = _FirstTime()  # a file that fails to decode mid-epoch is warned about once, not once per worker
@@ -160,6 +165,8 @@ class PatchDataset(Dataset):
                 continue
             for si, factor in enumerate(self.offline_scales):
                 h, w = math.ceil(height * factor), math.ceil(width * factor)  # MATLAB imresize's size
+                if self.lr_from_image and record.lr is None:  # modcrop (_decode)
+                    h, w = h - h % self.scale, w - w % self.scale
                 for turns in self.offline_rotations:
                     rh, rw = (w, h) if turns % 2 else (h, w)
                     for top in _tiles(rh, subimage, stride):
@@ -198,6 +205,11 @@ class PatchDataset(Dataset):
                 label = cv2.resize(label, (image.shape[2], image.shape[1]), interpolation=cv2.INTER_NEAREST)
         elif record.lr is not None and self.degradation == "bicubic":
             official = _rgb_uint8(read_image(record.lr))
+        if record.lr is None and self.lr_from_image:
+            height, width = image.shape[1] - image.shape[1] % self.scale, image.shape[2] - image.shape[2] % self.scale
+            image = image[:, :height, :width]
+            label = label[:height, :width] if label is not None else None
+            official = _rgb_uint8(degrade(image, self.scale, self.degradation, self.blur_sigma))
         return _rgb_uint8(image), label, official
 
     @staticmethod

@@ -12,6 +12,8 @@ class Recipe:
     """Offline augmentation (scaled/rotated copies of each image), sub-image tiling and patch size.
 
     ``hr_patch`` is the HR patch side; ``lr_patch`` instead fixes the LR side (HR = lr_patch * scale).
+    ``lr_from_image``: the LR of each (scaled) image is made whole and patches are cut from it, as the
+    SRCNN/FSRCNN data scripts do; else each HR patch is degraded on its own (large images, seldom cached).
     """
 
     name: str
@@ -25,6 +27,7 @@ class Recipe:
     subimage_stride: int | None = None
     degradation: str = "bicubic"
     blur_sigma: float = 1.0
+    lr_from_image: bool = False
     train: tuple[str, ...] = field(default=("demo",))
 
     def patch_size(self, scale: int) -> int | None:
@@ -46,6 +49,7 @@ RECIPES: dict[str, Recipe] = {
         offline_rotations=(0, 1, 2, 3),
         online_augment=False,
         lr_patch=16,
+        lr_from_image=True,  # FSRCNN's data script: modcrop, imresize of the whole image, then sub-images
         train=("t91",),
     ),
     # CSRCNN paper, Sec. IV-B: offline downscaling by 0.9/0.8/0.7/0.5 (5x with the original), then
