@@ -121,7 +121,7 @@ class MemoryPatches(Dataset):
     def __getitem__(self, key: SampleKey) -> dict[str, Tensor]:
         i = key.index % len(self.lr)
         return {"lr": self.lr[i : i + 1], "hr": self.hr[i : i + 1],
-                "position": torch.tensor([[key.epoch, key.ordinal + 1, key.epoch_items]])}
+                "position": (key.epoch, key.ordinal + 1, key.epoch_items)}
 
 
 class MemoryDataModule(SRDataModule):

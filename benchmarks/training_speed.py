@@ -35,13 +35,18 @@ from lightning.pytorch.callbacks import Callback
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMES: list[float] = []  # batch start times of the current fit run (filled by StepClock, read by main)
+ENDS: list[float] = []  # and batch end times (after the optimizer step and the module's batch-end hook)
 
 
 class StepClock(Callback):
-    """Notes the wall time at the start of each training batch (after the loader has delivered it)."""
+    """Notes the wall time at the start of each training batch (after the loader has delivered it) and at its
+    end: the time between an end and the next start is the loader's wait and Lightning's hooks."""
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:  # noqa: ANN001
         TIMES.append(time.perf_counter())
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # noqa: ANN001
+        ENDS.append(time.perf_counter())
 
 
 def _rate(times: list[float], warmup: int, batch_size: int) -> float:
@@ -91,13 +96,16 @@ def bare_loop(model: torch.nn.Module, bank: list, warmup: int) -> float:
     return _rate(times, warmup, bank[0][0].shape[0])
 
 
-def fit_rate(recipe: Path, steps: int, warmup: int, batch_size: int, extra: list[str]) -> float:
-    """Samples per second of ``sr-zoo fit --config RECIPE`` (validation off), timed by ``StepClock``."""
+def fit_rate(recipe: Path, steps: int, warmup: int, batch_size: int, extra: list[str]) -> tuple[float, float]:
+    """Samples per second of ``sr-zoo fit --config RECIPE`` (validation off), timed by ``StepClock``, and the
+    median milliseconds between one batch's end and the next one's start."""
     from sr_zoo.cli import main
 
     recipe = recipe.resolve()  # before changing folder
-    times = importlib.import_module("training_speed").TIMES  # StepClock's module (this file runs as __main__)
+    clock = importlib.import_module("training_speed")  # StepClock's module (this file runs as __main__)
+    times, ends = clock.TIMES, clock.ENDS
     times.clear()
+    ends.clear()
     with tempfile.TemporaryDirectory() as folder:
         cwd = os.getcwd()
         os.chdir(folder)
@@ -109,7 +117,8 @@ def fit_rate(recipe: Path, steps: int, warmup: int, batch_size: int, extra: list
             os.chdir(cwd)
     if code != 0:
         raise SystemExit(f"sr-zoo fit exited {code}")
-    return _rate(times, warmup, batch_size)
+    gaps = [1e3 * (start - end) for end, start in zip(ends[warmup:], times[warmup + 1:])]
+    return _rate(times, warmup, batch_size), statistics.median(gaps)
 
 
 def main() -> None:
@@ -139,8 +148,10 @@ def main() -> None:
     bare, fit = [], []
     for _ in range(args.repeats):
         bare.append(bare_loop(_recipe_parts(args.recipe, args.batch_size)[0], bank, warmup))
-        fit.append(fit_rate(args.recipe, warmup + args.steps, warmup, data["batch_size"], extra))
-        print(f"  bare {bare[-1]:7.1f} samples/s   sr-zoo fit {fit[-1]:7.1f} samples/s", flush=True)
+        rate, gap = fit_rate(args.recipe, warmup + args.steps, warmup, data["batch_size"], extra)
+        fit.append(rate)
+        print(f"  bare {bare[-1]:7.1f} samples/s   sr-zoo fit {fit[-1]:7.1f} samples/s "
+              f"(between batches: {gap:.1f} ms)", flush=True)
     b, f = statistics.median(bare), statistics.median(fit)
     print(f"\n| way | samples/s |\n|---|---|\n| bare PyTorch loop | {b:.1f} |\n| sr-zoo fit | {f:.1f} |\n"
           f"| ratio fit / bare | {f / b:.3f} |")

@@ -11,6 +11,7 @@ import torch
 
 from helpers.paths import shared_set
 from sr_zoo.data import EvalBatch, PatchDataset, SRDataModule, TrainBatch, degrade, resolve_source
+from sr_zoo.data.patches import _to_tensor
 from sr_zoo.data.sources import Record, resolve_benchmark
 from sr_zoo.errors import DatasetError
 from sr_zoo.ops import imresize, quantize
@@ -31,6 +32,11 @@ def source_coordinates(hr: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """Original (y, x) of every pixel of a patch cut from a position image."""
     values = torch.round(hr * 255).long().numpy()
     return values[0], values[1]
+
+
+def view_crops(ds: PatchDataset, view, rng: np.random.Generator | None = None) -> dict[str, torch.Tensor]:  # noqa: ANN001
+    """The crops of one view as the dataset serves them (float CHW tensors)."""
+    return {k: _to_tensor(v) if k in ("hr", "lr") else v for k, v in ds._crops(view, rng).items()}
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])
@@ -63,7 +69,7 @@ def test_lr_from_image_is_the_whole_images_lr_cut_with_the_hr(tmp_path: Path, sc
     whole_lr = quantize(imresize(whole, scale=1 / scale))[0]
     # Where each HR pixel's colour came from (position image) -> the LR pixel that holds its block.
     for view in ds.views:
-        item = ds._crops(view, np.random.default_rng(view.rotation))
+        item = view_crops(ds, view, np.random.default_rng(view.rotation))
         for hr, lr in zip(item["hr"], item["lr"]):
             if view.scale_index:  # a downscaled version: the LR is the bicubic of that version's HR
                 continue
@@ -89,7 +95,7 @@ def test_offline_rotations_and_scales_make_views(tmp_path: Path) -> None:
     assert len(ds.views) == 8
     rotated = [v for v in ds.views if v.rotation == 1 and v.scale_index == 0]
     assert (rotated[0].height, rotated[0].width) == (60, 100)
-    ys, xs = source_coordinates(ds._crops(rotated[0])["hr"][0])
+    ys, xs = source_coordinates(view_crops(ds, rotated[0])["hr"][0])
     assert (np.diff(xs, axis=0) == -1).all() and (np.diff(ys, axis=1) == 1).all()  # np.rot90: counter-clockwise
 
 
@@ -350,7 +356,7 @@ def test_official_lr_follows_offline_rotations(tmp_path: Path) -> None:
     records = resolve_source("div2k", tmp_path, scale=2)[1]
     ds = PatchDataset(records, 2, 16, offline_rotations=(0, 1, 2, 3), augment=False, crops_per_image=4)
     for view in ds.views:
-        item = ds._crops(view)
+        item = view_crops(ds, view)
         assert "lr" in item  # the official file is used under every rotation
         for hr_crop, lr_crop in zip(item["hr"], item["lr"]):
             # The official LR crop is the bicubic LR of the same HR crop (to the 8-bit rounding and borders).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
@@ -57,7 +58,9 @@ class SRDataModule(L.LightningDataModule):
             must cover for it to be selected.
         eval_degradation: how validation/test LR images are made: ``bicubic`` (MATLAB bicubic, what
             every paper's table uses) or ``train`` (the training degradation, e.g. the MSFM GAN's blur).
-        num_workers: DataLoader worker processes (persistent, so each decodes its images once).
+        num_workers: DataLoader worker processes (persistent, so each decodes its images once); default: none
+            when training on the CPU (the model's threads already use every core, and workers take their time
+            from them: ``benchmarks/training_speed.py``), else ``min(4, CPUs)`` (``default_workers``).
         root: data root; default ``$SR_ZOO_DATA``, else ``~/.cache/sr_zoo``.
         cache_mb: per-worker memory for decoded images.
         download: fetch a missing named dataset (DIV2K, COCO-Stuff) from its official source.
@@ -89,7 +92,7 @@ class SRDataModule(L.LightningDataModule):
         coco_stuff_per_class: int | None = None,
         coco_stuff_min_background: float = 0.5,
         eval_degradation: str = "bicubic",
-        num_workers: int = 2,
+        num_workers: int | None = None,
         root: str | None = None,
         cache_mb: int = 1024,
         download: bool = True,
@@ -207,6 +210,10 @@ class SRDataModule(L.LightningDataModule):
             drop_last=len(self.train_set) // world >= items_per_batch,
         )
         workers = self.hparams.num_workers
+        if workers is None:
+            workers = default_workers(trainer)
+            if workers == 0:  # chosen, not forgotten: Lightning's advice to add workers does not hold on the CPU
+                warnings.filterwarnings("ignore", message="The 'train_dataloader' does not have many workers")
         if workers > 0:
             end_workers_at_exit()
         self._train_loader = DataLoader(
@@ -357,6 +364,16 @@ class SRDataModule(L.LightningDataModule):
     def _benchmark_loader(self, dataset: BenchmarkDataset) -> DataLoader:
         # One image per batch: benchmark images differ in size.
         return DataLoader(dataset, batch_size=1, num_workers=0, collate_fn=_collate_one)
+
+
+def default_workers(trainer: L.Trainer | None) -> int:
+    """Training loader workers when none are asked for: 0 on the CPU (or without a trainer), whose cores the
+    model's threads already fill (fsrcnn_x3 on a 2-core CPU, 2 threads: 0 workers 0.80 of a bare loop's
+    samples/s, 1 worker 0.69, 2 workers 0.61-0.77: ``benchmarks/training_speed.py``); on an accelerator, whose
+    compute leaves the CPU free, ``min(4, CPUs)``."""
+    if trainer is None or trainer.strategy.root_device.type == "cpu":
+        return 0
+    return min(4, os.cpu_count() or 1)
 
 
 def _collate_one(items: list[dict]) -> dict:

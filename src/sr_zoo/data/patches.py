@@ -251,8 +251,14 @@ class PatchDataset(Dataset):
                 rng, index = _torch_seeded_rng(), int(key)
             crop = self._crops_skipping_bad_files(index, rng)
             if isinstance(key, SampleKey):  # where this item sits in the data stream (SRDataModule reads it)
-                crop["position"] = torch.tensor([[key.epoch, key.ordinal + 1, key.epoch_items]])
+                crop["position"] = (key.epoch, key.ordinal + 1, key.epoch_items)
             crops.append(crop)
+        for name in ("hr", "lr"):  # uint8 HWC crops to float CHW tensors, once per batch rather than per item
+            have = [c for c in crops if name in c]
+            if have:
+                for crop, part in zip(have, _to_tensor(np.concatenate([c[name] for c in have])).split(
+                        [len(c[name]) for c in have])):
+                    crop[name] = part
         need_lr = [i for i, c in enumerate(crops) if "lr" not in c]
         if need_lr:
             hr = torch.cat([crops[i]["hr"] for i in need_lr])
@@ -281,8 +287,9 @@ class PatchDataset(Dataset):
         raise DatasetError(f"{', '.join(folders[:3])}: none of the {len(self.records)} training images could be "
                            f"decoded (first: {next(iter(self.skipped.values()), 'unknown')})")
 
-    def _crops(self, view: View, rng: np.random.Generator | None = None) -> dict[str, Tensor]:
-        """``crops_per_image`` aligned HR crops of a view (and official LR crops and labels where they exist)."""
+    def _crops(self, view: View, rng: np.random.Generator | None = None) -> dict[str, np.ndarray | Tensor]:
+        """``crops_per_image`` aligned HR crops of a view, uint8 ``(k, P, P, 3)`` (and LR crops and labels where
+        they exist)."""
         rng = rng if rng is not None else _torch_seeded_rng()
         image, label, official = self._load(view)
         s, p = self.scale, self.patch_size
@@ -291,11 +298,11 @@ class PatchDataset(Dataset):
             # exactly scale x LR under a rotation, or a region off the grid), the LR is made instead.
             exact = image.shape[0] == official.shape[0] * s and image.shape[1] == official.shape[1] * s
             aligned = (exact or view.rotation == 0) and view.top % s == 0 and view.left % s == 0
-            official = np.rot90(official, view.rotation)[view.top // s :, view.left // s :] if aligned else None
+            official = _rot90(official, view.rotation)[view.top // s :, view.left // s :] if aligned else None
         region = (slice(view.top, view.top + view.height), slice(view.left, view.left + view.width))
-        image = np.rot90(image, view.rotation)[region]
+        image = _rot90(image, view.rotation)[region]
         if label is not None:
-            label = np.rot90(label, view.rotation)[region]
+            label = _rot90(label, view.rotation)[region]
         lr_h, lr_w = view.height // s, view.width // s
         hrs, lrs, labels = [], [], []
         for _ in range(self.crops_per_image):
@@ -309,9 +316,9 @@ class PatchDataset(Dataset):
             hrs.append(np.ascontiguousarray(hr))
             lrs.append(lr)
             labels.append(lab)
-        item = {"hr": _to_tensor(hrs)}
+        item = {"hr": np.stack(hrs)}  # uint8 (k, P, P, 3); __getitems__ makes the batch's tensors
         if official is not None:
-            item["lr"] = _to_tensor(lrs)
+            item["lr"] = np.stack(lrs)
         if label is not None:
             item["label_hr"] = torch.from_numpy(np.stack(labels)).long()
         return item
@@ -337,14 +344,25 @@ class PatchDataset(Dataset):
         return [{"label": a, "boundary_mask": b} for a, b in zip(label.split(k), mask.split(k))]
 
 
+def _rot90(array: np.ndarray, turns: int) -> np.ndarray:
+    """``np.rot90(array, turns)`` (counter-clockwise quarter turns of the first two axes) as a strided view: the
+    same result without numpy's generic axis handling, ten times the cost of the crop itself."""
+    turns %= 4
+    if turns == 1:
+        return array.swapaxes(0, 1)[::-1]
+    if turns == 2:
+        return array[::-1, ::-1]
+    return array.swapaxes(0, 1)[:, ::-1] if turns == 3 else array
+
+
 def _torch_seeded_rng() -> np.random.Generator:
     """A generator seeded from torch's global one (seeded per worker by DataLoader, per rank by Lightning)."""
     return np.random.default_rng(int(torch.randint(0, 2**62, ())))
 
 
-def _to_tensor(patches: list[np.ndarray]) -> Tensor:
-    """HWC uint8 patches to one ``(k, 3, H, W)`` float tensor in [0, 1]."""
-    return torch.from_numpy(np.stack(patches)).permute(0, 3, 1, 2).float().div_(255.0)
+def _to_tensor(patches: np.ndarray) -> Tensor:
+    """``(k, H, W, 3)`` uint8 patches to one ``(k, 3, H, W)`` float tensor in [0, 1]."""
+    return torch.from_numpy(patches).permute(0, 3, 1, 2).float().div_(255.0)
 
 
 def collate_patches(items: list[dict[str, Tensor]]) -> dict[str, Tensor]:
@@ -355,5 +373,5 @@ def collate_patches(items: list[dict[str, Tensor]]) -> dict[str, Tensor]:
     """
     batch = {key: torch.cat([item[key] for item in items]) for key in items[0] if key != "position"}
     if "position" in items[0]:
-        batch["position"] = items[-1]["position"][0]
+        batch["position"] = torch.tensor(items[-1]["position"])
     return batch

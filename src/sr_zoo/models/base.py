@@ -243,6 +243,12 @@ class SRModule(L.LightningModule):
         params = self.named_trainable("net")
         return {"net": [{"params": params}]} if params else {}
 
+    def train_only(self, prefix: str) -> None:
+        """Freeze every parameter of ``self.net`` outside ``prefix`` (``"deconv."``): the cross-scale fine-tuning
+        of FSRCNN and EMTCM (EMTCM paper, Sec. 4.2), a frozen layer in no optimizer group."""
+        for name, param in self.net.named_parameters():
+            param.requires_grad_(name.startswith(prefix))
+
     def named_trainable(self, *modules: str) -> dict[str, Parameter]:
         """The parameters with ``requires_grad`` under the named sub-modules, by their full names."""
         return {name: p for name, p in self.named_parameters() if p.requires_grad and name.split(".", 1)[0] in modules}

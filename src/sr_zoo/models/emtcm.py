@@ -99,8 +99,7 @@ class EMTCM(PixelLossModule):
                             deconv_padding=deconv_padding)
         self.loss = MultiTaskLoss(beta=beta, reading=ce_reading, ce_pixels=ce_pixels, hvs=hvs_task)
         if finetune == "deconv":
-            for name, param in self.net.named_parameters():
-                param.requires_grad_(name.startswith("deconv."))
+            self.train_only("deconv.")
 
     def loss_weights(self, stage: str) -> dict[str, float]:
         """Eq. 8: the SSIM task (1 - SSIM, weight 1, unless ``hvs_task=False``) and beta x the CE task."""

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from torch import Tensor, nn
 
@@ -50,6 +50,11 @@ class FSRCNN(PixelLossModule):
         padding_mode: ``replicate`` (the authors' FSRCNN.m and deconv.m) or ``zeros`` (PyTorch's).
         deconv_padding: the deconvolution's padding; ``None`` centres it (x2 4, x3 3, x4 4). The zoo's
             weights before these options were zero-padded with deconvolution padding 4, and load so.
+        init_from: checkpoint of a trained FSRCNN (x3 for the cross-scale start) whose weights start this
+            model; read when a fit starts from scratch, not when it resumes.
+        finetune: ``all`` trains every layer; ``deconv`` only the deconvolution: the paper's transfer to
+            another scale (the FSRCNN paper shares the convolutions between scales; the authors' released
+            x2/x4 files also differ from x3 in their PReLU slopes), EMTCM's cross-scale (EMTCM Sec. 4.2).
     """
 
     y_channel = True
@@ -57,10 +62,13 @@ class FSRCNN(PixelLossModule):
 
     def __init__(self, scale: int = 3, d: int = 56, s: int = 12, m: int = 4, padding_mode: PaddingMode = "replicate",
                  deconv_padding: int | None = None, lr: float = 1e-3, deconv_lr: float = 1e-4,
+                 init_from: str | None = None, finetune: Literal["all", "deconv"] = "all",
                  sample_images: int = 1) -> None:
         super().__init__(scale, sample_images)
         self.save_hyperparameters()
         self.net = FSRCNNNet(scale, d, s, m, padding_mode, deconv_padding)
+        if finetune == "deconv":
+            self.train_only("deconv.")
 
     def optimizer_parameters(self) -> dict[str, list[dict[str, Any]]]:
         return self.last_layer_groups("deconv", self.hparams.lr, self.hparams.deconv_lr)
