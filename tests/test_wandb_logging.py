@@ -94,3 +94,28 @@ def test_default_logger_runs_offline_and_records_metrics_panels_config_and_table
 
     data = json.loads(tables[0].read_text())
     assert data["columns"] == ["set", "image", "psnr", "ssim"] and len(data["data"]) == 2  # demo val: 2 images
+
+
+def test_a_resumed_fit_continues_its_wandb_run_and_checkpoint_folder(tmp_path: Path) -> None:
+    """``fit --ckpt_path`` of a run logged offline: the same W&B run id (a second offline folder of that id, for
+    ``wandb sync`` to merge), the same ``sr_zoo/<id>/checkpoints`` folder, and neither Lightning's "dirpath has
+    changed" nor its "dataloader is not resumable" warning."""
+    env = _env(tmp_path, "http://127.0.0.1:9")
+    common = ["--model", "fsrcnn", "--scale", "2", f"--data.root={tmp_path / 'data'}", "--data.val=[]",
+              "--data.samples_per_epoch=32", "--data.batch_size=16", "--trainer.enable_progress_bar=false"]
+    run = dict(capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600, stdin=subprocess.DEVNULL)
+    first = subprocess.run([sys.executable, "-m", "sr_zoo", "fit", *common, "--trainer.max_steps=3"], **run)
+    assert first.returncode == 0, first.stderr[-3000:]
+    (ckpt,) = tmp_path.glob("sr_zoo/*/checkpoints/last.ckpt")
+    run_id = ckpt.parent.parent.name
+    resumed = subprocess.run([sys.executable, "-m", "sr_zoo", "fit", *common, "--trainer.max_steps=5",
+                              f"--ckpt_path={ckpt}"], **run)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert f"resuming W&B run {run_id}" in resumed.stderr
+    assert "dirpath has changed" not in resumed.stderr and "not resumable" not in resumed.stderr
+    assert [p.parent.parent.name for p in tmp_path.glob("sr_zoo/*/checkpoints/last.ckpt")] == [run_id]
+    import torch
+
+    assert torch.load(ckpt, weights_only=True)["global_step"] == 5
+    runs = sorted((tmp_path / "wandb").glob("offline-run-*"))
+    assert len(runs) == 2 and all(r.name.endswith(run_id) for r in runs)

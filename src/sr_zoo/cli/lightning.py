@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import sys
 import warnings
@@ -25,7 +26,7 @@ from sr_zoo.errors import SRZooError
 from sr_zoo.interrupts import command_signals
 from sr_zoo.models import SRModule, list_models, model_info
 from sr_zoo.training.checkpointing import AtomicCheckpointIO, InterruptCheckpoint
-from sr_zoo.training.loggers import SRZooWandbLogger
+from sr_zoo.training.loggers import RUN_ID_KEY, SRZooWandbLogger, WandbRunId, resuming_run
 from sr_zoo.training.summary import RunSummary
 
 __all__ = ["SUBCOMMANDS", "SRZooCLI", "atomic_checkpoints", "run_lightning_cli", "trainer_defaults", "translate_args"]
@@ -52,7 +53,8 @@ def trainer_defaults(lazy_logger: bool = True, command: Sequence[str] | None = N
     as LightningCLI needs it; ``lazy_logger=False`` for a ``Trainer`` made directly)."""
     logger = lazy_instance if lazy_logger else (lambda cls, **kwargs: cls(**kwargs))
     return {
-        "callbacks": [ModelCheckpoint(save_last=True), InterruptCheckpoint(command=command), RunSummary()],
+        "callbacks": [ModelCheckpoint(save_last=True), InterruptCheckpoint(command=command), RunSummary(),
+                      WandbRunId()],
         "logger": logger(SRZooWandbLogger, project="sr_zoo"),
     }
 
@@ -125,6 +127,18 @@ def _check_ckpt_path(args: Sequence[str]) -> None:
         check_init_from(args)
 
 
+def _resumed_run_id(args: Sequence[str]) -> str | None:
+    """The W&B run a ``fit --ckpt_path FILE`` continues: the one the checkpoint records (``WandbRunId``)."""
+    from sr_zoo.cli.preflight import ckpt_path_value
+    from sr_zoo.training.checkpointing import load_checkpoint_file
+
+    path = ckpt_path_value(args) if args and args[0] == "fit" else None
+    if path is None or not os.path.isfile(path):
+        return None
+    run_id = load_checkpoint_file(path).get(RUN_ID_KEY)
+    return run_id if isinstance(run_id, str) else None
+
+
 DEMO_BUDGET = "00:00:03:00"
 """``fit`` without a recipe or a budget of its own: three minutes (Lightning's own default is 1000 epochs)."""
 
@@ -190,7 +204,7 @@ def _run(argv: Sequence[str]) -> int:
     # We hand LightningCLI the translated arguments while sys.argv keeps the user's (DDP's launcher
     # re-runs sys.argv in each process), which LightningCLI warns about; the two say the same thing.
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
-    with one_line_parse_errors(f"sr-zoo {argv[0] if argv else 'fit'}"):
+    with one_line_parse_errors(f"sr-zoo {argv[0] if argv else 'fit'}"), resuming_run(_resumed_run_id(args)):
         SRZooCLI(
             SRModule,
             SRDataModule,

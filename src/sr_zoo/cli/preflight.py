@@ -97,7 +97,8 @@ def run_model_and_scale(args: Sequence[str]) -> tuple[str | None, int | None]:
     return name, scale
 
 
-def _ckpt_value(args: Sequence[str]) -> str | None:
+def ckpt_path_value(args: Sequence[str]) -> str | None:
+    """The ``--ckpt_path`` file given (not ``last``/``best``/``hpc``/a URL), or None."""
     value = given_value(args, "ckpt_path")
     if not value or not isinstance(value, str) or value in _SPECIAL_CKPT or "://" in value:
         return None
@@ -107,7 +108,7 @@ def _ckpt_value(args: Sequence[str]) -> str | None:
 def check_ckpt_path(args: Sequence[str], subcommand: str) -> None:
     """``--ckpt_path`` must be a zoo checkpoint of the run's model and scale whose weights fit it; a fit
     also needs the training state Lightning resumes (optimizer, schedulers, loops). One line otherwise."""
-    path = _ckpt_value(args)
+    path = ckpt_path_value(args)
     if path is None:
         return
     try:

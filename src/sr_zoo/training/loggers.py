@@ -7,14 +7,21 @@ chosen by the user, the run is logged offline and one line says how to upload it
 
 from __future__ import annotations
 
+import contextlib
 import netrc
 import os
-from typing import Any
+from typing import Any, Iterator
 
+from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_info
 
-__all__ = ["SRZooWandbLogger", "wandb_credentials_found"]
+__all__ = ["RUN_ID_KEY", "SRZooWandbLogger", "WandbRunId", "resuming_run", "wandb_credentials_found"]
+
+RUN_ID_KEY = "sr_zoo_wandb_run_id"
+"""Where a checkpoint holds the W&B run it was logged to (``WandbRunId``)."""
+
+_resumed_run_id: str | None = None
 
 
 def wandb_credentials_found() -> bool:
@@ -36,4 +43,29 @@ class SRZooWandbLogger(WandbLogger):
             if offline:
                 rank_zero_info("sr_zoo: no W&B credentials found: logging offline under ./wandb "
                                "(upload later with `wandb sync <run folder>`, or `wandb login` first)")
+        if _resumed_run_id and kwargs.get("id") is None and kwargs.get("version") is None:
+            kwargs.update(id=_resumed_run_id, resume="allow")  # the same run, and the same checkpoint folder
+            rank_zero_info(f"sr_zoo: resuming W&B run {_resumed_run_id} (the checkpoint's)")
         super().__init__(project=project, offline=offline, **kwargs)
+
+
+class WandbRunId(Callback):
+    """Writes the W&B run id into every checkpoint, so that a fit resumed from it logs to that run and keeps
+    its checkpoints in that run's folder (``resuming_run``), instead of starting another of each."""
+
+    def on_save_checkpoint(self, trainer: Any, pl_module: Any, checkpoint: dict[str, Any]) -> None:
+        for logger in trainer.loggers:
+            if isinstance(logger, WandbLogger) and logger.version:
+                checkpoint[RUN_ID_KEY] = str(logger.version)
+                return
+
+
+@contextlib.contextmanager
+def resuming_run(run_id: str | None) -> Iterator[None]:
+    """Within it, an ``SRZooWandbLogger`` made without an ``id`` continues W&B run ``run_id`` (``resume="allow"``)."""
+    global _resumed_run_id
+    previous, _resumed_run_id = _resumed_run_id, run_id
+    try:
+        yield
+    finally:
+        _resumed_run_id = previous
