@@ -146,3 +146,17 @@ def test_every_trainer_config_composes_with_a_recipe(trainer: str) -> None:
                 "ddp_gpus.yaml": ("strategy", "ddp_find_unused_parameters_true"),
                 "ddp_multinode.yaml": ("num_nodes", 2)}[trainer]
     assert config[expected[0]] == expected[1]
+
+
+def test_the_zoos_warnings_print_as_one_line_and_others_as_python_prints_them() -> None:
+    """``quiet_known_noise``'s format: a warning raised in sr_zoo's code is one ``sr_zoo: warning:`` line (no
+    source line under it); another package's keeps Python's format."""
+    import os
+
+    from sr_zoo.cli.lightning import _zoo_warning_line
+
+    zoo = os.path.join("site-packages", "sr_zoo", "data", "patches.py")
+    assert _zoo_warning_line(UserWarning("skipped 4 image version(s)"), UserWarning, zoo, 9) == \
+        "sr_zoo: warning: skipped 4 image version(s)\n"
+    other = _zoo_warning_line(UserWarning("x"), UserWarning, "/lib/other/mod.py", 3, "y = 1")
+    assert other.startswith("/lib/other/mod.py:3: UserWarning: x")

@@ -4,6 +4,7 @@ touches no network (a proxy on 127.0.0.1 that would see any connection stays idl
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -97,7 +98,7 @@ def test_default_logger_runs_offline_and_records_metrics_panels_config_and_table
 
 
 def test_a_resumed_fit_continues_its_wandb_run_and_checkpoint_folder(tmp_path: Path) -> None:
-    """``fit --ckpt_path`` of a run logged offline: the same W&B run id (a second offline folder of that id, for
+    """No known noise on a first fit. ``fit --ckpt_path`` of a run logged offline: the same W&B run id (a second offline folder of that id, for
     ``wandb sync`` to merge), the same ``sr_zoo/<id>/checkpoints`` folder, and neither Lightning's "dirpath has
     changed" nor its "dataloader is not resumable" warning."""
     env = _env(tmp_path, "http://127.0.0.1:9")
@@ -106,6 +107,10 @@ def test_a_resumed_fit_continues_its_wandb_run_and_checkpoint_folder(tmp_path: P
     run = dict(capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600, stdin=subprocess.DEVNULL)
     first = subprocess.run([sys.executable, "-m", "sr_zoo", "fit", *common, "--trainer.max_steps=3"], **run)
     assert first.returncode == 0, first.stderr[-3000:]
+    for noise in ("No seed found", "litlogger", "anonymous setting", "LeafSpec"):
+        assert noise not in first.stderr, noise  # what every fit printed and the zoo knows to be harmless
+    assert not re.search(r"^0 +Total Flops", first.stderr, re.M)
+    assert "Seed set to 0" in first.stderr and "In sizes" in first.stderr  # the summary measures a 32x32 input
     (ckpt,) = tmp_path.glob("sr_zoo/*/checkpoints/last.ckpt")
     run_id = ckpt.parent.parent.name
     resumed = subprocess.run([sys.executable, "-m", "sr_zoo", "fit", *common, "--trainer.max_steps=5",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import re
 import sys
@@ -151,7 +152,7 @@ def _with_demo_budget(args: list[str]) -> list[str]:
     if not args or args[0] != "fit" or "--config" in keys or keys & set(_BUDGETS) or keys & {"-h", "--help"}:
         return args
     if "--print_config" not in keys:
-        print(f"sr_zoo: no recipe (--config) and no budget given: training for {DEMO_BUDGET[-5:-3]} minutes, a demo "
+        print(f"sr_zoo: no recipe (--config) and no budget given: training for {int(DEMO_BUDGET[-5:-3])} minutes, a demo "
               "(--trainer.max_time; pass --trainer.max_epochs N, or a recipe from experiments/, for more)",
               flush=True)
     return [*args, f"--trainer.max_time={DEMO_BUDGET}"]
@@ -164,8 +165,34 @@ def run_lightning_cli(argv: Sequence[str]) -> int:
     Ctrl+C or SIGTERM outside training ends with status 130 / 143 (Lightning would exit 1, or ignore
     SIGTERM); during training ``InterruptCheckpoint`` takes over and writes a checkpoint first.
     """
+    quiet_known_noise()
     with command_signals("outside training: nothing to save"):
         return _run(argv)
+
+
+class _DropLitLoggerTip(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "litlogger" not in str(record.msg)
+
+
+def _zoo_warning_line(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                      line: str | None = None) -> str:
+    """The zoo's own warnings as ``sr_zoo: warning: ...`` lines; others as Python prints them."""
+    if os.sep + "sr_zoo" + os.sep in filename:
+        return f"sr_zoo: warning: {message}\n"
+    return _python_warning_line(message, category, filename, lineno, line)
+
+
+_python_warning_line = warnings.formatwarning
+
+
+def quiet_known_noise() -> None:
+    """What ``sr-zoo fit`` would print on every run and the zoo knows to be harmless: Lightning's advert for
+    its own logger, a deprecation inside Lightning's pytree helper (torch 2.10+), and the source line under
+    each of the zoo's warnings (they are one sentence each, naming the file). Other warnings print as usual."""
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropLitLoggerTip())
+    warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)` is deprecated")
+    warnings.formatwarning = _zoo_warning_line
 
 
 _ZOO_HELP = """sr-zoo {command}: the zoo's own arguments first (LightningCLI's full list follows)
@@ -215,6 +242,7 @@ def _run(argv: Sequence[str]) -> int:
             save_config_kwargs={"overwrite": True},
             auto_configure_optimizers=False,
             parser_kwargs=parser_kwargs("sr-zoo"),
+            seed_everything_default=0,  # what Lightning picks anyway, said once ("Seed set to 0"), not warned
         )
     return 0
 

@@ -68,6 +68,8 @@ class SRModule(L.LightningModule):
         self.metrics = nn.ModuleDict()
         self._epoch_sums: dict[str, tuple[Tensor, int]] = {}  # log_epoch_mean's batch-weighted sums, by name
         self._epoch_logged = False  # whether log_epoch_mean's sums went to Lightning during this epoch
+        # Lightning's model summary runs it: the layers' sizes and the FLOPs of one 32x32 LR image (else zeros)
+        self.example_input_array = torch.zeros(1, 3, 32, 32)
 
     # ------------------------------------------------------------------ inference
     def forward(self, lr: Tensor) -> Tensor:

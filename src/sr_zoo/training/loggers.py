@@ -47,6 +47,8 @@ class SRZooWandbLogger(WandbLogger):
             kwargs.update(id=_resumed_run_id, resume="allow")  # the same run, and the same checkpoint folder
             rank_zero_info(f"sr_zoo: resuming W&B run {_resumed_run_id} (the checkpoint's)")
         super().__init__(project=project, offline=offline, **kwargs)
+        if self._wandb_init.get("anonymous") is None:  # Lightning passes None, which W&B warns has no effect
+            self._wandb_init.pop("anonymous", None)
 
 
 class WandbRunId(Callback):
