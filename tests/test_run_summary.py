@@ -48,6 +48,31 @@ def test_fit_ends_with_scores_against_bicubic_and_the_next_commands(tmp_path: Pa
     assert (tmp_path / "config.yaml").is_file()
 
 
+def test_a_curriculum_stopped_early_is_scored_at_the_scale_it_produced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """CSRCNN x4 stopped in its x2 stage: the summary says it was scored at x2 in stage 'x2', and the bicubic it
+    compares with is bicubic x2 on the same images (not x4, which the header's model scale would suggest)."""
+    import cv2
+    import numpy as np
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SR_ZOO_DATA", str(tmp_path / "data"))
+    rng = np.random.default_rng(0)
+    (tmp_path / "val").mkdir()
+    for i in range(2):
+        assert cv2.imwrite(str(tmp_path / "val" / f"{i}.png"), (rng.random((48, 40, 3)) * 255).astype(np.uint8))
+    assert main(["fit", "--model", "csrcnn", "--scale", "4", "--trainer.max_epochs", "1", "--data.patch_size", "64",
+                 "--data.batch_size", "2", "--trainer.limit_train_batches", "2", "--data.val", f"[{tmp_path / 'val'}]",
+                 "--trainer.enable_progress_bar", "false"]) == 0
+    summary = capsys.readouterr().out
+    summary = summary[summary.index("sr_zoo: fit done:"):]
+    assert summary.startswith("sr_zoo: fit done: csrcnn x4, 1 epoch(s)")
+    assert "  scored at x2: the run ended in its training stage 'x2', before x4" in summary, summary
+    scores = re.search(r"bicubic ([\d.]+) / ([\d.]+)", summary)
+    bicubic = evaluate(create_model("bicubic", 2), BenchmarkDataset(tmp_path / "val", 2))
+    assert (float(scores[1]), float(scores[2])) == (round(bicubic.psnr, 2), round(bicubic.ssim, 4))
+
+
 def test_fit_help_starts_with_the_zoo_s_own_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         main(["fit", "--help"])

@@ -3,6 +3,7 @@ bicubic, where the checkpoint is, and the commands to resume, test and upscale w
 
 from __future__ import annotations
 
+import copy
 import shlex
 import time
 from pathlib import Path
@@ -18,7 +19,8 @@ class RunSummary(Callback):
     """Records ``val/<set>/psnr|ssim`` after each validation and prints a closing summary (rank 0)."""
 
     def __init__(self) -> None:
-        self.history: list[tuple[int, int, dict[str, tuple[float, float]]]] = []  # (epoch, step, {set: scores})
+        # (epoch, step, {set: scores}, the scale the sets were scored at, the training stage then)
+        self.history: list[tuple[int, int, dict[str, tuple[float, float]], int, str]] = []
         self._started = time.monotonic()
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -34,7 +36,9 @@ class RunSummary(Callback):
             if len(parts) == 3 and parts[0] == "val" and parts[2] == "psnr" and f"val/{parts[1]}/ssim" in metrics:
                 scores[parts[1]] = (float(value), float(metrics[f"val/{parts[1]}/ssim"]))
         if scores:
-            self.history.append((trainer.current_epoch, trainer.global_step, scores))
+            scale = getattr(trainer.datamodule, "eval_scale", None) or pl_module.scale
+            stage = str(getattr(pl_module, "current_stage", ""))
+            self.history.append((trainer.current_epoch, trainer.global_step, scores, int(scale), stage))
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.is_global_zero:
@@ -45,9 +49,13 @@ class RunSummary(Callback):
         minutes, seconds = divmod(int(time.monotonic() - self._started), 60)
         lines = [f"sr_zoo: fit done: {name} x{scale}, {trainer.current_epoch} epoch(s), "
                  f"{trainer.global_step:,} optimizer steps in {minutes}m{seconds:02d}s"]
-        baseline = _bicubic(trainer)
-        for set_name in dict.fromkeys(s for _, _, scores in self.history for s in scores):
-            runs = [(e, scores[set_name]) for e, _, scores in self.history if set_name in scores]
+        if self.history and self.history[-1][3] != scale:  # a curriculum (CSRCNN) still at a lower scale
+            _, _, _, last_scale, stage = self.history[-1]
+            lines.append(f"  scored at x{last_scale}: the run ended in its training stage {stage!r}, before x{scale} "
+                         f"(the recipe's later stages train it); the scores and bicubic below are x{last_scale}")
+        baseline = _bicubic(trainer, self.history[-1][3]) if self.history else {}
+        for set_name in dict.fromkeys(s for _, _, scores, _, _ in self.history for s in scores):
+            runs = [(e, scores[set_name]) for e, _, scores, _, _ in self.history if set_name in scores]
             best_epoch, best = max(runs, key=lambda r: r[1][0])
             last = runs[-1][1]
             line = (f"  {set_name}: best {best[0]:.2f} / {best[1]:.4f} (epoch {best_epoch + 1}), "
@@ -70,8 +78,8 @@ class RunSummary(Callback):
         return "\n".join(lines)
 
 
-def _bicubic(trainer: L.Trainer) -> dict[str, tuple[float, float]]:
-    """Bicubic PSNR/SSIM on each validation set, as the model was scored (same sets, same protocol)."""
+def _bicubic(trainer: L.Trainer, scale: int) -> dict[str, tuple[float, float]]:
+    """Bicubic PSNR/SSIM on each validation set at ``scale``, as the model was scored (same sets, protocol, scale)."""
     datamodule = getattr(trainer, "datamodule", None)
     sets: Any = getattr(datamodule, "val_sets", None) or []
     if not sets:
@@ -82,7 +90,10 @@ def _bicubic(trainer: L.Trainer) -> dict[str, tuple[float, float]]:
 
     out = {}
     for dataset in sets:
-        model = create_model("bicubic", dataset.scale)
+        if dataset.scale != scale:
+            dataset = copy.copy(dataset)
+            dataset.set_scale(scale)
+        model = create_model("bicubic", scale)
         try:
             result = evaluate(model, dataset, "bicubic")
         except (SRZooError, ValueError):  # a set that cannot be scored now (a file removed meanwhile): no baseline
