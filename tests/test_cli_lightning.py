@@ -74,6 +74,23 @@ def test_every_recipe_parses(recipe: str) -> None:
     assert cli.model.scale == cli.datamodule.scale
 
 
+def test_the_fsrcnn_plateau_overlay_parses_on_its_base() -> None:
+    """benchmarks/configs/overlays/fsrcnn_x3_plateau.yaml after fsrcnn_x3_cpu_long.yaml (how its run was made):
+    General-100 validation, ValidationPlateau and StepDecay, the base's model and data."""
+    from sr_zoo.cli.lightning import SRZooCLI
+    from sr_zoo.data import SRDataModule
+    from sr_zoo.models import SRModule
+    from sr_zoo.training.schedules import StepDecay, ValidationPlateau
+
+    configs = REPO / "benchmarks" / "configs"
+    cli = SRZooCLI(SRModule, SRDataModule, subclass_mode_model=True, run=False, auto_configure_optimizers=False,
+                   args=["--config", str(configs / "fsrcnn_x3_cpu_long.yaml"),
+                         "--config", str(configs / "overlays" / "fsrcnn_x3_plateau.yaml")])
+    assert cli.datamodule.val_sources == ["general100"] and cli.trainer.max_steps == 400_000
+    kinds = {type(c) for c in cli.trainer.callbacks}
+    assert {StepDecay, ValidationPlateau} <= kinds
+
+
 @pytest.mark.parametrize("scale,table6", [(2, 1_549_000), (4, 3_059_000), (8, 4_568_000)])
 def test_csrcnn_table6_overlay_builds_the_network_table_vi_counts(scale: int, table6: int) -> None:
     """experiments/overlays/csrcnn_table6.yaml after csrcnn_x<scale>.yaml: within 0.2% of Table VI."""
