@@ -105,3 +105,12 @@ def test_image_smaller_than_scale(tmp_path: Path) -> None:
     cv2.imwrite(str(tmp_path / "tiny.png"), np.zeros((3, 5), np.uint8))
     with pytest.raises(ImageReadError, match=r"tiny\.png: image of 3x5 is smaller than the scale x4"):
         BenchmarkDataset(tmp_path, 4)
+
+
+def test_a_set_in_edsrs_hr_folder_is_called_by_its_own_name(tmp_path: Path, rng: np.random.Generator) -> None:
+    """EDSR's ``benchmark/Set5/HR/``: the set is "Set5" in tables and logs, not "HR"; a plain folder keeps its name."""
+    write_images(tmp_path / "benchmark" / "Set5" / "HR", rng)
+    write_images(tmp_path / "mine", rng)
+    assert BenchmarkDataset(tmp_path / "benchmark" / "Set5" / "HR", 2).name == "Set5"
+    assert BenchmarkDataset(tmp_path / "mine", 2).name == "mine"
+    assert BenchmarkDataset(tmp_path / "mine", 2, name="given").name == "given"

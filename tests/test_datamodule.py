@@ -362,3 +362,16 @@ def test_official_lr_follows_offline_rotations(tmp_path: Path) -> None:
             # The official LR crop is the bicubic LR of the same HR crop (to the 8-bit rounding and borders).
             inner = (slice(None), slice(2, -2), slice(2, -2))
             assert (lr_crop - quantize(imresize(hr_crop[None], scale=0.5))[0])[inner].abs().max() < 0.02
+
+
+def test_the_first_time_marks_leave_no_folder_unless_used(tmp_path: Path) -> None:
+    """A dataset creates no temporary folder; the folder of its once-per-file warnings appears with the first
+    mark and goes when its process ends (``_remove``, run at exit)."""
+    write_rgb(tmp_path / "a.png", position_image(40, 40))
+    ds = PatchDataset([Record(tmp_path / "a.png")], 2, 16)
+    folder = Path(ds._warned.folder)
+    assert not folder.exists()
+    assert ds._warned.first("x") and not ds._warned.first("x") and ds._warned.first("y")
+    assert folder.is_dir()
+    ds._warned._remove()
+    assert not folder.exists()

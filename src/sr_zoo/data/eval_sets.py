@@ -42,7 +42,8 @@ class BenchmarkDataset(Dataset):
         if int(scale) != scale or scale < 1:
             raise ValueError(f"scale must be a positive integer, got {scale}")
         self.root = Path(root)
-        self.name = name or self.root.name
+        # EDSR's layout keeps a set's HR images in <Set>/HR/: the set is called by its folder, not "HR"
+        self.name = name or (self.root.parent.name if self.root.name.upper() == "HR" else self.root.name)
         self.scale = int(scale)
         self.quantize_lr = quantize_lr
         self.degradation = degradation  # (kind, blur sigma): MATLAB bicubic unless a model is scored on its own blur

@@ -8,6 +8,7 @@ import math
 import os
 import shutil
 import tempfile
+import uuid
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -45,11 +46,12 @@ def _rgb_uint8(image: Tensor) -> np.ndarray:
 class _FirstTime:
     """Which keys were seen, shared by every process of one dataset (its DataLoader workers, forked or
     spawned, persistent or not): ``first(key)`` is True once per key across all of them. The marks are
-    empty files in a temporary folder that its creating process removes at exit."""
+    empty files in a temporary folder, named when the dataset is made and created at the first mark (most
+    runs mark nothing and leave nothing), which the dataset's process removes at exit."""
 
     def __init__(self) -> None:
         self.owner = os.getpid()
-        self.folder = tempfile.mkdtemp(prefix="sr_zoo_seen_")
+        self.folder = os.path.join(tempfile.gettempdir(), f"sr_zoo_seen_{self.owner}_{uuid.uuid4().hex}")
         atexit.register(self._remove)
 
     def _remove(self) -> None:
@@ -58,11 +60,12 @@ class _FirstTime:
 
     def first(self, key: str) -> bool:
         try:
+            os.makedirs(self.folder, mode=0o700, exist_ok=True)
             name = os.path.join(self.folder, hashlib.sha1(key.encode()).hexdigest())
             fd = os.open(name, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
         except FileExistsError:
             return False
-        except OSError:  # the folder is gone: say it again rather than never
+        except OSError:  # no mark can be made (no temporary space): say it again rather than never
             return True
         os.close(fd)
         return True
