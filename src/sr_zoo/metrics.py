@@ -18,7 +18,7 @@ from torchmetrics import Metric
 from sr_zoo.ops.color import rgb_to_y
 from sr_zoo.ops.quantize import quantize
 
-__all__ = ["BAND_PIXELS", "SSIM_WINDOW", "YPSNR", "YSSIM", "ssim_valid", "to_y_255", "y_psnr", "y_ssim"]
+__all__ = ["BAND_PIXELS", "NIQE", "SSIM_WINDOW", "YPSNR", "YSSIM", "ssim_valid", "to_y_255", "y_psnr", "y_ssim"]
 
 SSIM_WINDOW = 11
 _SSIM_SIGMA = 1.5
@@ -233,3 +233,42 @@ class LPIPS(_PerImageMean):
         self.lpips.reset()
         self.lpips.update(*pair)
         return self.lpips.compute().reshape(-1)
+
+
+class NIQE(Metric):
+    """NIQE (``sr_zoo.ops.niqe``: the official MATLAB release's computation), lower is better: of each SR image
+    alone (no reference), on its 8-bit Y rounded as MATLAB's uint8 ``rgb2ycbcr`` gives it, ``crop_border`` cut,
+    averaged per image. The pristine model is read from ``model_path`` or fetched once into the torch cache.
+
+    ``update(preds, target=None)`` takes a target only to sit beside PSNR/SSIM; it is not read.
+    """
+
+    is_differentiable = False
+    higher_is_better = False
+    full_state_update = False
+    total: Tensor
+    count: Tensor
+
+    def __init__(self, crop_border: int = 0, model_path: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        from sr_zoo.ops.niqe import pristine_model
+
+        if crop_border < 0:
+            raise ValueError(f"crop_border must be >= 0, got {crop_border}")
+        self.crop_border = crop_border
+        self.model = pristine_model(model_path)
+        self.add_state("total", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("count", default=torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
+
+    def update(self, preds: Tensor, target: Tensor | None = None) -> None:
+        """Add a batch of SR images in [0, 1], ``(N, C, H, W)`` with C = 1 or 3."""
+        from sr_zoo.ops.niqe import niqe
+
+        y = to_y_255(preds.detach(), self.crop_border, round_y=True)
+        scores = torch.stack([niqe(image[0], self.model) for image in y])
+        self.last = scores  # the batch's own scores, for per-image reports
+        self.total += scores.sum().to(self.total.dtype)
+        self.count += scores.numel()
+
+    def compute(self) -> Tensor:
+        return self.total / self.count

@@ -43,9 +43,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-root", type=Path, default=None, metavar="DIR",
                    help="where named sets are looked for and fetched (default: $SR_ZOO_DATA or ~/.cache/sr_zoo)")
     add_device_argument(p)
-    p.add_argument("--metrics", nargs="+", default=["psnr", "ssim"], choices=("psnr", "ssim", "lpips"),
+    p.add_argument("--metrics", nargs="+", default=["psnr", "ssim"], choices=("psnr", "ssim", "lpips", "niqe"),
                    metavar="METRIC", help="psnr ssim (always, on Y) and optionally lpips (RGB, AlexNet; lower is "
-                   "better; its backbone's ImageNet weights are fetched into the torch cache on first use)")
+                   "better; its backbone's ImageNet weights are fetched into the torch cache on first use) and niqe "
+                   "(no reference, on Y, as the official MATLAB release; lower is better; its pristine model is "
+                   "fetched likewise)")
     p.add_argument("--self-ensemble", action="store_true",
                    help="x8 self-ensemble (EDSR's '+'): the mean over the eight flips/rotations of each input")
     p.add_argument("--round-y", action="store_true", help="round Y to integers as MATLAB's rgb2ycbcr on uint8 does")
@@ -101,6 +103,17 @@ def _check_finite(result: BenchmarkResult, ckpt: Path | None) -> None:
                          f"with {result.model} is the identity); score at a scale above 1")
 
 
+_EXTRA_TITLES = {"lpips": "LPIPS (RGB)", "niqe": "NIQE (Y, no reference)"}
+
+
+def extra_metrics(names: list[str], device: Any) -> dict[str, Any]:
+    """The metrics asked for beyond PSNR/SSIM, built once (LPIPS holds a network, NIQE its pristine model)."""
+    from sr_zoo.metrics import LPIPS, NIQE
+
+    kinds = {"lpips": LPIPS, "niqe": NIQE}
+    return {name: kinds[name]().to(device) for name in dict.fromkeys(names) if name in kinds}
+
+
 def _print(results: list[BenchmarkResult], name: str, args: argparse.Namespace, error: str | None = None) -> None:
     from sr_zoo.inference.report import format_results
 
@@ -112,8 +125,8 @@ def _print(results: list[BenchmarkResult], name: str, args: argparse.Namespace, 
         print(json.dumps(payload, allow_nan=False))
     elif results:
         if fmt == "table":
-            lpips = " / LPIPS (RGB)" if any(r.lpips is not None for r in results) else ""
-            print(f"{name}: PSNR (dB) / SSIM on Y{lpips}, border = scale, averaged per image"
+            extra = "".join(f" / {_EXTRA_TITLES[m]}" for m in dict.fromkeys(m for r in results for m in r.extra))
+            print(f"{name}: PSNR (dB) / SSIM on Y{extra}, border = scale, averaged per image"
                   + (" (incomplete: scoring stopped on an error)" if error is not None else ""))
         print(format_results(results, fmt, args.per_image))
     sys.stdout.flush()
@@ -146,7 +159,6 @@ def _run(args: argparse.Namespace, results: list[BenchmarkResult]) -> None:
     from sr_zoo.files.images import check_writable_dir
     from sr_zoo.inference.layout import to_inference_device
     from sr_zoo.inference.self_ensemble import SelfEnsemble
-    from sr_zoo.metrics import LPIPS
     from sr_zoo.models import inference_model
 
     info = model_info(args.model)
@@ -166,7 +178,7 @@ def _run(args: argparse.Namespace, results: list[BenchmarkResult]) -> None:
     models = {scale: to_inference_device(inference_model(info.name, scale, args.ckpt, weights), device,
                                          args.memory_format)
               for scale in dict.fromkeys(args.scale)}
-    lpips = LPIPS().to(device) if "lpips" in args.metrics else None
+    extra = extra_metrics(args.metrics, device)
     name = info.name
     if args.self_ensemble:
         models, name = {scale: SelfEnsemble(model) for scale, model in models.items()}, f"{info.name}+"
@@ -175,6 +187,6 @@ def _run(args: argparse.Namespace, results: list[BenchmarkResult]) -> None:
             save_dir = args.save_images / dataset.name / f"x{dataset.scale}" if args.save_images else None
             bar.set_postfix_str(f"{dataset.name} x{dataset.scale}")
             result = evaluate(models[dataset.scale], dataset, name, device, save_dir, args.round_y, progress=bar,
-                              lpips=lpips)
+                              extra=extra)
             _check_finite(result, args.ckpt)
             results.append(result)

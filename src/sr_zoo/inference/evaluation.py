@@ -14,7 +14,9 @@ from tqdm.auto import tqdm
 from sr_zoo.data.eval_sets import BenchmarkDataset
 from sr_zoo.errors import ImageReadError
 from sr_zoo.files.images import write_image
-from sr_zoo.metrics import LPIPS, YPSNR, YSSIM
+from torchmetrics import Metric
+
+from sr_zoo.metrics import YPSNR, YSSIM
 
 __all__ = ["BenchmarkResult", "evaluate", "format_table"]
 
@@ -29,18 +31,18 @@ class BenchmarkResult:
     psnr: float
     ssim: float
     images: int
-    lpips: float | None = None  # with ``metrics`` naming it
-    per_image: tuple[dict, ...] = field(default=(), repr=False)  # {"image", "psnr", "ssim"[, "lpips"]} each
+    extra: dict[str, float] = field(default_factory=dict)  # the other metrics asked for: {"lpips": ..., "niqe": ...}
+    per_image: tuple[dict, ...] = field(default=(), repr=False)  # {"image", "psnr", "ssim", *extra} each
+
+    @property
+    def lpips(self) -> float | None:
+        return self.extra.get("lpips")
 
     def as_dict(self, digits: int = 4) -> dict:
         row = asdict(self)
-        del row["per_image"]
+        del row["per_image"], row["extra"]
         row["psnr"], row["ssim"] = round(self.psnr, digits), round(self.ssim, digits)
-        if self.lpips is None:
-            del row["lpips"]
-        else:
-            row["lpips"] = round(self.lpips, digits)
-        return row
+        return {**row, **{name: round(value, digits) for name, value in self.extra.items()}}
 
 
 @torch.no_grad()
@@ -52,21 +54,23 @@ def evaluate(
     save_dir: str | os.PathLike | None = None,
     round_y: bool = False,
     progress: tqdm | None = None,
-    lpips: LPIPS | None = None,
+    extra: dict[str, Metric] | None = None,
 ) -> BenchmarkResult:
     """Upscale every LR image of ``dataset`` with ``model`` and score it against its HR image.
 
     Images are run one at a time (their sizes differ); the border cropped is the scale, as in the
-    papers. With ``save_dir``, each SR image is written as ``<save_dir>/<name>.png`` (8-bit); with
-    ``lpips`` (a ``sr_zoo.metrics.LPIPS``, built once: it holds a network), LPIPS is scored as well.
+    papers. With ``save_dir``, each SR image is written as ``<save_dir>/<name>.png`` (8-bit); ``extra`` names
+    more metrics to score (``{"lpips": sr_zoo.metrics.LPIPS(), "niqe": sr_zoo.metrics.NIQE()}``, built once: they
+    hold a network or a model), with the same border.
     """
     device = torch.device(device)
     psnr = YPSNR(crop_border=dataset.scale, round_y=round_y).to(device)
     ssim = YSSIM(crop_border=dataset.scale, round_y=round_y).to(device)
-    if lpips is not None:
-        lpips.reset()
-        lpips.crop_border = dataset.scale
-        lpips.to(device)
+    extra = extra or {}
+    for metric in extra.values():
+        metric.reset()
+        metric.crop_border = dataset.scale
+        metric.to(device)
     per_image = []
     for index in range(len(dataset)):
         item = dataset[index]
@@ -75,13 +79,12 @@ def evaluate(
         try:
             psnr.update(sr, hr)
             ssim.update(sr, hr)
-            if lpips is not None:
-                lpips.update(sr, hr)
+            for metric in extra.values():
+                metric.update(sr, hr)
         except ValueError as exc:
             raise ImageReadError(f"{dataset.files[index]}: {exc}") from None
         scores = {"image": item["name"], "psnr": round(float(psnr.last[0]), 4), "ssim": round(float(ssim.last[0]), 4)}
-        if lpips is not None:
-            scores["lpips"] = round(float(lpips.last[0]), 4)
+        scores.update({name: round(float(metric.last[0]), 4) for name, metric in extra.items()})
         per_image.append(scores)
         if save_dir is not None:
             write_image(Path(save_dir) / f"{item['name']}.png", sr[0])
@@ -94,13 +97,13 @@ def evaluate(
         psnr=float(psnr.compute()),
         ssim=float(ssim.compute()),
         images=len(dataset),
-        lpips=float(lpips.compute()) if lpips is not None else None,
+        extra={name: float(metric.compute()) for name, metric in extra.items()},
         per_image=tuple(per_image),
     )
 
 
 def format_table(results: Sequence[BenchmarkResult]) -> str:
-    """Results as a Markdown table: one row per set, one ``PSNR / SSIM`` (``/ LPIPS``) column per scale."""
+    """Results as a Markdown table: one row per set, one ``PSNR / SSIM`` (``/ LPIPS / NIQE``...) column per scale."""
     scales = sorted({r.scale for r in results})
     sets = list(dict.fromkeys(r.dataset for r in results))
     cells = {(r.dataset, r.scale): r for r in results}
@@ -111,7 +114,7 @@ def format_table(results: Sequence[BenchmarkResult]) -> str:
         row = [name, "/".join(str(c) for c in sorted(counts))]
         for s in scales:
             r = cells.get((name, s))
-            cell = f"{r.psnr:.2f} / {r.ssim:.4f}" + (f" / {r.lpips:.4f}" if r and r.lpips is not None else "")
+            cell = f"{r.psnr:.2f} / {r.ssim:.4f}" + "".join(f" / {v:.4f}" for v in r.extra.values()) if r else ""
             row.append(cell if r else "-")
         rows.append(row)
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
