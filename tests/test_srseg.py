@@ -192,3 +192,33 @@ def test_a_checkpoint_written_with_steplr_resumes(tmp_path: Path) -> None:
         assert scheduler.last_epoch == 2
     schedulers[0].step()  # epoch 3: the adversarial stage, restarted by lr_schedule="stage" at epoch 2
     assert opt_g.param_groups[0]["lr"] == pytest.approx(1e-3 * 0.1 ** (3 - 2))
+
+
+def test_ledigs_srresnet_is_figure_4_of_the_srgan_paper() -> None:
+    """``variant="ledig"``: 1,550,659 parameters at x4 with 16 blocks of 64 maps, worked by hand from Fig. 4:
+    head conv9 3->64 (15,616) + PReLU(64); 16 x [2 conv3 64->64 (36,928 each), 2 BN (128 each), PReLU(64)];
+    conv3 + BN after the blocks (37,056); 2 x [conv3 64->256 (147,712), PReLU(64)]; conv9 64->3 (15,555)."""
+    g = SRResNetGenerator(4, variant="ledig")
+    per_block = 2 * 36_928 + 2 * 128 + 64
+    assert sum(p.numel() for p in g.parameters()) == 15_616 + 64 + 16 * per_block + 37_056 + 2 * (147_712 + 64) + 15_555
+    assert g.feature_channels == 64 and g.upsample[0][0].in_channels == 64  # the sum, not a concatenation, upsampled
+    assert isinstance(g.head[1], torch.nn.PReLU) and g.head[1].weight.shape == (64,)  # a slope per channel
+    block = g.body[0].body
+    assert [type(m).__name__ for m in block] == ["Conv2d", "BatchNorm2d", "PReLU", "Conv2d", "BatchNorm2d"]
+    g.eval()
+    lr = torch.rand(1, 3, 12, 10)
+    with torch.no_grad():
+        torch.nn.init.zeros_(g.fuse[1].weight)  # the blocks' path silenced: features are the head's alone (long skip)
+        torch.nn.init.zeros_(g.fuse[1].bias)
+        assert torch.allclose(g.features(lr), g.head(lr))
+        torch.nn.init.zeros_(block[4].weight)  # nothing after the second BN: a block can subtract
+        torch.nn.init.constant_(block[4].bias, -1.0)
+        x = torch.rand(1, 64, 5, 5)
+        assert torch.equal(g.body[0](x), x - 1.0)
+        assert g(lr).shape == (1, 3, 48, 40)
+    srseg = SRResNetGenerator(4)
+    assert srseg.fuse is None and srseg.feature_channels == 128  # the SRSEG paper's variant stays the default
+    model = create_model("srresnet", 2, n=8, blocks=2, variant="ledig")
+    assert model.hparams.variant == "ledig" and model.net.variant == "ledig"
+    with pytest.raises(ValueError, match="variant must be 'srseg' or 'ledig'"):
+        SRResNetGenerator(4, variant="esrgan")

@@ -196,13 +196,19 @@ class ResidualBlock(Residual):
     """Two 3x3 convolutions of ``n`` maps under an identity skip, in SRGAN's or CSRCNN's form.
 
     ``batch_norm=True``, SRGAN's block as the SRSEG paper describes it (Sec. 3.1): each convolution followed
-    by batch norm and LeakyReLU(``slope``), PyTorch's default init. ``batch_norm=False``, CSRCNN's (CSRCNN
+    by batch norm and LeakyReLU(``slope``), PyTorch's default init; with ``form="ledig"``, SRGAN's own (Ledig et
+    al., Fig. 4): conv, BN, PReLU, conv, BN. ``batch_norm=False``, CSRCNN's (CSRCNN
     paper, Sec. III-A): convolution, ReLU, convolution, He init, no normalisation. The parameter names
     (``body.*``; ``conv1.*``, ``conv2.*``) are the ones the models' checkpoints hold.
     """
 
-    def __init__(self, n: int, batch_norm: bool = False, slope: float = 0.2) -> None:
-        if batch_norm:
+    def __init__(self, n: int, batch_norm: bool = False, slope: float = 0.2, form: str = "srseg") -> None:
+        if batch_norm and form == "ledig":  # Ledig et al.'s Fig. 4: PReLU per channel, nothing after the second BN
+            layers = OrderedDict(body=nn.Sequential(
+                nn.Conv2d(n, n, 3, padding=1), nn.BatchNorm2d(n), nn.PReLU(n),
+                nn.Conv2d(n, n, 3, padding=1), nn.BatchNorm2d(n),
+            ))
+        elif batch_norm:
             layers = OrderedDict(body=nn.Sequential(
                 nn.Conv2d(n, n, 3, padding=1), nn.BatchNorm2d(n), nn.LeakyReLU(slope, inplace=True),
                 nn.Conv2d(n, n, 3, padding=1), nn.BatchNorm2d(n), nn.LeakyReLU(slope, inplace=True),

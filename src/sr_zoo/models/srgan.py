@@ -34,27 +34,48 @@ def _upsampling_stages(scale: int) -> int:
     return stages
 
 
-class SRResNetGenerator(nn.Module):
-    """The SR generator of the SRSEG paper, Sec. 3.1: a 9x9 convolution and LeakyReLU, ``blocks`` residual
-    blocks (batch norm), the first features concatenated to the last block's output, one x2 sub-pixel
-    stage per factor of 2, a 9x9 convolution to RGB. ``features(lr)`` is what SRSEG's segmentation head reads."""
+Variant = Literal["srseg", "ledig"]
 
-    def __init__(self, scale: int = 4, n: int = 64, blocks: int = 16, slope: float = 0.2) -> None:
+
+class SRResNetGenerator(nn.Module):
+    """The SR generator, as the SRSEG paper describes it (``variant="srseg"``, Sec. 3.1) or as Ledig et al.'s
+    Fig. 4 draws it (``"ledig"``, the generator most published SRResNet/SRGAN checkpoints hold).
+
+    ``srseg``: a 9x9 convolution and LeakyReLU, ``blocks`` residual blocks (batch norm, LeakyReLU after each
+    convolution), the first features concatenated to the last block's output, one x2 sub-pixel stage per factor
+    of 2 (LeakyReLU), a 9x9 convolution to RGB. ``ledig``: PReLU (one slope per channel) in place of LeakyReLU;
+    blocks of conv-BN-PReLU-conv-BN with nothing after the second BN; after them a 3x3 convolution and BN whose
+    output is added to the first features (the long skip), so the first upsampler takes ``n`` maps.
+    ``features(lr)`` is what SRSEG's segmentation head reads (``feature_channels`` maps at LR size).
+    """
+
+    def __init__(self, scale: int = 4, n: int = 64, blocks: int = 16, slope: float = 0.2,
+                 variant: Variant = "srseg") -> None:
         super().__init__()
+        if variant not in ("srseg", "ledig"):
+            raise ValueError(f"SRResNet variant must be 'srseg' or 'ledig', got {variant!r}")
         stages = _upsampling_stages(scale)
-        self.head = nn.Sequential(nn.Conv2d(3, n, 9, padding=4), nn.LeakyReLU(slope, inplace=True))
-        self.body = nn.Sequential(*[ResidualBlock(n, batch_norm=True, slope=slope) for _ in range(blocks)])
+        ledig = variant == "ledig"
+        activation = (lambda: nn.PReLU(n)) if ledig else (lambda: nn.LeakyReLU(slope, inplace=True))
+        self.variant = variant
+        self.head = nn.Sequential(nn.Conv2d(3, n, 9, padding=4), activation())
+        self.body = nn.Sequential(*[ResidualBlock(n, batch_norm=True, slope=slope, form=variant) for _ in range(blocks)])
+        # Ledig's Fig. 4: conv3x3 + BN after the blocks, then the elementwise sum with the head's features
+        self.fuse = nn.Sequential(nn.Conv2d(n, n, 3, padding=1), nn.BatchNorm2d(n)) if ledig else None
         self.upsample = nn.Sequential(*[
-            nn.Sequential(nn.Conv2d(2 * n if i == 0 else n, 4 * n, 3, padding=1), nn.PixelShuffle(2),
-                          nn.LeakyReLU(slope, inplace=True))
+            nn.Sequential(nn.Conv2d(2 * n if i == 0 and not ledig else n, 4 * n, 3, padding=1), nn.PixelShuffle(2),
+                          activation())
             for i in range(stages)
         ])
         self.tail = ChannelsLastConv2d(n, 3, 9, padding=4)  # to 3 maps: NCHW is several times slower on CPU
-        self.feature_channels = 2 * n
+        self.feature_channels = n if ledig else 2 * n
 
     def features(self, lr: Tensor) -> Tensor:
-        """The last block's output concatenated with the first convolution's features, at LR size."""
+        """At LR size: the last block's output concatenated with the first convolution's features (``srseg``), or
+        the fused blocks' output plus the first features (``ledig``)."""
         head = self.head(lr)
+        if self.fuse is not None:
+            return self.fuse(self.body(head)) + head
         return torch.cat([self.body(head), head], dim=1)
 
     def reconstruct(self, features: Tensor) -> Tensor:
@@ -97,11 +118,13 @@ class SRResNet(PixelLossModule):
     """The generator alone trained with MSE (the SRSEG paper's SRResNet row): Adam 1e-3, /10 every 20 epochs."""
 
     def __init__(self, scale: int = 4, n: int = 64, blocks: int = 16, lr: float = 1e-3, lr_decay_every: int = 20,
-                 lr_decay: float = 0.1, lr_restarts: list[int] | None = None, sample_images: int = 1) -> None:
-        """``lr_restarts``: epochs at which the rate returns to ``lr`` (the recipe's 25 and 50: SRSEG's steps)."""
+                 lr_decay: float = 0.1, lr_restarts: list[int] | None = None, variant: Variant = "srseg",
+                 sample_images: int = 1) -> None:
+        """``lr_restarts``: epochs at which the rate returns to ``lr`` (the recipe's 25 and 50: SRSEG's steps).
+        ``variant``: the generator as the SRSEG paper describes it (default) or Ledig et al.'s (``SRResNetGenerator``)."""
         super().__init__(scale, sample_images)
         self.save_hyperparameters()
-        self.net = SRResNetGenerator(scale, n, blocks)
+        self.net = SRResNetGenerator(scale, n, blocks, variant=variant)
 
     def configure_optimizers(self) -> dict:
         optimizer = torch.optim.Adam(self.param_groups("net"), lr=self.hparams.lr)
@@ -119,7 +142,8 @@ class SRGAN(GANModule):
 
     ``perceptual_input``: the VGG input convention, ``imagenet`` (torchvision's normalised [0, 1], the
     default) or ``srgan`` (SRGAN's mean-subtracted [0, 255], the scale its weight 2e-6 was set for; the
-    recipes use it); see docs/baselines.md. The training arguments are ``GANModule``'s hyper-parameters.
+    recipes use it); see docs/baselines.md. ``variant``: the generator as the SRSEG paper describes it (default)
+    or Ledig et al.'s (``SRResNetGenerator``). The training arguments are ``GANModule``'s hyper-parameters.
     """
 
     schedule_unit = "epoch"
@@ -147,10 +171,11 @@ class SRGAN(GANModule):
         lr_restarts: list[int] | None = None,
         perceptual_input: Literal["imagenet", "srgan"] = "imagenet",
         perceptual_extractor: nn.Module | None = None,
+        variant: Variant = "srseg",
         sample_images: int = 1,
     ) -> None:
         super().__init__(scale, sample_images)  # saves every argument as self.hparams
-        self.net = SRResNetGenerator(scale, n, blocks)
+        self.net = SRResNetGenerator(scale, n, blocks, variant=variant)
         self.discriminator = SRGANDiscriminator(patch_size)
         self.perceptual = (PerceptualLoss(perceptual_layer, extractor=perceptual_extractor,
                                           reduction=perceptual_reduction, input=perceptual_input)
