@@ -39,7 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--scale", type=int, nargs="+", required=True, help="one or more scales, e.g. 2 3 4 8")
     p.add_argument("--data", nargs="+", required=True, metavar="SET",
                    help="test sets by name (set5 set14 bsd100 urban100 manga109 bsd200 div2k-val: fetched into "
-                   "$SR_ZOO_DATA on first use) or folders of HR images")
+                   "$SR_ZOO_DATA on first use), folders of HR images, or paired:PATH (PATH/LR and PATH/HR: real "
+                   "LR images scored against their HR, docs/data.md)")
     p.add_argument("--data-root", type=Path, default=None, metavar="DIR",
                    help="where named sets are looked for and fetched (default: $SR_ZOO_DATA or ~/.cache/sr_zoo)")
     add_device_argument(p)
@@ -79,6 +80,10 @@ def _check_decodable(datasets: list[BenchmarkDataset]) -> None:
 
     checked: set = set()
     for dataset in datasets:
+        for lr in (dataset.lr_files or {}).values():  # paired data: the given LR images too
+            if lr not in checked:
+                read_image(lr)
+                checked.add(lr)
         for path in dataset.files:
             if path not in checked:
                 read_image(path)  # the pixels, not just the header; dropped at once
@@ -166,9 +171,11 @@ def _run(args: argparse.Namespace, results: list[BenchmarkResult]) -> None:
     # Build every dataset, decode every file, load every model and check the output folder first: bad
     # input fails before any work is done.
     root = data_root(args.data_root)
+    paired = [spec for spec in args.data if spec.lower().startswith("paired:")]
     folders = [(resolve_benchmark(spec, root), display_name(spec) if is_test_set_name(spec) else None)
-               for spec in args.data]
+               for spec in args.data if spec not in paired]
     datasets = [BenchmarkDataset(folder, scale, name=name) for folder, name in folders for scale in args.scale]
+    datasets += [BenchmarkDataset.paired(spec, scale) for spec in paired for scale in args.scale]
     if args.save_images is not None:
         targets = [args.save_images / d.name / f"x{d.scale}" / f"{p.stem}.png" for d in datasets for p in d.files]
         refuse_overwriting_inputs(targets, [p for d in datasets for p in d.files], "--save-images", args.save_images)

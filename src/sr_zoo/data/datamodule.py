@@ -360,6 +360,9 @@ class SRDataModule(L.LightningDataModule):
         """The named or given test sets; a missing one is fetched or is an error, never replaced."""
         sets = []
         for spec in specs:
+            if spec.lower().startswith("paired:"):  # real LR/HR pairs: scored on their own LR
+                sets.append(BenchmarkDataset.paired(spec, self.eval_scale))
+                continue
             folder = resolve_benchmark(spec, self.root, download=self.hparams.download)
             name = display_name(spec) if is_test_set_name(spec) else "demo" if spec.lower() == "demo" else None
             sets.append(BenchmarkDataset(folder, self.eval_scale, name=name, degradation=self.eval_degradation))

@@ -38,7 +38,9 @@ class BenchmarkDataset(Dataset):
     """
 
     def __init__(self, root: str | os.PathLike, scale: int, quantize_lr: bool = True, name: str | None = None,
-                 degradation: tuple[str, float] = ("bicubic", 1.0)) -> None:
+                 degradation: tuple[str, float] = ("bicubic", 1.0), lr_files: dict[Path, Path] | None = None) -> None:
+        """``lr_files``: the given LR of each HR file (paired data, ``sr_zoo.data.paired``), scored instead of a
+        degraded one; each HR is then cut to ``scale`` times its LR."""
         if int(scale) != scale or scale < 1:
             raise ValueError(f"scale must be a positive integer, got {scale}")
         self.root = Path(root)
@@ -47,12 +49,24 @@ class BenchmarkDataset(Dataset):
         self.scale = int(scale)
         self.quantize_lr = quantize_lr
         self.degradation = degradation  # (kind, blur sigma): MATLAB bicubic unless a model is scored on its own blur
-        self.files = list_images(self.root)
+        self.lr_files = lr_files
+        self.files = list_images(self.root) if lr_files is None else list(lr_files)
         self._sizes = {path: probe_image(path)[:2] for path in self.files}
         self.set_scale(self.scale)
 
+    @classmethod
+    def paired(cls, spec: str, scale: int, name: str | None = None) -> BenchmarkDataset:
+        """The pairs of ``paired:PATH`` (or ``paired:LR_DIR,HR_DIR``), each checked (``sr_zoo.data.paired``)."""
+        from sr_zoo.data.paired import paired_folders, paired_records
+
+        hr_dir = paired_folders(spec)[1]
+        records = paired_records(spec, scale)
+        return cls(hr_dir, scale, name=name or hr_dir.parent.name, lr_files={r.hr: r.lr for r in records})
+
     def set_scale(self, scale: int) -> None:
         """Pair each HR image with its LR at ``scale`` from now on (LR images are made per item)."""
+        if self.lr_files is not None and int(scale) != self.scale:
+            raise ValueError(f"{self.name}: paired data has the scale of its files (x{self.scale}), not x{scale}")
         for path, (height, width) in self._sizes.items():
             if min(height, width) < scale:
                 raise ImageReadError(f"{path}: image of {height}x{width} is smaller than the scale x{scale}")
@@ -68,6 +82,11 @@ class BenchmarkDataset(Dataset):
         path = self.files[index]
         try:
             hr = modcrop(read_image(path), self.scale)
+            if self.lr_files is not None:
+                lr = read_image(self.lr_files[path])
+                if lr.shape[0] != hr.shape[0]:  # a gray LR of a colour HR (or the reverse): both in colour
+                    lr, hr = lr.expand(3, -1, -1), hr.expand(3, -1, -1)
+                return {"lr": lr, "hr": hr[:, : lr.shape[1] * self.scale, : lr.shape[2] * self.scale], "name": path.stem}
         except ImageReadError as exc:
             if not self.skip_unreadable:
                 raise

@@ -167,8 +167,10 @@ class PatchDataset(Dataset):
                 self.skipped[str(record.hr)] = str(exc)
                 continue
             for si, factor in enumerate(self.offline_scales):
+                if record.paired and factor != 1.0:  # a real pair has no LR for a downscaled HR: not made up
+                    continue
                 h, w = math.ceil(height * factor), math.ceil(width * factor)  # MATLAB imresize's size
-                if self.lr_from_image and record.lr is None:  # modcrop (_decode)
+                if record.paired or (self.lr_from_image and record.lr is None):  # modcrop (_decode)
                     h, w = h - h % self.scale, w - w % self.scale
                 for turns in self.offline_rotations:
                     rh, rw = (w, h) if turns % 2 else (h, w)
@@ -206,8 +208,10 @@ class PatchDataset(Dataset):
             image = quantize(imresize(image, scale=factor))
             if label is not None:
                 label = cv2.resize(label, (image.shape[2], image.shape[1]), interpolation=cv2.INTER_NEAREST)
-        elif record.lr is not None and self.degradation == "bicubic":
+        elif record.lr is not None and (record.paired or self.degradation == "bicubic"):
             official = _rgb_uint8(read_image(record.lr))
+            if record.paired:  # the HR cut to scale x the LR (paired_records allows scale - 1 more pixels)
+                image = image[:, : official.shape[0] * self.scale, : official.shape[1] * self.scale]
         if record.lr is None and self.lr_from_image:
             height, width = image.shape[1] - image.shape[1] % self.scale, image.shape[2] - image.shape[2] % self.scale
             image = image[:, :height, :width]

@@ -28,11 +28,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Record:
-    """One training image: its HR file, and where they exist its label map and official LR file."""
+    """One training image: its HR file, and where they exist its label map and LR file. ``paired``: the LR is
+    the data (a real pair, ``sr_zoo.data.paired``), used whatever the degradation; else an official bicubic LR
+    (DIV2K's), used only where the degradation is bicubic."""
 
     hr: Path
     label: Path | None = None
     lr: Path | None = None
+    paired: bool = False
 
 
 def data_root(root: str | os.PathLike | None = None) -> Path:
@@ -169,6 +172,12 @@ SOURCE_NAMES = ("t91", "general100", "div2k", "coco-stuff", "demo", "folder")
 
 def resolve_source(spec: str, root: Path, scale: int | None = None) -> tuple[str, list[Record], list[Path]]:
     """A training source spec to ``(name, records, skipped)``; ``skipped`` lists unusable files found."""
+    if spec.lower().startswith("paired:"):
+        from sr_zoo.data.paired import paired_folders, paired_records
+
+        if scale is None:
+            raise DatasetError(f"{spec!r}: paired data needs the scale")
+        return paired_folders(spec)[1].parent.name, paired_records(spec, scale), []
     named = ":" in spec and spec.split(":", 1)[0].lower() in SOURCE_NAMES
     name, _, path = spec.partition(":") if named else ("", "", spec)
     name = name.lower()
