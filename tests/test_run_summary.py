@@ -80,3 +80,25 @@ def test_fit_help_starts_with_the_zoo_s_own_arguments(capsys: pytest.CaptureFixt
     assert out.startswith("sr-zoo fit: the zoo's own arguments first")
     assert "--model NAME         a zoo model: bicubic, csrcnn, emtcm," in out
     assert out.index("--scale S") < out.index("--trainer.max_epochs")  # before LightningCLI's own
+
+
+def test_the_demo_says_what_it_shows_and_reads_its_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """``sr-zoo fit --model fsrcnn --scale 3`` without a recipe: the first line says it is a demo of the pipeline
+    with a small batch and names the recipe that trains the model; a run below bicubic says that is expected."""
+    from sr_zoo.cli import lightning
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SR_ZOO_DATA", str(tmp_path / "data"))
+    monkeypatch.setattr(lightning, "DEMO_BUDGET", "00:00:00:05")  # seconds, not minutes: a test
+    assert main(["fit", "--model", "fsrcnn", "--scale", "3", "--trainer.enable_progress_bar", "false",
+                 "--trainer.limit_train_batches", "2"]) == 0
+    out = capsys.readouterr().out
+    first = out.splitlines()[0]
+    assert first.startswith("sr_zoo: no recipe (--config) and no budget given: a 0-minute demo (batch 4")
+    assert "`sr-zoo fit --config experiments/fsrcnn_x3.yaml`" in first
+    summary = out[out.index("sr_zoo: fit done:"):]
+    scores = re.search(r"demo: best [\d.]+ / [\d.]+ \(epoch \d+\), last ([\d.]+) / [\d.]+; bicubic ([\d.]+)", summary)
+    assert scores is not None, summary
+    below = float(scores[1]) < float(scores[2])
+    assert ("below bicubic after" in summary) == below

@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import warnings
+from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from jsonargparse import ArgumentError, lazy_instance
@@ -146,16 +147,36 @@ DEMO_BUDGET = "00:00:03:00"
 _BUDGETS = ("--trainer.max_epochs", "--trainer.max_steps", "--trainer.max_time")
 
 
+DEMO_BATCH = 4
+"""The demo's batch (unless given): a quarter of the default, so that a large model takes several steps on a CPU."""
+
+
 def _with_demo_budget(args: list[str]) -> list[str]:
-    """``fit`` with no ``--config`` and no budget gets the zoo's demo budget, said in the first line."""
+    """``fit`` with no ``--config`` and no budget gets the zoo's demo budget and a small batch, said in the first
+    line with what a demo can show and which recipe trains the model for real."""
     keys = {a.split("=", 1)[0] for a in args}
     if not args or args[0] != "fit" or "--config" in keys or keys & set(_BUDGETS) or keys & {"-h", "--help"}:
         return args
+    extra = [f"--trainer.max_time={DEMO_BUDGET}"]
+    if "--data.batch_size" not in keys:
+        extra.append(f"--data.batch_size={DEMO_BATCH}")
     if "--print_config" not in keys:
-        print(f"sr_zoo: no recipe (--config) and no budget given: training for {int(DEMO_BUDGET[-5:-3])} minutes, a demo "
-              "(--trainer.max_time; pass --trainer.max_epochs N, or a recipe from experiments/, for more)",
-              flush=True)
-    return [*args, f"--trainer.max_time={DEMO_BUDGET}"]
+        print(f"sr_zoo: no recipe (--config) and no budget given: a {int(DEMO_BUDGET[-5:-3])}-minute demo (batch "
+              f"{DEMO_BATCH} unless --data.batch_size): it shows the pipeline run end to end, not a trained model; "
+              f"{_recipe_hint(args)}", flush=True)
+    return [*args, *extra]
+
+
+def _recipe_hint(args: Sequence[str]) -> str:
+    """Which recipe trains the run's model at its scale (experiments/ of a checkout), or how to give a budget."""
+    model = next((a.split("=", 1)[1] for a in args if a.startswith("--model=")), "")
+    scale = next((a.split("=", 1)[1] for a in args if a.startswith("--data.scale=")), "")
+    name = model.rsplit(".", 1)[-1].lower()
+    recipes = sorted(p.name for p in (Path(__file__).resolve().parents[3] / "experiments").glob(f"{name}_x{scale}*.yaml"))
+    if name and scale and recipes:
+        return (f"the paper's training is `sr-zoo fit --config experiments/{recipes[0]}` (its data, schedule and hours "
+                "of a GPU); --trainer.max_epochs N trains longer here")
+    return "--trainer.max_epochs N, or a recipe from experiments/, trains for real"
 
 
 def run_lightning_cli(argv: Sequence[str]) -> int:

@@ -54,6 +54,7 @@ class RunSummary(Callback):
             lines.append(f"  scored at x{last_scale}: the run ended in its training stage {stage!r}, before x{scale} "
                          f"(the recipe's later stages train it); the scores and bicubic below are x{last_scale}")
         baseline = _bicubic(trainer, self.history[-1][3]) if self.history else {}
+        below = False
         for set_name in dict.fromkeys(s for _, _, scores, _, _ in self.history for s in scores):
             runs = [(e, scores[set_name]) for e, _, scores, _, _ in self.history if set_name in scores]
             best_epoch, best = max(runs, key=lambda r: r[1][0])
@@ -63,7 +64,12 @@ class RunSummary(Callback):
             if set_name in baseline:
                 b = baseline[set_name]
                 line += f"; bicubic {b[0]:.2f} / {b[1]:.4f} ({last[0] - b[0]:+.2f} dB)"
+                below = below or last[0] < b[0]
             lines.append(line)
+        if below:
+            lines.append(f"  below bicubic after {trainer.global_step:,} optimizer steps: expected this early (the "
+                         "networks here pass bicubic after thousands of steps; the recipes in experiments/ train "
+                         "for hundreds of thousands)")
         if not self.history:
             lines.append("  no validation ran (set --trainer.check_val_every_n_epoch or a longer budget)")
         checkpoint = getattr(trainer.checkpoint_callback, "last_model_path", "") or getattr(
