@@ -114,3 +114,22 @@ def test_a_set_in_edsrs_hr_folder_is_called_by_its_own_name(tmp_path: Path, rng:
     assert BenchmarkDataset(tmp_path / "benchmark" / "Set5" / "HR", 2).name == "Set5"
     assert BenchmarkDataset(tmp_path / "mine", 2).name == "mine"
     assert BenchmarkDataset(tmp_path / "mine", 2, name="given").name == "given"
+
+
+def test_a_folder_of_only_odd_entries_is_one_error_line(tmp_path: Path) -> None:
+    """A folder holding only a directory named like an image and a symlink loop: one error naming both, and no
+    warning printed before it (``sr-zoo benchmark --data odd``, through the CLI)."""
+    import os
+    import subprocess
+    import sys
+
+    odd = tmp_path / "odd"
+    (odd / "dir.png").mkdir(parents=True)
+    os.symlink(odd / "loop.png", odd / "loop.png")
+    proc = subprocess.run([sys.executable, "-m", "sr_zoo", "benchmark", "--model", "bicubic", "--scale", "2",
+                           "--data", str(odd)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "SR_ZOO_OFFLINE": "1"})
+    assert proc.returncode == 2
+    (line,) = proc.stderr.strip().splitlines()
+    assert line.startswith(f"sr-zoo: error: {odd}: no images found")
+    assert "dir.png (a folder)" in line and "loop.png (a symlink loop)" in line

@@ -87,12 +87,13 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
         raise DatasetError(f"{folder}: cannot list the folder ({exc.strerror or exc})") from None
     files = [p for p in named if p.is_file()]
     odd = [p for p in named if p not in files]
+    listed = ", ".join(f"{p.name} ({_not_a_file(p)})" for p in odd[:5]) + (", ..." if len(odd) > 5 else "")
+    if not files:  # one line: the error says what was skipped, no warning before it
+        skipped = f"; skipped {len(odd)} named like images that are not image files: {listed}" if odd else ""
+        raise DatasetError(f"{folder}: no images found (looked for {', '.join(IMAGE_EXTENSIONS)}){skipped}")
     if odd:
-        listed = ", ".join(f"{p.name} ({_not_a_file(p)})" for p in odd[:5]) + (", ..." if len(odd) > 5 else "")
         warn_once(f"{folder}: skipped {len(odd)} entr{'y' if len(odd) == 1 else 'ies'} named like images "
                   f"that are not image files: {listed}")
-    if not files:
-        raise DatasetError(f"{folder}: no images found (looked for {', '.join(IMAGE_EXTENSIONS)})")
     return files
 
 
