@@ -142,3 +142,33 @@ def test_benchmark_prints_niqe_beside_psnr_and_ssim(tmp_path: Path) -> None:
         item = dataset[index]
         metric.update(bicubic(item["lr"][None]))
         assert rows[item["name"]]["niqe"] == pytest.approx(float(metric.last[0]), abs=1e-4)
+
+
+def test_validation_scores_niqe_when_the_datamodule_asks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``SRDataModule(eval_metrics=["niqe"])`` (``--data.eval_metrics [niqe]``): validation logs
+    ``val/<Set>/niqe``, the metric's own value for the model's output; an unknown name is one error."""
+    import lightning as L
+
+    from sr_zoo.data import BenchmarkDataset, SRDataModule
+    from sr_zoo.errors import DatasetError
+    from sr_zoo.models import create_model
+
+    model_path = _pristine()
+    cache = tmp_path / "hub" / "checkpoints"
+    cache.mkdir(parents=True)
+    shutil.copy(model_path, cache / "niqe_pris_params.npz")
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    folder = tmp_path / "val"
+    folder.mkdir()
+    shutil.copy(NIQE_FILES / "baboon.png", folder / "baboon.png")
+    data = SRDataModule(train=["demo"], val=[str(folder)], scale=2, eval_metrics=["niqe"], num_workers=0,
+                        root=str(tmp_path / "data"))
+    model = create_model("bicubic", 2)
+    trainer = L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False)
+    (scores,) = trainer.validate(model, datamodule=data, verbose=False)
+    item = BenchmarkDataset(folder, 2)[0]
+    expected = NIQE(crop_border=2, model_path=str(model_path))
+    expected.update(model(item["lr"][None]))
+    assert scores["val/val/niqe"] == pytest.approx(float(expected.compute()), abs=1e-4)
+    with pytest.raises(DatasetError, match="eval_metrics: unknown 'brisque'; known: niqe, lpips"):
+        SRDataModule(eval_metrics=["brisque"])

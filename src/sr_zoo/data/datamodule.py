@@ -21,7 +21,10 @@ from sr_zoo.data.sources import Record, data_root, display_name, is_test_set_nam
 from sr_zoo.errors import DatasetError
 from sr_zoo.interrupts import end_workers_at_exit, worker_init
 
-__all__ = ["SRDataModule"]
+__all__ = ["EVAL_METRICS", "SRDataModule"]
+
+EVAL_METRICS = ("niqe", "lpips")
+"""Metrics validation and testing can score beside PSNR/SSIM (``SRDataModule(eval_metrics=...)``)."""
 
 _DOWNLOADABLE = {"div2k": "div2k", "coco-stuff": "coco-stuff", "t91": "t91-download"}  # source -> dataset fetched
 
@@ -58,6 +61,8 @@ class SRDataModule(L.LightningDataModule):
             must cover for it to be selected.
         eval_degradation: how validation/test LR images are made: ``bicubic`` (MATLAB bicubic, what
             every paper's table uses) or ``train`` (the training degradation, e.g. the MSFM GAN's blur).
+        eval_metrics: metrics scored beside PSNR/SSIM in validation and testing: ``niqe`` (no reference,
+            ``sr_zoo.metrics.NIQE``), ``lpips`` (``sr_zoo.metrics.LPIPS``); logged as ``val/<Set>/<metric>``.
         num_workers: DataLoader worker processes (persistent, so each decodes its images once); default: none
             when training on the CPU (the model's threads already use every core, and workers take their time
             from them: ``benchmarks/training_speed.py``), else ``min(4, CPUs)`` (``default_workers``).
@@ -92,6 +97,7 @@ class SRDataModule(L.LightningDataModule):
         coco_stuff_per_class: int | None = None,
         coco_stuff_min_background: float = 0.5,
         eval_degradation: str = "bicubic",
+        eval_metrics: list[str] | None = None,
         num_workers: int | None = None,
         root: str | None = None,
         cache_mb: int = 1024,
@@ -117,6 +123,10 @@ class SRDataModule(L.LightningDataModule):
         self.augment = augment if augment is not None else self.recipe.online_augment
         if eval_degradation not in ("bicubic", "train"):
             raise DatasetError(f"eval_degradation must be 'bicubic' or 'train', got {eval_degradation!r}")
+        self.eval_metrics = list(eval_metrics or [])
+        unknown = [m for m in self.eval_metrics if m not in EVAL_METRICS]
+        if unknown:
+            raise DatasetError(f"eval_metrics: unknown {unknown[0]!r}; known: {', '.join(EVAL_METRICS)}")
         self.train_set: PatchDataset | None = None
         self.val_sets: list[BenchmarkDataset] = []
         self.test_sets: list[BenchmarkDataset] = []

@@ -118,9 +118,21 @@ class SRModule(L.LightningModule):
                     key = f"{prefix}/{name}"
                     if key not in self.metrics:
                         self.metrics[key] = MetricCollection(
-                            {"psnr": YPSNR(crop_border=self.scale), "ssim": YSSIM(crop_border=self.scale)},
+                            {"psnr": YPSNR(crop_border=self.scale), "ssim": YSSIM(crop_border=self.scale),
+                             **self._extra_eval_metrics()},
                             prefix=f"{key}/",
                         ).to(self.device)
+
+    def _extra_eval_metrics(self) -> dict[str, Any]:
+        """The metrics the datamodule asks for beside PSNR/SSIM (``SRDataModule(eval_metrics=...)``)."""
+        try:
+            names = getattr(self.trainer.datamodule, "eval_metrics", None) or []
+        except RuntimeError:  # not attached to a Trainer
+            names = []
+        from sr_zoo.metrics import LPIPS, NIQE
+
+        kinds = {"niqe": NIQE, "lpips": LPIPS}
+        return {name: kinds[name](crop_border=self.scale) for name in names}
 
     def _evaluate(self, prefix: str, batch: EvalBatch, batch_idx: int, dataloader_idx: int) -> None:
         names = self._set_names(prefix)
