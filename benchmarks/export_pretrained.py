@@ -23,11 +23,12 @@ from sr_zoo.data.eval_sets import BenchmarkDataset
 from sr_zoo.files.download import sha256_of
 from sr_zoo.inference.evaluation import evaluate
 from sr_zoo.models import create_model
+from sr_zoo.models._registry import TRAINING_ONLY_HPARAMS
 from sr_zoo.training.checkpointing import atomic_torch_save, load_checkpoint_file
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "sr_zoo" / "models" / "weights"
 COMMAND = "bash benchmarks/train_pretrained.sh && python benchmarks/export_pretrained.py runs/pretrained"
-_DROP = {"init_from", "finetune", "sample_images"}  # training-only arguments
+_DROP = {*TRAINING_ONLY_HPARAMS, "sample_images"}  # not the network: how it was trained, what it logged
 
 
 def main(argv: list[str] | None = None) -> None:

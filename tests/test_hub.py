@@ -64,6 +64,7 @@ def test_config_json_and_the_weights_file_hold_what_rebuilds_the_network(tmp_pat
     model = create_model("fsrcnn", 3, d=12, s=6, m=2, lr=0.5)
     model.hparams["_class_path"] = "sr_zoo.models.FSRCNN"  # as LightningCLI leaves in a checkpoint
     model.hparams["init_from"] = "runs/old/last.ckpt"
+    model.hparams["finetune"] = "deconv"
     folder = save_pretrained(model, tmp_path / "out", metadata={"note": "a test"})
     config = json.loads((folder / CONFIG_FILE).read_text())
     assert config == {"format": FORMAT, "library": "sr_zoo", "sr_zoo_version": sr_zoo.__version__,

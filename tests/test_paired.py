@@ -105,7 +105,8 @@ def test_a_fit_on_real_pairs_and_benchmark_scores_the_given_lr(tmp_path: Path) -
                env={"PATH": "/usr/bin:/bin", "WANDB_MODE": "disabled", "SR_ZOO_OFFLINE": "1", "HOME": str(tmp_path)})
     fit = subprocess.run([sys.executable, "-m", "sr_zoo", "fit", "--model", "fsrcnn", "--scale", "2",
                           "--data.train", f"[paired:{pairs}]", "--data.val", f"[paired:{pairs}]",
-                          "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2", "--trainer.logger", "false",
+                          "--trainer.max_epochs", "1", "--trainer.limit_train_batches", "2",
+                          "--trainer.logger", "false",
                           "--data.batch_size", "4",
                           "--trainer.enable_progress_bar", "false"], **run)
     assert fit.returncode == 0, fit.stderr[-2000:]

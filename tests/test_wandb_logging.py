@@ -98,9 +98,9 @@ def test_default_logger_runs_offline_and_records_metrics_panels_config_and_table
 
 
 def test_a_resumed_fit_continues_its_wandb_run_and_checkpoint_folder(tmp_path: Path) -> None:
-    """No known noise on a first fit. ``fit --ckpt_path`` of a run logged offline: the same W&B run id (a second offline folder of that id, for
-    ``wandb sync`` to merge), the same ``sr_zoo/<id>/checkpoints`` folder, and neither Lightning's "dirpath has
-    changed" nor its "dataloader is not resumable" warning."""
+    """No known noise on a first fit. ``fit --ckpt_path`` of a run logged offline: the same W&B run id
+    (a second offline folder of that id, for ``wandb sync`` to merge), the same ``sr_zoo/<id>/checkpoints``
+    folder, and neither Lightning's "dirpath has changed" nor its "dataloader is not resumable" warning."""
     env = _env(tmp_path, "http://127.0.0.1:9")
     common = ["--model", "fsrcnn", "--scale", "2", f"--data.root={tmp_path / 'data'}", "--data.val=[]",
               "--data.samples_per_epoch=32", "--data.batch_size=16", "--trainer.enable_progress_bar=false"]

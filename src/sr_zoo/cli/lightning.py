@@ -172,7 +172,8 @@ def _recipe_hint(args: Sequence[str]) -> str:
     model = next((a.split("=", 1)[1] for a in args if a.startswith("--model=")), "")
     scale = next((a.split("=", 1)[1] for a in args if a.startswith("--data.scale=")), "")
     name = model.rsplit(".", 1)[-1].lower()
-    recipes = sorted(p.name for p in (Path(__file__).resolve().parents[3] / "experiments").glob(f"{name}_x{scale}*.yaml"))
+    experiments = Path(__file__).resolve().parents[3] / "experiments"
+    recipes = sorted(p.name for p in experiments.glob(f"{name}_x{scale}*.yaml"))
     if name and scale and recipes:
         return (f"the paper's training is `sr-zoo fit --config experiments/{recipes[0]}` (its data, schedule and hours "
                 "of a GPU); --trainer.max_epochs N trains longer here")

@@ -86,7 +86,8 @@ class BenchmarkDataset(Dataset):
                 lr = read_image(self.lr_files[path])
                 if lr.shape[0] != hr.shape[0]:  # a gray LR of a colour HR (or the reverse): both in colour
                     lr, hr = lr.expand(3, -1, -1), hr.expand(3, -1, -1)
-                return {"lr": lr, "hr": hr[:, : lr.shape[1] * self.scale, : lr.shape[2] * self.scale], "name": path.stem}
+                hr = hr[:, : lr.shape[1] * self.scale, : lr.shape[2] * self.scale]
+                return {"lr": lr, "hr": hr, "name": path.stem}
         except ImageReadError as exc:
             if not self.skip_unreadable:
                 raise

@@ -32,7 +32,8 @@ def is_paired(spec: str) -> bool:
 
 
 def pair_stem(stem: str, kind: str, scale: int) -> str:
-    """The name a file is matched by: its stem without a trailing ``[_-]x<scale>``/``[_-]LR`` (LR) or ``[_-]HR`` (HR)."""
+    """The name a file is matched by: its stem without a trailing ``[_-]x<scale>``/``[_-]LR`` (LR)
+    or ``[_-]HR`` (HR)."""
     marks = rf"(?:[_-]?x{scale}|[_-]lr|[_-]lq)" if kind == "lr" else r"(?:[_-]hr|[_-]gt)"
     return re.sub(rf"{marks}$", "", stem, flags=re.IGNORECASE)
 

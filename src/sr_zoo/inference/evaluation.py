@@ -9,13 +9,12 @@ from typing import Callable, Sequence
 
 import torch
 from torch import Tensor
+from torchmetrics import Metric
 from tqdm.auto import tqdm
 
 from sr_zoo.data.eval_sets import BenchmarkDataset
 from sr_zoo.errors import ImageReadError
 from sr_zoo.files.images import write_image
-from torchmetrics import Metric
-
 from sr_zoo.metrics import YPSNR, YSSIM
 
 __all__ = ["BenchmarkResult", "evaluate", "format_table"]

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from torch import nn
 
 __all__ = ["ModelInfo", "check_scale", "checkpoint_model", "create_model", "import_models", "inference_model",
-           "list_models", "model_info", "read_checkpoint", "register_model", "saved_hparams"]
+           "list_models", "model_info", "read_checkpoint", "register_model", "saved_hparams", "TRAINING_ONLY_HPARAMS"]
 
 
 @dataclass(frozen=True)
@@ -161,8 +161,12 @@ def create_model(name: str, scale: int, checkpoint: str | os.PathLike | None = N
     try:
         model.load_state_dict(saved["state_dict"])
     except RuntimeError as exc:
-        raise SRZooError(f"{checkpoint}: weights do not fit {info.name} ({_first_mismatch(exc)})") from None
+        raise SRZooError(f"{checkpoint}: weights do not fit {info.name} ({first_mismatch(exc)})") from None
     return model
+
+
+# How a fit starts (from which weights, which layers train), not what the network is: left out of shipped weights.
+TRAINING_ONLY_HPARAMS = frozenset({"init_from", "finetune"})
 
 
 def saved_hparams(builder: Callable[..., nn.Module], hparams: dict[str, Any]) -> dict[str, Any]:
@@ -173,7 +177,7 @@ def saved_hparams(builder: Callable[..., nn.Module], hparams: dict[str, Any]) ->
     return {**getattr(builder, "legacy_hparams", {}), **public}
 
 
-def _first_mismatch(exc: RuntimeError) -> str:
+def first_mismatch(exc: RuntimeError) -> str:
     """The first concrete line of ``load_state_dict``'s report (a missing key, a shape), not its header."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     detail = next((line for line in lines[1:]), lines[0] if lines else type(exc).__name__)

@@ -285,10 +285,14 @@ class SRModule(L.LightningModule):
         trace prints them; the GANs' training steps read them)."""
         return {}
 
-    def trained_parameters(self, stage: str) -> set[str]:
-        """Names of the parameters that batches of ``stage`` update; every optimized one by default."""
+    def check_stage(self, stage: str) -> None:
+        """A ``ValueError`` naming the stages unless ``stage`` is one of ``training_stages()``."""
         if stage not in self.training_stages():
             raise ValueError(f"{self.model_name}: unknown stage {stage!r}; stages: {self.training_stages()}")
+
+    def trained_parameters(self, stage: str) -> set[str]:
+        """Names of the parameters that batches of ``stage`` update; every optimized one by default."""
+        self.check_stage(stage)
         return {name for groups in self.optimizer_parameters().values() for group in groups for name in group["params"]}
 
     # ------------------------------------------------------------------ checkpoints

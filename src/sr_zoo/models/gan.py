@@ -105,8 +105,7 @@ class GANModule(SRModule):
 
     def set_stage(self, stage: str) -> None:
         """Called by ``StageSchedule`` before each batch: the stage that batch trains in."""
-        if stage not in self.training_stages():
-            raise ValueError(f"{self.model_name}: unknown stage {stage!r}; stages: {self.training_stages()}")
+        self.check_stage(stage)
         self._stage = stage
 
     def generator_parameters(self) -> dict[str, nn.Parameter]:
@@ -128,8 +127,7 @@ class GANModule(SRModule):
     def trained_parameters(self, stage: str) -> set[str]:
         """The generator's optimizer's parameters in stages that update G, the discriminator's in stages
         that update D (``_STAGE_UPDATES``), less ``idle_parameters(stage)``."""
-        if stage not in self.training_stages():
-            raise ValueError(f"{self.model_name}: unknown stage {stage!r}; stages: {self.training_stages()}")
+        self.check_stage(stage)
         train_d, train_g, _ = _STAGE_UPDATES[stage]
         groups = self.optimizer_parameters()
         names = set()

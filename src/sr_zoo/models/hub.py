@@ -21,7 +21,7 @@ from sr_zoo import __version__
 from sr_zoo.errors import SRZooError, WeightsError, one_line
 from sr_zoo.files.atomic import write_atomically
 from sr_zoo.files.download import OFFLINE_ENV, offline
-from sr_zoo.models._registry import create_model, model_info, saved_hparams
+from sr_zoo.models._registry import TRAINING_ONLY_HPARAMS, create_model, first_mismatch, model_info, saved_hparams
 
 if TYPE_CHECKING:
     from sr_zoo.models.base import SRModule
@@ -34,7 +34,7 @@ FORMAT = 1
 """The version of ``config.json``'s layout; a later sr_zoo may write a higher one, which this one refuses."""
 
 _REPO_ID = re.compile(r"^(?P<repo>[A-Za-z0-9][\w.-]*/[\w.-]+)(?:@(?P<revision>[\w./-]+))?$")
-_SKIPPED = {"scale", "init_from"}  # scale is its own field; init_from is spent: the weights are here
+_SKIPPED = {"scale", *TRAINING_ONLY_HPARAMS}  # scale is its own field; how a fit started is spent: the weights are here
 _HINT = f"a folder written by save_pretrained holds {CONFIG_FILE} and {WEIGHTS_FILE}"
 
 
@@ -85,8 +85,9 @@ def save_pretrained(model: SRModule, directory: str | os.PathLike, metadata: dic
 
 
 def _hparams(model: SRModule) -> dict[str, Any]:
-    """The hyper-parameters that rebuild ``model``: Lightning's private keys, ``scale`` and ``init_from`` left
-    out; one line for a value JSON cannot hold (the rebuilt network could otherwise differ)."""
+    """The hyper-parameters that rebuild ``model``: Lightning's private keys, ``scale`` and how a fit started
+    (``init_from``, ``finetune``) left out; one line for a value JSON cannot hold (the rebuilt network could
+    otherwise differ)."""
     kept = {}
     for key, value in dict(getattr(model, "hparams", {})).items():
         if str(key).startswith("_") or key in _SKIPPED:
@@ -121,7 +122,7 @@ def from_pretrained(source: str | os.PathLike, **overrides: Any) -> SRModule:
     try:
         model.net.load_state_dict(state)  # strict: every key, every shape
     except RuntimeError as exc:
-        raise SRZooError(f"{weights_path}: weights do not fit {name} x{scale} ({_first_mismatch(exc)})") from None
+        raise SRZooError(f"{weights_path}: weights do not fit {name} x{scale} ({first_mismatch(exc)})") from None
     return model.eval()
 
 
@@ -232,13 +233,6 @@ def _read_weights(path: Path) -> dict[str, torch.Tensor]:
         raise SRZooError(f"{path}: {bad} of {total} weights are NaN or infinite (diverged or damaged weights); "
                          "the model would output garbage")
     return state
-
-
-def _first_mismatch(exc: RuntimeError) -> str:
-    """The first concrete line of ``load_state_dict``'s report (a missing key, a shape), not its header."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    detail = lines[1] if len(lines) > 1 else (lines[0] if lines else type(exc).__name__)
-    return detail if len(detail) < 300 else detail[:300] + " ..."
 
 
 # ---------------------------------------------------------------------------------------------- shipped

@@ -59,7 +59,8 @@ class SRResNetGenerator(nn.Module):
         activation = (lambda: nn.PReLU(n)) if ledig else (lambda: nn.LeakyReLU(slope, inplace=True))
         self.variant = variant
         self.head = nn.Sequential(nn.Conv2d(3, n, 9, padding=4), activation())
-        self.body = nn.Sequential(*[ResidualBlock(n, batch_norm=True, slope=slope, form=variant) for _ in range(blocks)])
+        self.body = nn.Sequential(*[ResidualBlock(n, batch_norm=True, slope=slope, form=variant)
+                                    for _ in range(blocks)])
         # Ledig's Fig. 4: conv3x3 + BN after the blocks, then the elementwise sum with the head's features
         self.fuse = nn.Sequential(nn.Conv2d(n, n, 3, padding=1), nn.BatchNorm2d(n)) if ledig else None
         self.upsample = nn.Sequential(*[
@@ -121,7 +122,8 @@ class SRResNet(PixelLossModule):
                  lr_decay: float = 0.1, lr_restarts: list[int] | None = None, variant: Variant = "srseg",
                  sample_images: int = 1) -> None:
         """``lr_restarts``: epochs at which the rate returns to ``lr`` (the recipe's 25 and 50: SRSEG's steps).
-        ``variant``: the generator as the SRSEG paper describes it (default) or Ledig et al.'s (``SRResNetGenerator``)."""
+        ``variant``: the generator as the SRSEG paper describes it (default) or Ledig et al.'s
+        (``SRResNetGenerator``)."""
         super().__init__(scale, sample_images)
         self.save_hyperparameters()
         self.net = SRResNetGenerator(scale, n, blocks, variant=variant)
