@@ -36,7 +36,7 @@ def source_coordinates(hr: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
 
 def view_crops(ds: PatchDataset, view, rng: np.random.Generator | None = None) -> dict[str, torch.Tensor]:  # noqa: ANN001
     """The crops of one view as the dataset serves them (float CHW tensors)."""
-    return {k: _to_tensor(v) if k in ("hr", "lr") else v for k, v in ds._crops(view, rng).items()}
+    return {k: _to_tensor(np.stack(v)) if k in ("hr", "lr") else v for k, v in ds._crops(view, rng).items()}
 
 
 @pytest.mark.parametrize("scale", [2, 3, 4])

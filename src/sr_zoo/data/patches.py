@@ -260,11 +260,11 @@ class PatchDataset(Dataset):
             if isinstance(key, SampleKey):  # where this item sits in the data stream (SRDataModule reads it)
                 crop["position"] = (key.epoch, key.ordinal + 1, key.epoch_items)
             crops.append(crop)
-        for name in ("hr", "lr"):  # uint8 HWC crops to float CHW tensors, once per batch rather than per item
+        for name in ("hr", "lr"):  # uint8 HWC crop views to float CHW tensors: one copy and one conversion a batch
             have = [c for c in crops if name in c]
             if have:
-                for crop, part in zip(have, _to_tensor(np.concatenate([c[name] for c in have])).split(
-                        [len(c[name]) for c in have])):
+                batch = _to_tensor(np.stack([crop for c in have for crop in c[name]]))
+                for crop, part in zip(have, batch.split([len(c[name]) for c in have])):
                     crop[name] = part
         need_lr = [i for i, c in enumerate(crops) if "lr" not in c]
         if need_lr:
@@ -294,9 +294,9 @@ class PatchDataset(Dataset):
         raise DatasetError(f"{', '.join(folders[:3])}: none of the {len(self.records)} training images could be "
                            f"decoded (first: {next(iter(self.skipped.values()), 'unknown')})")
 
-    def _crops(self, view: View, rng: np.random.Generator | None = None) -> dict[str, np.ndarray | Tensor]:
-        """``crops_per_image`` aligned HR crops of a view, uint8 ``(k, P, P, 3)`` (and LR crops and labels where
-        they exist)."""
+    def _crops(self, view: View, rng: np.random.Generator | None = None) -> dict[str, list[np.ndarray] | Tensor]:
+        """``crops_per_image`` aligned HR crops of a view, uint8 ``(P, P, 3)`` views into the decoded image (and
+        LR crops and labels where they exist); ``__getitems__`` copies a whole batch's at once."""
         rng = rng if rng is not None else _torch_seeded_rng()
         image, label, official = self._load(view)
         s, p = self.scale, self.patch_size
@@ -320,12 +320,12 @@ class PatchDataset(Dataset):
             lab = label[y * s : y * s + p, x * s : x * s + p] if label is not None else None
             if self.augment:
                 hr, lr, lab = self._augment(hr, lr, lab, rng)
-            hrs.append(np.ascontiguousarray(hr))
+            hrs.append(hr)
             lrs.append(lr)
             labels.append(lab)
-        item = {"hr": np.stack(hrs)}  # uint8 (k, P, P, 3); __getitems__ makes the batch's tensors
+        item: dict[str, list[np.ndarray] | Tensor] = {"hr": hrs}
         if official is not None:
-            item["lr"] = np.stack(lrs)
+            item["lr"] = lrs
         if label is not None:
             item["label_hr"] = torch.from_numpy(np.stack(labels)).long()
         return item
