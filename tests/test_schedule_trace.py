@@ -82,3 +82,50 @@ def test_print_schedule_through_the_console_command(tmp_path: Path) -> None:
     assert _rows(done.stdout)[0] == (0, "train", "0.001 / 0.0001", "1-SSIM 1, CE 0.0001")
     assert "+ general100, rates x0.5" in done.stdout
     assert not list(tmp_path.iterdir())  # nothing trained, nothing written
+
+
+def test_a_schedule_is_traced_by_what_it_describes(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A schedule class the trace has never heard of, with only ``describe``: its rates, data, loss and rule show
+    (rates 1e-3 / 1e-4 of FSRCNN's recipe x0.25 from epoch 3; + general100 from 4; its own loss from 5)."""
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "my_schedules.py").write_text(
+        "from sr_zoo.training import Schedule, ScheduleEffect\n\n\n"
+        "class Quarter(Schedule):\n"
+        "    def describe(self, pl_module, position):\n"
+        "        late = position.epoch >= 3\n"
+        "        return ScheduleEffect(rate_factor=0.25 if late else 1.0,\n"
+        "                              sources=['general100'] if position.epoch >= 4 else [],\n"
+        "                              losses='my loss' if position.epoch >= 5 else None,\n"
+        "                              rules=['Quarter: a test rule'])\n")
+    rows = _trace(capsys, "fsrcnn_x3.yaml", "--trainer.max_epochs=8",
+                  "--trainer.callbacks+=my_schedules.Quarter")
+    assert rows == [(0, "train", "0.001 / 0.0001", "mse 1"), (3, "train", "0.00025 / 2.5e-05", "mse 1"),
+                    (4, "train", "0.00025 / 2.5e-05", "mse 1"), (5, "train", "0.00025 / 2.5e-05", "my loss"),
+                    (8, "(end)", "", "")]
+    assert main(["fit", f"--config={EXPERIMENTS / 'fsrcnn_x3.yaml'}", "--trainer.max_epochs=8",
+                 "--trainer.callbacks+=my_schedules.Quarter", "--print_schedule"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "| 4 | train | 0.00025 / 2.5e-05 | mse 1 | t91, general100 |" in out and "- Quarter: a test rule" in out
+
+
+def test_plateau_rules_are_stated_and_a_run_bounded_by_steps_is_traced(capsys: pytest.CaptureFixture,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    assert main(["fit", f"--config={EXPERIMENTS / 'fsrcnn_x3.yaml'}", "--print_schedule"]) == 0
+    assert ("- ValidationPlateau: after 3 validations without a higher val/psnr: rates x0.1 on each of the first "
+            "2 plateaus, then stop") in capsys.readouterr().out.splitlines()
+    assert main(["fit", f"--config={EXPERIMENTS / 'fsrcnn_x3.yaml'}", "--trainer.max_epochs=-1",
+                 "--trainer.max_steps=1000", "--print_schedule"]) == 0
+    out = capsys.readouterr().out
+    assert _rows(out) == [(0, "train", "0.001 / 0.0001", "mse 1")]
+    assert "- ends at max_steps 1,000 optimizer steps (epochs are not counted ahead)" in out.splitlines()
+
+
+def test_the_trace_does_not_import_the_command_line() -> None:
+    """The trace is a library function; the command line (``sr_zoo.cli.lightning``) imports it, not the reverse."""
+    code = ("import sys, sr_zoo.cli.schedule_trace as t; t.trace; "
+            "print('sr_zoo.cli.lightning' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip() == "False", done.stderr[-2000:]

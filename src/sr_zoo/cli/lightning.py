@@ -229,10 +229,7 @@ Without --config or a budget, fit trains for 3 minutes on the bundled demo photo
 
 
 def _run(argv: Sequence[str]) -> int:
-    # What the recipe will do, from the same parser and objects (sr_zoo.cli.schedule_trace).
     if "--print_schedule" in argv:
-        from sr_zoo.cli.schedule_trace import print_schedule
-
         return print_schedule(argv)
     if {"-h", "--help"} & set(argv):
         print(_ZOO_HELP.format(command=argv[0] if argv else "fit", models=", ".join(list_models())), flush=True)
@@ -266,6 +263,21 @@ def _run(argv: Sequence[str]) -> int:
             parser_kwargs=parser_kwargs("sr-zoo"),
             seed_everything_default=0,  # what Lightning picks anyway, said once ("Seed set to 0"), not warned
         )
+    return 0
+
+
+def print_schedule(argv: Sequence[str]) -> int:
+    """``sr-zoo fit ... --print_schedule``: what the recipe will do, from the parser and objects that train
+    (``sr_zoo.cli.schedule_trace``); trains nothing."""
+    from sr_zoo.cli.schedule_trace import schedule_table
+
+    args = [a for a in translate_args(argv) if a not in ("fit", "--print_schedule")]
+    warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+    with one_line_parse_errors("sr-zoo fit"):
+        cli = SRZooCLI(SRModule, SRDataModule, subclass_mode_model=True, args=args, run=False,
+                       auto_configure_optimizers=False, save_config_callback=None,
+                       parser_kwargs=parser_kwargs("sr-zoo fit"), trainer_defaults={"logger": False})
+    print(schedule_table(cli.model, cli.datamodule, cli.trainer))
     return 0
 
 

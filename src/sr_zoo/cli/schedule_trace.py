@@ -2,24 +2,26 @@
 
 The trace builds the recipe's model, datamodule and trainer with the same command-line parser that
 trains, then walks the schedule unit by unit (epochs, or iterations for the GANs that count them) with
-the same objects training uses: the model's ``StageSchedule``/``Curriculum``/``LossSchedule`` callbacks,
-its ``configure_optimizers`` (whose schedulers are stepped once per unit, as in training) and its
-``loss_weights``. A row is printed at every boundary: stage, learning rates, loss weights or loss, data.
-Decisions that depend on the losses (``SteadyStateStop``, a saturation-triggered ``TwoStepDataSchedule``)
-are printed as the rule they follow.
+the same objects training uses: every ``Schedule`` callback of the trainer and the model, asked what it
+sets at each position (``Schedule.describe``), the model's ``configure_optimizers`` (whose schedulers are
+stepped once per unit, as in training) and its ``loss_weights``. A row is printed at every boundary:
+stage, learning rates, loss weights or loss, data. Decisions that depend on losses or scores (plateau
+rules) are printed as the rules the schedules state.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any, Sequence
 
 import torch
 
-from sr_zoo.training.progress import Position, StageSchedule
+from sr_zoo.errors import SRZooError
+from sr_zoo.training.progress import Position, Schedule
 
-__all__ = ["TraceRow", "format_trace", "print_schedule", "trace"]
+__all__ = ["TraceRow", "format_trace", "schedule_table", "trace"]
 
 
 @dataclass(frozen=True)
@@ -72,43 +74,27 @@ def _callbacks(model: Any, trainer: Any) -> list[Any]:
 
 def trace(model: Any, datamodule: Any, trainer: Any) -> tuple[list[TraceRow], list[str]]:
     """The schedule of ``trainer.fit(model, datamodule)``: rows at each change, and the rules that
-    depend on the losses (plateau stops and switches)."""
+    depend on the losses (plateau stops and switches). Each ``Schedule`` callback says what it sets at a
+    position (``describe``); the trace adds the rates of the model's own learning-rate schedulers."""
     from sr_zoo.models.gan import GANModule
-    from sr_zoo.training.schedules import Curriculum, LossSchedule, SteadyStateStop, TwoStepDataSchedule
 
-    callbacks = _callbacks(model, trainer)
-    gan = isinstance(model, GANModule)
-    unit = model.schedule_unit if gan else "epoch"
+    schedules = [c for c in _callbacks(model, trainer) if isinstance(c, Schedule)]
+    unit = model.schedule_unit if isinstance(model, GANModule) else "epoch"
     notes: list[str] = []
     if unit == "iteration":
         if trainer.max_steps in (None, -1):
-            raise ValueError("the trace of a schedule in iterations needs --trainer.max_steps")
+            raise SRZooError("--print_schedule: a schedule in iterations needs --trainer.max_steps")
         horizon = _iterations_for_steps(model, trainer.max_steps)
         notes.append(f"max_steps {trainer.max_steps} optimizer steps = {horizon} iterations")
-    else:
-        if trainer.max_epochs in (None, -1):
-            raise ValueError("the trace of a schedule in epochs needs --trainer.max_epochs")
+    elif trainer.max_epochs not in (None, -1):
         horizon = trainer.max_epochs
-    stage_schedule = StageSchedule(model.stages(), unit=unit) if gan else None
-    curriculum = next((c for c in callbacks if isinstance(c, Curriculum)), None)
-    loss_schedule = next((c for c in callbacks if isinstance(c, LossSchedule)), None)
-    two_step = next((c for c in callbacks if isinstance(c, TwoStepDataSchedule)), None)
-    for stop in (c for c in callbacks if isinstance(c, SteadyStateStop)):
-        decays = (f"rates x{stop.lr_factor} on each of the first {stop.lr_decays} plateaus, then stop"
-                  if stop.lr_decays else "stop")
-        notes.append(f"SteadyStateStop: after {stop.plateau.patience} epochs without a "
-                     f"{stop.plateau.min_improvement:.1%} "
-                     f"improvement of the epoch mean of {stop.monitor}: {decays}")
-    if two_step is not None:
-        if two_step.switch_epoch is None:
-            notes.append(f"TwoStepDataSchedule: when the loss saturates ({two_step.plateau.patience} epochs without a "
-                         f"{two_step.plateau.min_improvement:.1%} improvement): + {', '.join(two_step.add_sources)}, "
-                         f"rates x{two_step.lr_factor}" + ("; the second step stops the same way"
-                                                           if two_step.stop_when_saturated else ""))
-        if two_step.step_checkpoint:
-            notes.append(f"the model at the end of step one is kept as {two_step.step_checkpoint}")
+    elif trainer.max_steps not in (None, -1):  # epochs of unknown length: the rows that hold from the start
+        horizon = 1
+        notes.append(f"ends at max_steps {trainer.max_steps:,} optimizer steps (epochs are not counted ahead)")
+    else:
+        raise SRZooError("--print_schedule: the run has no end (set --trainer.max_epochs or --trainer.max_steps)")
     optimizers, schedulers = _optimizers_and_schedulers(model)
-    switched = False
+    applied_factor = 1.0  # the schedules' rate factor already in the optimizers
     rows: list[TraceRow] = []
     stage_losses: dict[str, str] = {}  # loss_weights(stage) is a function of the stage: formatted once per stage
     last: tuple | None = None  # the previous unit's raw values: a row is built only when one of them changes
@@ -116,35 +102,28 @@ def trace(model: Any, datamodule: Any, trainer: Any) -> tuple[list[TraceRow], li
         warnings.simplefilter("ignore", UserWarning)
         for u in range(horizon):
             position = Position(epoch=u if unit == "epoch" else 0, batch=0, batches_per_epoch=1, step=u)
+            effects = [s.describe(model, position) for s in schedules]
+            if u == 0:
+                notes += [rule for effect in effects for rule in effect.rules]
             sources = list(datamodule.train_sources)
-            if two_step is not None and two_step.switch_epoch is not None and u >= two_step.switch_epoch:
-                sources += [s for s in two_step.add_sources if s not in sources]
-                if not switched:  # as TwoStepDataSchedule.apply does it, once
-                    for optimizer in optimizers:
-                        for group in optimizer.param_groups:
-                            group["lr"] *= two_step.lr_factor
-                    switched = True
-            if stage_schedule is not None:
-                model.set_stage(stage_schedule.stage_at(position))
-            if curriculum is not None:
-                stage, _ = curriculum.stage(u, len(model.net.levels))
-                model.set_curriculum(stage + 1, curriculum.blend(position, len(model.net.levels)))
-            if loss_schedule is not None:
-                model.set_loss(loss_schedule.loss_kind(u))
-                losses = model.loss_kind.upper() if u < loss_schedule.l1_epochs else \
-                    f"L2 / L1 alternating every {loss_schedule.period} epochs"
-            elif hasattr(model, "loss_weights"):
+            sources += [s for effect in effects for s in effect.sources if s not in sources]
+            factor = math.prod(effect.rate_factor for effect in effects)
+            if factor != applied_factor:
+                for optimizer in optimizers:
+                    for group in optimizer.param_groups:
+                        group["lr"] *= factor / applied_factor
+                applied_factor = factor
+            losses = next((effect.losses for effect in effects if effect.losses is not None), None)
+            if losses is None and hasattr(model, "loss_weights"):
                 losses = stage_losses.get(model.current_stage)
                 if losses is None:
                     losses = stage_losses[model.current_stage] = ", ".join(
                         f"{k} {v:g}" for k, v in model.loss_weights(model.current_stage).items())
-            else:
-                losses = ""
             rates = tuple(group["lr"] for optimizer in optimizers for group in optimizer.param_groups)
-            current = (model.current_stage, rates, losses, sources)
+            current = (model.current_stage, rates, losses or "", sources)
             if current != last:
                 last = current
-                row = TraceRow(u, unit, model.current_stage, rates, losses, ", ".join(sources))
+                row = TraceRow(u, unit, model.current_stage, rates, losses or "", ", ".join(sources))
                 if not rows or row.key() != rows[-1].key():
                     rows.append(row)
             for scheduler in schedulers:  # once per unit, after the unit's batches, as in training
@@ -164,20 +143,13 @@ def format_trace(rows: Sequence[TraceRow], notes: Sequence[str], end: int | None
     return "\n".join(lines + [f"- {n}" for n in notes])
 
 
-def print_schedule(argv: Sequence[str]) -> int:
-    """``sr-zoo fit ... --print_schedule``: parse as ``fit`` would, print the trace, train nothing."""
-    from sr_zoo.cli.lightning import SRZooCLI, one_line_parse_errors, parser_kwargs, translate_args
-    from sr_zoo.data import SRDataModule
-    from sr_zoo.models import SRModule
-
-    args = [a for a in translate_args(argv) if a not in ("fit", "--print_schedule")]
-    warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
-    with one_line_parse_errors("sr-zoo fit"):
-        cli = SRZooCLI(SRModule, SRDataModule, subclass_mode_model=True, args=args, run=False,
-                       auto_configure_optimizers=False, save_config_callback=None,
-                       parser_kwargs=parser_kwargs("sr-zoo fit"), trainer_defaults={"logger": False})
-    rows, notes = trace(cli.model, cli.datamodule, cli.trainer)
-    end = rows and (_iterations_for_steps(cli.model, cli.trainer.max_steps) if rows[0].unit == "iteration"
-                    else cli.trainer.max_epochs)
-    print(format_trace(rows, notes, end or None))
-    return 0
+def schedule_table(model: Any, datamodule: Any, trainer: Any) -> str:
+    """The trace of ``trainer.fit(model, datamodule)`` as ``--print_schedule`` prints it."""
+    rows, notes = trace(model, datamodule, trainer)
+    if not rows or (rows[0].unit == "epoch" and trainer.max_epochs in (None, -1)):
+        end = None  # a run bounded by optimizer steps only: its epochs are not counted ahead
+    elif rows[0].unit == "iteration":
+        end = _iterations_for_steps(model, trainer.max_steps)
+    else:
+        end = trainer.max_epochs
+    return format_trace(rows, notes, end)

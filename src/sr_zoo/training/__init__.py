@@ -8,17 +8,26 @@ Schedules change a model only through the methods it declares (``set_stage``, ``
 
 from sr_zoo.training.checkpointing import AtomicCheckpointIO, InterruptCheckpoint, atomic_torch_save
 from sr_zoo.training.loggers import SRZooWandbLogger
-from sr_zoo.training.progress import Position, ScheduleCallback, StageSchedule, training_position
+from sr_zoo.training.progress import (
+                                     Position,
+                                     Schedule,
+                                     ScheduleCallback,
+                                     ScheduleEffect,
+                                     StageSchedule,
+                                     training_position,
+)
 from sr_zoo.training.schedules import (
-                                       Curriculum,
-                                       LossPlateau,
-                                       LossSchedule,
-                                       SteadyStateStop,
-                                       StepDecay,
-                                       TwoStepDataSchedule,
+                                     Curriculum,
+                                     LossPlateau,
+                                     LossSchedule,
+                                     SteadyStateStop,
+                                     StepDecay,
+                                     TwoStepDataSchedule,
+                                     ValidationPlateau,
 )
 from sr_zoo.training.summary import RunSummary
 
 __all__ = ["AtomicCheckpointIO", "Curriculum", "InterruptCheckpoint", "LossPlateau", "LossSchedule", "Position",
-           "RunSummary", "SRZooWandbLogger", "ScheduleCallback", "StageSchedule", "StepDecay", "SteadyStateStop",
-           "TwoStepDataSchedule", "atomic_torch_save", "training_position"]
+           "RunSummary", "SRZooWandbLogger", "Schedule", "ScheduleCallback", "ScheduleEffect", "StageSchedule",
+           "StepDecay", "SteadyStateStop", "TwoStepDataSchedule", "ValidationPlateau", "atomic_torch_save",
+           "training_position"]

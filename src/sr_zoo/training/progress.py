@@ -10,13 +10,14 @@ Lightning's ``current_epoch`` and ``batch_idx``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 
-__all__ = ["Position", "ScheduleCallback", "StageSchedule", "align_epoch_counter", "training_position"]
+__all__ = ["Position", "Schedule", "ScheduleCallback", "ScheduleEffect", "StageSchedule", "align_epoch_counter",
+           "training_position"]
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,32 @@ def align_epoch_counter(trainer: L.Trainer) -> None:
         current.ready = current.started = current.processed = current.completed = epoch
 
 
-class ScheduleCallback(Callback):
+@dataclass(frozen=True)
+class ScheduleEffect:
+    """What a schedule sets for the batch at a position, as ``sr-zoo fit --print_schedule`` shows it.
+
+    ``sources``: training sources it adds; ``rate_factor``: every learning rate times this, relative to the
+    start of training; ``losses``: the loss in words, where the schedule chooses it; ``rules``: decisions that
+    depend on losses or scores, which no position can show, in words.
+    """
+
+    sources: Sequence[str] = ()
+    rate_factor: float = 1.0
+    losses: str | None = None
+    rules: Sequence[str] = field(default_factory=tuple)
+
+
+class Schedule(Callback):
+    """A callback that changes training as it goes; ``describe`` says how, for the schedule trace."""
+
+    def describe(self, pl_module: L.LightningModule, position: Position) -> ScheduleEffect:
+        """What this schedule sets for the batch at ``position`` (a function of the position and of the
+        callback's arguments). It may set the model's own schedule state (stage, loss) as training would,
+        which the trace reads back. The default: nothing."""
+        return ScheduleEffect()
+
+
+class ScheduleCallback(Schedule):
     """A schedule: ``apply(trainer, pl_module, position)`` sets the state for the batch at ``position``.
 
     It runs before every training batch, and before training, each epoch and the sanity check for
@@ -127,3 +153,7 @@ class StageSchedule(ScheduleCallback):
 
     def apply(self, trainer: L.Trainer, pl_module: L.LightningModule, position: Position) -> None:
         pl_module.set_stage(self.stage_at(position))
+
+    def describe(self, pl_module: L.LightningModule, position: Position) -> ScheduleEffect:
+        pl_module.set_stage(self.stage_at(position))
+        return ScheduleEffect()

@@ -10,11 +10,10 @@ from typing import Any, Sequence
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.utilities import rank_zero_info
 
 from sr_zoo.training.checkpointing import checkpoint_dir
-from sr_zoo.training.progress import Position, ScheduleCallback
+from sr_zoo.training.progress import Position, Schedule, ScheduleCallback, ScheduleEffect
 
 __all__ = ["Curriculum", "LossPlateau", "LossSchedule", "StepDecay", "SteadyStateStop", "TwoStepDataSchedule",
            "ValidationPlateau"]
@@ -81,7 +80,7 @@ def _monitored(outputs: Any, key: str) -> torch.Tensor | None:
     return value if isinstance(value, torch.Tensor) else None
 
 
-class SteadyStateStop(Callback):
+class SteadyStateStop(Schedule):
     """Trains until the training loss stops improving: after ``patience`` epochs without a relative
     improvement of ``min_improvement``, the learning rates are multiplied by ``lr_factor`` (at most
     ``lr_decays`` times), and the next such plateau ends the run (CSRCNN paper, Sec. IV-B "we stopped
@@ -119,6 +118,13 @@ class SteadyStateStop(Callback):
             rank_zero_info(f"sr_zoo: epoch {epoch}: {self.monitor} reached a steady state "
                            f"(best epoch mean {self.plateau.best:.6g}); training stops")
 
+    def describe(self, pl_module: L.LightningModule, position: Position) -> ScheduleEffect:
+        decays = (f"rates x{self.lr_factor} on each of the first {self.lr_decays} plateaus, then stop"
+                  if self.lr_decays else "stop")
+        return ScheduleEffect(rules=[f"SteadyStateStop: after {self.plateau.patience} epochs without a "
+                                     f"{self.plateau.min_improvement:.1%} improvement of the epoch mean of "
+                                     f"{self.monitor}: {decays}"])
+
     def state_dict(self) -> dict[str, Any]:
         return {"plateau": self.plateau.state_dict(), "decays_done": self.decays_done}
 
@@ -127,7 +133,7 @@ class SteadyStateStop(Callback):
         self.decays_done = int(state_dict["decays_done"])
 
 
-class StepDecay(Callback):
+class StepDecay(Schedule):
     """Every learning rate multiplied by ``factor`` as the run reaches each optimizer step of ``milestones``,
     so that a constant-rate run ends at a lower rate (a recipe states its milestones and why).
 
@@ -151,8 +157,13 @@ class StepDecay(Callback):
             rank_zero_info(f"sr_zoo: step {step}: learning rates x{self.factor:g} "
                            f"({self.milestones.index(step) + 1} of {len(self.milestones)} decays)")
 
+    def describe(self, pl_module: L.LightningModule, position: Position) -> ScheduleEffect:
+        # Milestones are optimizer steps, which the trace (in epochs or iterations) does not count: a rule.
+        steps = ", ".join(f"{m:,}" for m in self.milestones)
+        return ScheduleEffect(rules=[f"StepDecay: rates x{self.factor:g} at optimizer step(s) {steps}"])
 
-class ValidationPlateau(Callback):
+
+class ValidationPlateau(Schedule):
     """Lower rates when a held-out score stops improving, then stop: after ``patience`` validations without a
     new best of ``monitor`` (by more than ``min_delta``), every learning rate x ``factor``, at most ``decays``
     times; the next such plateau ends the run.
@@ -204,6 +215,14 @@ class ValidationPlateau(Callback):
             trainer.should_stop = True
             rank_zero_info(f"sr_zoo: {self.monitor} has not improved for {self.patience} validations after "
                            f"{self.decays} decays; training stops")
+
+    def describe(self, pl_module: L.LightningModule, position: Position) -> ScheduleEffect:
+        decays = f"rates x{self.factor:g} on each of the first {self.decays} plateaus, then stop" if self.decays \
+            else "stop"
+        better = "higher" if self.mode == "max" else "lower"
+        return ScheduleEffect(rules=[f"ValidationPlateau: after {self.patience} validations without a {better} "
+                                     f"{self.monitor}" + (f" by more than {self.min_delta:g}" if self.min_delta
+                                                          else "") + f": {decays}"])
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best, "bad_validations": self.bad_validations, "decays_done": self.decays_done,
@@ -266,6 +285,19 @@ class TwoStepDataSchedule(ScheduleCallback):
         sources = trainer.datamodule.sources_for_epoch(position.epoch)
         rank_zero_info(f"sr_zoo: epoch {self.switch_epoch}: training on {', '.join(sources)}, "
                        f"learning rates x{self.lr_factor}")
+
+    def describe(self, pl_module: L.LightningModule, position: Position) -> ScheduleEffect:
+        rules = []
+        if self.switch_epoch is None:
+            rules.append(f"TwoStepDataSchedule: when the loss saturates ({self.plateau.patience} epochs without a "
+                         f"{self.plateau.min_improvement:.1%} improvement): + {', '.join(self.add_sources)}, "
+                         f"rates x{self.lr_factor}" + ("; the second step stops the same way"
+                                                       if self.stop_when_saturated else ""))
+        if self.step_checkpoint:
+            rules.append(f"the model at the end of step one is kept as {self.step_checkpoint}")
+        if self.switch_epoch is not None and position.epoch >= self.switch_epoch:
+            return ScheduleEffect(sources=self.add_sources, rate_factor=self.lr_factor, rules=rules)
+        return ScheduleEffect(rules=rules)
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
@@ -334,12 +366,18 @@ class Curriculum(ScheduleCallback):
         net = pl_module.net
         stage, _ = self.stage(position.epoch, len(net.levels))
         changed = net.active_levels != stage + 1
-        pl_module.set_curriculum(stage + 1, self.blend(position, len(net.levels)))
+        self.describe(pl_module, position)
         if changed:
             rank_zero_info(f"sr_zoo: curriculum stage {stage + 1}: x{2 ** (stage + 1)}")
         datamodule = trainer.datamodule
         if datamodule is not None and hasattr(datamodule, "set_eval_scale"):
             datamodule.set_eval_scale(2 ** (stage + 1))
+
+    def describe(self, pl_module: L.LightningModule, position: Position) -> ScheduleEffect:
+        levels = len(pl_module.net.levels)
+        stage, _ = self.stage(position.epoch, levels)
+        pl_module.set_curriculum(stage + 1, self.blend(position, levels))  # the model names the stage
+        return ScheduleEffect()
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         pl_module.set_curriculum(pl_module.net.active_levels, 1.0)
@@ -361,3 +399,8 @@ class LossSchedule(ScheduleCallback):
 
     def apply(self, trainer: L.Trainer, pl_module: L.LightningModule, position: Position) -> None:
         pl_module.set_loss(self.loss_kind(position.epoch))
+
+    def describe(self, pl_module: L.LightningModule, position: Position) -> ScheduleEffect:
+        pl_module.set_loss(self.loss_kind(position.epoch))
+        return ScheduleEffect(losses=self.loss_kind(position.epoch).upper() if position.epoch < self.l1_epochs
+                              else f"L2 / L1 alternating every {self.period} epochs")
