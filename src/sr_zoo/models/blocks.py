@@ -12,13 +12,21 @@ from torch import Tensor, nn
 
 __all__ = ["ChannelsLastConv2d", "ConvPReLU", "PaddingMode", "Residual", "ResidualBlock", "SubPixelDeconv",
            "centred_deconv_padding", "deconv_upsampler", "he_conv", "he_deconv", "he_init_", "normal_init_",
-           "set_padding_mode"]
+           "pad_to_multiple", "set_padding_mode"]
 
 Layer = TypeVar("Layer", nn.Conv2d, nn.ConvTranspose2d)
 Nonlinearity = Literal["relu", "leaky_relu", "linear"]
 PaddingMode = Literal["zeros", "replicate"]
 """How a same-size convolution fills the border: PyTorch's zeros, or the border pixel repeated, as MATLAB's
 ``imfilter(..., 'same', 'replicate')`` in the SRCNN and FSRCNN authors' test code (and their deconv.m)."""
+
+
+def pad_to_multiple(x: Tensor, multiple: int) -> Tensor:
+    """``x`` padded at its bottom and right, by its replicated edge, to a height and width that are multiples of
+    ``multiple`` (for networks that halve the resolution; the caller crops the output back). Unconditional (a
+    zero pad is free), so an exported graph serves every size, not only the traced one's."""
+    h, w = x.shape[-2:]
+    return F.pad(x, (0, -w % multiple, 0, -h % multiple), mode="replicate")
 
 
 def he_init_(layer: Layer, nonlinearity: Nonlinearity = "relu", slope: float = 0.0) -> Layer:

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from sr_zoo.data.batches import TrainBatch
 from sr_zoo.models._registry import register_model
 from sr_zoo.models.base import SRModule
-from sr_zoo.models.blocks import ResidualBlock, he_conv, he_deconv
+from sr_zoo.models.blocks import ResidualBlock, he_conv, he_deconv, pad_to_multiple
 from sr_zoo.ops import imresize
 from sr_zoo.training.schedules import Curriculum, LossSchedule
 
@@ -132,10 +132,9 @@ class CSRCNNNet(nn.Module):
     def forward_levels(self, lr: Tensor, every_level: bool = True) -> list[Tensor]:
         """RGB outputs of the active levels, lowest (x2) first; the last is ``forward``'s output. With
         ``every_level=False`` only the last is computed (the lower ones' RGB convolutions are skipped)."""
-        # BP-U blocks halve twice: pad the LR image to a multiple of 4 (replicated edge), crop the outputs.
-        # Unconditionally (a zero pad is free): an exported graph then serves every size, not the traced one's.
+        # BP-U blocks halve twice: pad the LR image to a multiple of 4, crop the outputs.
         h, w = lr.shape[-2:]
-        lr = F.pad(lr, (0, -w % 4, 0, -h % 4), mode="replicate")
+        lr = pad_to_multiple(lr, 4)
         x = self.head(lr)
         top = self.active_levels - 1
         blending = top > 0 and self.blend < 1
@@ -170,7 +169,8 @@ class CSRCNN(SRModule):
         refined_blocks: refined blocks per level (1; Table IV's R0 and R2 variants: 0 and 2).
         optimizer: ``sgd`` (the paper's) or ``adam``.
         lr: learning rate.
-        stage_epochs: epochs of the curriculum's stages below the full scale (x2, then x4, ...).
+        stage_epochs: epochs of the curriculum's stages below the full scale (x2, then x4, ...); ``None``:
+            ``Curriculum``'s default.
         blend_epochs: epochs over which each new level is blended in.
         l1_epochs: epochs of L1 before the L2/L1 alternation.
         loss_period: epochs per loss in the alternation.
@@ -254,10 +254,10 @@ class CSRCNN(SRModule):
 
     def configure_callbacks(self) -> list[Callback]:
         """The curriculum and the loss schedule come with the model (a config may override them)."""
-        stage_epochs = self.hparams.stage_epochs if self.hparams.stage_epochs is not None else [5, 5]
+        stages = {} if self.hparams.stage_epochs is None else {"stage_epochs": self.hparams.stage_epochs}
         return [
             *super().configure_callbacks(),
-            Curriculum(stage_epochs=stage_epochs, blend_epochs=self.hparams.blend_epochs),
+            Curriculum(**stages, blend_epochs=self.hparams.blend_epochs),
             LossSchedule(l1_epochs=self.hparams.l1_epochs, period=self.hparams.loss_period),
         ]
 
@@ -274,7 +274,7 @@ class CSRCNN(SRModule):
         if self.eval_scale != self.scale or self.net.blend < 1:
             return {"loss": loss}
         final_l1 = (outputs[-1].detach() - hr).abs().mean()  # the curriculum is over
-        self.log("train/final_l1", final_l1, on_step=False, on_epoch=True, sync_dist=True, batch_size=hr.shape[0])
+        self.log_epoch_mean("train/final_l1", final_l1, hr.shape[0])
         return {"loss": loss, "final_l1": final_l1}
 
     @staticmethod

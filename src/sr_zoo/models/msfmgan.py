@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from sr_zoo.data.batches import TrainBatch
 from sr_zoo.losses import PerceptualLoss
 from sr_zoo.models._registry import register_model
-from sr_zoo.models.blocks import he_conv
+from sr_zoo.models.blocks import he_conv, pad_to_multiple
 from sr_zoo.models.gan import GANModule
 from sr_zoo.ops import imresize
 
@@ -70,9 +70,8 @@ class MSFMGenerator(nn.Module):
     def forward(self, lr: Tensor) -> Tensor:
         h, w = lr.shape[-2] * self.scale, lr.shape[-1] * self.scale
         x = imresize(lr, size=(h, w))
-        # Two max-pools: work on a multiple of 4, crop back at the end. Unconditionally (a zero pad is free),
-        # so that an exported graph serves every size, not only the traced one's.
-        f = F.pad(x, (0, -w % 4, 0, -h % 4), mode="replicate")
+        # Two max-pools: work on a multiple of 4, crop back at the end.
+        f = pad_to_multiple(x, 4)
         for conv in self.enc_full:
             f = self.relu(conv(f))
         full = f

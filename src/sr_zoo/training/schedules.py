@@ -342,7 +342,7 @@ class Curriculum(ScheduleCallback):
     a run resumed at any batch continues the same stage at the same blend.
     """
 
-    def __init__(self, stage_epochs: Sequence[int] = (10, 10), blend_epochs: float = 1.0) -> None:
+    def __init__(self, stage_epochs: Sequence[int] = (5, 5), blend_epochs: float = 1.0) -> None:
         self.stage_epochs = list(stage_epochs)
         self.blend_epochs = blend_epochs
 
