@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import torch
+from _common import sync
 from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -62,11 +63,6 @@ MAX_AUTO_BATCH = {"cpu": 8, "cuda": 64}
 
 
 # ------------------------------------------------------------------ helpers
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def _one_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0][:200] if text else ''}"
@@ -183,10 +179,10 @@ def time_calls(calls: dict[str, Callable[[], Any]], rounds: int, device: torch.d
     times: dict[str, list[float]] = {n: [] for n in names}
     for r in range(rounds):
         for name in names[r % len(names):] + names[: r % len(names)]:
-            _sync(device)
+            sync(device)
             start = time.perf_counter()
             calls[name]()
-            _sync(device)
+            sync(device)
             times[name].append(time.perf_counter() - start)
     return times
 
@@ -330,11 +326,11 @@ def limit_note(model: nn.Module, run: Callable[[], Any], device: torch.device,
     starts: dict[int, float] = {}
 
     def pre(module: nn.Module, args: tuple) -> None:
-        _sync(device)
+        sync(device)
         starts[id(module)] = time.perf_counter()
 
     def post(module: nn.Module, args: tuple, output: Tensor) -> None:
-        _sync(device)
+        sync(device)
         seconds = time.perf_counter() - starts.pop(id(module))
         stride = f"/{module.stride[0]}" if module.stride[0] > 1 else ""
         kind = (f"{'deconv' if isinstance(module, nn.ConvTranspose2d) else 'conv'} {module.in_channels}->"
@@ -350,10 +346,10 @@ def limit_note(model: nn.Module, run: Callable[[], Any], device: torch.device,
         if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
             handles += [module.register_forward_pre_hook(pre), module.register_forward_hook(post)]
     try:
-        _sync(device)
+        sync(device)
         start = time.perf_counter()
         run()
-        _sync(device)
+        sync(device)
         total = time.perf_counter() - start
     finally:
         for h in handles:
@@ -408,7 +404,7 @@ def measure_group(name: str, scale: int, model: nn.Module, batch: int, size: int
             run, info = build_runner(variant, model, lr, workdir, torch.get_num_threads())
             start = time.perf_counter()
             out = run()  # warm-up (compiles, for compile)
-            _sync(device)
+            sync(device)
             first_s = time.perf_counter() - start
             out = info.get("to_tensor", lambda t: t)(out)
             row["max_diff"] = float((out.float().to(device) - reference).abs().max())

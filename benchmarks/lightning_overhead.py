@@ -65,6 +65,7 @@ os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("SR_ZOO_OFFLINE", "1")
 
 import lightning as L  # noqa: E402
+from _common import sync  # noqa: E402
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint  # noqa: E402
 
 from sr_zoo.cli.lightning import atomic_checkpoints, trainer_defaults  # noqa: E402
@@ -155,11 +156,6 @@ def build(case: Case, sizes: str) -> L.LightningModule:
 
 
 # ---------------------------------------------------------------------------------------------- timing
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 clock: Callable[[], float] = time.perf_counter  # main() sets it: time.process_time on the CPU
 
 
@@ -192,7 +188,7 @@ class StepTimer(Callback):
 def _timed(batch: int, first: int, last: int, device: torch.device) -> bool:
     """Whether the start of ``batch`` is timed (a GPU is synchronized first)."""
     if batch in (first, last):
-        _sync(device)
+        sync(device)
         return True
     return first < batch < last and device.type != "cuda"
 
@@ -290,7 +286,7 @@ def run_bare(case: Case, size: tuple[int, int], pool: tuple[Tensor, Tensor], bat
         if _timed(i, warmup, batches - 1, device):
             times.append(clock())
         bare.step(batch, i)
-    _sync(device)
+    sync(device)
     return per_step(times, device), _weights(bare.model)
 
 
@@ -311,12 +307,12 @@ class PairedTimer(Callback):
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any,
                              batch_idx: int) -> None:
-        _sync(pl_module.device)
+        sync(pl_module.device)
         start = clock()
         if self._end is not None and self.batch > self.first:
             self.trainer_times.append(start - self._end)
         self.bare.step(self.bare.fetch(), self.batch)
-        _sync(pl_module.device)
+        sync(pl_module.device)
         self._end = clock()
         if self.batch >= self.first:
             self.bare_times.append(self._end - start)

@@ -12,58 +12,39 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 
 import lightning as L
 import torch
+from _common import BatchTimer, FixedBatches
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader
 
 from sr_zoo.models import MSFMGAN
 
 
-class _Batches(Dataset):
-    def __init__(self, batch: int, hr: int, scale: int, n: int) -> None:
-        g = torch.Generator().manual_seed(0)
-        self.hr = torch.rand(batch, 3, hr, hr, generator=g)
-        self.lr = torch.rand(batch, 3, hr // scale, hr // scale, generator=g)
-        self.n = n
+class _FiniteLosses(L.Callback):
+    """Whether every logged loss stayed finite (a precision that overflows shows here)."""
 
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int) -> dict:
-        return {"lr": self.lr, "hr": self.hr}
-
-
-class _Timer(L.Callback):
-    def __init__(self, warmup: int) -> None:
-        self.warmup, self.start, self.count, self.finite = warmup, None, 0, True
+    def __init__(self) -> None:
+        self.finite = True
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # noqa: ANN001
-        if trainer.accelerator.__class__.__name__.startswith("CUDA"):
-            torch.cuda.synchronize()
         losses = [v for k, v in trainer.callback_metrics.items() if "loss" in k or "adversarial" in k]
         self.finite &= all(math.isfinite(float(v)) for v in losses)
-        if batch_idx + 1 == self.warmup:
-            self.start = time.perf_counter()
-        elif batch_idx + 1 > self.warmup:
-            self.count += 1
-
-    def rate(self) -> float:
-        return self.count / (time.perf_counter() - self.start)
 
 
 def measure(precision: str, batch: int, iterations: int, device: str) -> tuple[float, bool]:
     torch.manual_seed(0)
     extractor = nn.Sequential(nn.Conv2d(3, 64, 3, padding=1), nn.ReLU()).requires_grad_(False)
     model = MSFMGAN(scale=4, perceptual_extractor=extractor, lr_decay_every=0)
-    timer = _Timer(warmup=2)
+    timer, finite = BatchTimer(), _FiniteLosses()
+    g = torch.Generator().manual_seed(0)
+    fixed = {"hr": torch.rand(batch, 3, 128, 128, generator=g), "lr": torch.rand(batch, 3, 32, 32, generator=g)}
     trainer = L.Trainer(accelerator=device, devices=1, precision=precision, max_epochs=1, logger=False,
                         enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                        limit_val_batches=0, callbacks=[timer])
-    trainer.fit(model, DataLoader(_Batches(batch, 128, 4, iterations + 2), batch_size=None))
-    return timer.rate(), timer.finite
+                        limit_val_batches=0, callbacks=[timer, finite])
+    trainer.fit(model, DataLoader(FixedBatches(fixed, iterations + 2), batch_size=None))
+    return timer.rate(warmup=2), finite.finite
 
 
 def main() -> None:

@@ -21,17 +21,12 @@ from pathlib import Path
 
 import lightning as L
 import torch
-from torch.utils.data import DataLoader, Dataset
+from _common import BatchTimer, FixedBatches, sync
+from torch.utils.data import DataLoader
 from torchvision.models import vgg16
 
 from sr_zoo.losses import VGG16_LAYERS
 from sr_zoo.models import SRGAN, SRSEG, SRResNet
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
 
 PAPER_FPS = 20.24  # SRSEG paper, Sec. 4.5: 256x192 -> 1024x768, GTX 1080 Ti
 PAPER_TRAINING_RATIO = 1.3  # SRSEG paper: SRSEG's training step against SRGAN's
@@ -49,43 +44,13 @@ def inference(frames: int, device: torch.device, width: int = 256, height: int =
             net(lr)
         for _ in range(frames):
             for name, net in (("srseg", srseg.net), ("srresnet", srresnet.net)):
-                _sync(device)
+                sync(device)
                 start = time.perf_counter()
                 out = net(lr)
-                _sync(device)
+                sync(device)
                 times[name] += time.perf_counter() - start
     assert out.shape[-2:] == (4 * height, 4 * width)
     return {name: frames / t for name, t in times.items()}
-
-
-class _Batches(Dataset):
-    def __init__(self, n: int, batch: int) -> None:
-        g = torch.Generator().manual_seed(0)
-        self.hr = torch.rand(batch, 3, PATCH, PATCH, generator=g)
-        side = PATCH // 4
-        self.lr = torch.rand(batch, 3, side, side, generator=g)
-        self.label = torch.randint(0, 6, (batch, side, side), generator=g)
-        self.mask = torch.rand(batch, side, side, generator=g) > 0.3
-        self.n = n
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int) -> dict:
-        return {"lr": self.lr, "hr": self.hr, "label": self.label, "boundary_mask": self.mask}
-
-
-class _Timer(L.Callback):
-    def __init__(self) -> None:
-        self.times: list[float] = []
-
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:  # noqa: ANN001
-        _sync(pl_module.device)
-        self.start = time.perf_counter()
-
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # noqa: ANN001
-        _sync(pl_module.device)
-        self.times.append(time.perf_counter() - self.start)
 
 
 def training_step_time(cls: type, steps: int, batch: int, accelerator: str) -> float:
@@ -93,10 +58,15 @@ def training_step_time(cls: type, steps: int, batch: int, accelerator: str) -> f
     extractor = vgg16(weights=None).features[: VGG16_LAYERS["relu4_1"] + 1].requires_grad_(False).eval()
     kwargs = {"segmentation_epochs": 0} if cls is SRSEG else {}
     model = cls(scale=4, mse_epochs=0, perceptual_extractor=extractor, **kwargs)  # adversarial from the start
-    timer = _Timer()
+    timer = BatchTimer()
+    g = torch.Generator().manual_seed(0)
+    side = PATCH // 4
+    fixed = {"hr": torch.rand(batch, 3, PATCH, PATCH, generator=g), "lr": torch.rand(batch, 3, side, side, generator=g),
+             "label": torch.randint(0, 6, (batch, side, side), generator=g),
+             "boundary_mask": torch.rand(batch, side, side, generator=g) > 0.3}
     L.Trainer(accelerator=accelerator, devices=1, max_epochs=1, logger=False, enable_checkpointing=False,
               enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0,
-              callbacks=[timer]).fit(model, DataLoader(_Batches(steps + 1, batch), batch_size=None))
+              callbacks=[timer]).fit(model, DataLoader(FixedBatches(fixed, steps + 1), batch_size=None))
     return sum(timer.times[1:]) / len(timer.times[1:])  # the first step warms up
 
 

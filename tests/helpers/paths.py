@@ -36,6 +36,8 @@ def load_benchmark_file(path: Path) -> ModuleType:
     dataclasses look their module up there)."""
     name = path.stem
     if name not in sys.modules:
+        if str(path.parent) not in sys.path:  # as ``python path`` runs it: its folder first (benchmarks/_common.py)
+            sys.path.insert(0, str(path.parent))
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
