@@ -164,57 +164,61 @@ def test_lazy_hub_exports() -> None:
     assert sr_zoo.models.from_pretrained is hub.from_pretrained
 
 
-def _decorators_in_source() -> dict[str, tuple[str, str, tuple[int, ...] | None]]:
+def _decorators_in_source() -> dict[str, tuple[str, str]]:
     """Every ``@register_model(...)`` in ``sr_zoo/models/*.py``, read from the source (not imported):
-    name -> (module, paper, scales)."""
-    found: dict[str, tuple[str, str, tuple[int, ...] | None]] = {}
+    name -> (module, class name)."""
+    found: dict[str, tuple[str, str]] = {}
     for path in sorted(MODELS_DIR.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.ClassDef):
                 continue
             for deco in node.decorator_list:
                 if isinstance(deco, ast.Call) and getattr(deco.func, "id", None) == "register_model":
-                    kwargs = {k.arg: ast.literal_eval(k.value) for k in deco.keywords}
                     name = ast.literal_eval(deco.args[0])
                     assert name not in found, f"{name} decorated twice"
-                    scales = kwargs.get("scales")
-                    found[name] = (f"sr_zoo.models.{path.stem}", kwargs["paper"],
-                                   tuple(scales) if scales is not None else None)
+                    assert not deco.keywords, f"{name}: paper and scales are the registry's spec, not repeated"
+                    found[name] = (f"sr_zoo.models.{path.stem}", node.name)
     return found
 
 
 def test_static_table_equals_the_decorators() -> None:
     in_source = _decorators_in_source()
     assert len(in_source) == 9
-    table = {name: (info.module, info.paper, info.scales) for name, info in _registry._TABLE.items()}
+    table = {name: (info.module, info.class_name) for name, info in _registry._TABLE.items()}
     assert table == in_source
     classes = _registry.import_models()  # every model module imported: each decorator checked itself
     assert sorted(classes) == sorted(_registry._BUILDERS) == list_models()
     for name, cls in classes.items():
         assert cls.model_name == name and cls.__module__ == model_info(name).module
         assert cls is model_info(name).builder is getattr(importlib.import_module(cls.__module__), cls.__name__)
+        assert getattr(sr_zoo.models, model_info(name).class_name) is cls  # the lazy export, from the spec
+        assert model_info(name).class_name in sr_zoo.models.__all__
 
 
 def test_register_model_refuses_a_class_the_table_lacks_or_contradicts() -> None:
-    class Stray:
+    class FSRCNN:
         pass
 
     with pytest.raises(ValueError, match="'stray' is not in the registry's table"):
-        _registry.register_model("stray", paper="none")(Stray)
-    Stray.__module__ = "sr_zoo.models.fsrcnn"
+        _registry.register_model("stray")(FSRCNN)
+    FSRCNN.__module__ = "sr_zoo.models.fsrcnn"
     paper = model_info("fsrcnn").paper
+    with pytest.raises(ValueError, match="make them agree"):  # older code's paper and scales are still checked
+        _registry.register_model("fsrcnn", paper=paper, scales=(2, 3))(FSRCNN)
     with pytest.raises(ValueError, match="make them agree"):
-        _registry.register_model("fsrcnn", paper=paper, scales=(2, 3))(Stray)
-    with pytest.raises(ValueError, match="make them agree"):
-        _registry.register_model("fsrcnn", paper="FSRCNN", scales=(2, 3, 4))(Stray)
-    Stray.__module__ = "sr_zoo.models.srcnn"
-    with pytest.raises(ValueError, match="make them agree"):
-        _registry.register_model("fsrcnn", paper=paper, scales=(2, 3, 4))(Stray)
-    Stray.__module__ = "sr_zoo.models.fsrcnn"
+        _registry.register_model("fsrcnn", paper="FSRCNN", scales=(2, 3, 4))(FSRCNN)
+    FSRCNN.__module__ = "sr_zoo.models.srcnn"
+    with pytest.raises(ValueError, match="make them agree"):  # another module than the spec's
+        _registry.register_model("fsrcnn")(FSRCNN)
+    FSRCNN.__module__ = "sr_zoo.models.fsrcnn"
+    FSRCNN.__name__ = "FSRCNNv2"
+    with pytest.raises(ValueError, match="make them agree"):  # another class than the spec's
+        _registry.register_model("fsrcnn")(FSRCNN)
+    FSRCNN.__name__ = "FSRCNN"
     importlib.import_module("sr_zoo.models.fsrcnn")
     with pytest.raises(ValueError, match="registered twice"):  # agrees with the table, but FSRCNN holds the name
-        _registry.register_model("fsrcnn", paper=paper, scales=(2, 3, 4))(Stray)
-    assert not hasattr(Stray, "model_name") and model_info("fsrcnn").builder.__name__ == "FSRCNN"
+        _registry.register_model("fsrcnn")(FSRCNN)
+    assert not hasattr(FSRCNN, "model_name") and model_info("fsrcnn").builder is not FSRCNN
 
 
 def test_parameter_table_is_what_the_models_build() -> None:

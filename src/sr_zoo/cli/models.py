@@ -20,17 +20,7 @@ from sr_zoo.models.pretrained import manifest, weight_scales  # the manifest, re
 
 _SHOWN_SCALES = (2, 3, 4, 8)  # for a model of any scale
 
-PARAMETERS: dict[str, dict[int, int]] = {
-    "bicubic": {2: 0, 3: 0, 4: 0, 8: 0},
-    "csrcnn": {2: 1_964_611, 4: 3_402_310, 8: 4_368_201},
-    "emtcm": {2: 19_409, 3: 19_409, 4: 19_409},
-    "fsrcnn": {2: 12_809, 3: 12_809, 4: 12_809},
-    "msfmgan": {2: 8_382_467, 3: 8_382_467, 4: 8_382_467},
-    "srcnn": {2: 8_129, 3: 8_129, 4: 8_129},
-    "srgan": {2: 1_512_131, 4: 1_659_843, 8: 1_807_555},
-    "srresnet": {2: 1_512_131, 4: 1_659_843, 8: 1_807_555},
-    "srseg": {2: 1_512_131, 4: 1_659_843, 8: 1_807_555},
-}
+PARAMETERS: dict[str, dict[int, int]] = {name: model_info(name).parameters for name in list_models()}
 """Parameters of ``create_model(name, scale).net`` with the default hyper-parameters, per shown scale."""
 
 
@@ -52,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
     for name in list_models():
         info = model_info(name)
         scales = info.scales or _SHOWN_SCALES
-        counts = ", ".join(f"x{s}: {PARAMETERS[name][s]:,}" for s in scales)
+        counts = ", ".join(f"x{s}: {info.parameters[s]:,}" for s in scales)
         shown = "any" if info.scales is None else " ".join(str(s) for s in info.scales)
         weights = " ".join(f"x{s}" for s in weight_scales(name)) or ("none needed" if name == "bicubic" else "-")
         rows.append((name, shown, weights, counts, info.paper))

@@ -19,46 +19,17 @@ from sr_zoo.models._registry import (
 )
 
 _LAZY: dict[str, str] = {
-    "Bicubic": "sr_zoo.models.bicubic",
-    "CSRCNN": "sr_zoo.models.csrcnn",
-    "EMTCM": "sr_zoo.models.emtcm",
-    "FSRCNN": "sr_zoo.models.fsrcnn",
+    **{model_info(n).class_name: model_info(n).module for n in list_models()},  # every model class: the registry's
     "GANModule": "sr_zoo.models.gan",
-    "MSFMGAN": "sr_zoo.models.msfmgan",
     "PixelLossModule": "sr_zoo.models.base",
-    "SRCNN": "sr_zoo.models.srcnn",
-    "SRGAN": "sr_zoo.models.srgan",
     "SRModule": "sr_zoo.models.base",
-    "SRResNet": "sr_zoo.models.srgan",
-    "SRSEG": "sr_zoo.models.srseg",
     "from_pretrained": "sr_zoo.models.hub",
     "save_pretrained": "sr_zoo.models.hub",
 }
 """The names imported on first use, and the module holding each."""
 
-__all__ = [
-    "CSRCNN",
-    "EMTCM",
-    "FSRCNN",
-    "MSFMGAN",
-    "GANModule",
-    "SRCNN",
-    "SRGAN",
-    "SRSEG",
-    "SRResNet",
-    "Bicubic",
-    "ModelInfo",
-    "PixelLossModule",
-    "SRModule",
-    "check_scale",
-    "create_model",
-    "from_pretrained",
-    "inference_model",
-    "list_models",
-    "model_info",
-    "read_checkpoint",
-    "save_pretrained",
-]
+__all__ = [*_LAZY, "ModelInfo", "check_scale", "create_model", "inference_model", "list_models", "model_info",
+           "read_checkpoint"]
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _LAZY, __all__)

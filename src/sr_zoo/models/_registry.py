@@ -1,13 +1,15 @@
 """The model registry: ``register_model``, ``create_model``, ``list_models`` (as in timm).
 
-What the zoo knows about a model before building it (name, paper, scales, the module that defines it)
-is one static table, ``_TABLE``, so that listing the models or checking a ``--model``/``--scale`` imports
-neither torch nor Lightning. ``ModelInfo.builder`` imports the model's module on first use; there
-``@register_model`` names the class and checks that it agrees with the table.
+What the zoo knows about a model before building it (name, the module and class that define it, paper,
+scales, parameter counts) is one static table of specs, ``_TABLE``, from which the lazy exports of
+``sr_zoo.models``, ``sr-zoo models`` and the tests' model lists derive, so that listing the models or
+checking a ``--model``/``--scale`` imports neither torch nor Lightning. ``ModelInfo.builder`` imports the
+model's module on first use; there ``@register_model(name)`` names the class and checks it is the row's.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 from dataclasses import dataclass
@@ -28,8 +30,10 @@ class ModelInfo:
 
     name: str
     module: str  # the module defining the model's class, imported by ``builder`` on first use
+    class_name: str  # the class, exported lazily by ``sr_zoo.models``
     paper: str
     scales: tuple[int, ...] | None  # None: any integer scale >= 1
+    parameters: dict[int, int]  # of ``create_model(name, scale).net`` with default arguments, per shown scale
 
     @property
     def builder(self) -> Callable[..., nn.Module]:
@@ -44,34 +48,47 @@ class ModelInfo:
 
 
 _TABLE: dict[str, ModelInfo] = {info.name: info for info in (
-    ModelInfo("bicubic", "sr_zoo.models.bicubic", "MATLAB imresize, the baseline of all four papers", None),
-    ModelInfo("csrcnn", "sr_zoo.models.csrcnn", "CSRCNN (Zhang et al.)", (2, 4, 8)),
-    ModelInfo("emtcm", "sr_zoo.models.emtcm", "EMTCM (Yang et al. 2021)", (2, 3, 4)),
-    ModelInfo("fsrcnn", "sr_zoo.models.fsrcnn", "FSRCNN (d=56, s=12, m=4), a baseline of the EMTCM paper's Table 2",
-              (2, 3, 4)),
-    ModelInfo("msfmgan", "sr_zoo.models.msfmgan", "MSFM GAN (Zhou et al. 2019)", (2, 3, 4)),
-    ModelInfo("srcnn", "sr_zoo.models.srcnn", "SRCNN (9-1-5), a baseline of the EMTCM paper's Table 2", (2, 3, 4)),
-    ModelInfo("srresnet", "sr_zoo.models.srgan", "SRResNet (Ledig et al. 2017) as in the SRSEG paper, Sec. 3.1",
-              (2, 4, 8)),
-    ModelInfo("srgan", "sr_zoo.models.srgan", "SRGAN (Ledig et al. 2017) as in the SRSEG paper, Sec. 3.1, 4.2",
-              (2, 4, 8)),
-    ModelInfo("srseg", "sr_zoo.models.srseg", "SRSEG (Rad et al.): SR with a segmentation head", (2, 4, 8)),
+    ModelInfo("bicubic", "sr_zoo.models.bicubic", "Bicubic", "MATLAB imresize, the baseline of all four papers", None,
+              {2: 0, 3: 0, 4: 0, 8: 0}),
+    ModelInfo("csrcnn", "sr_zoo.models.csrcnn", "CSRCNN", "CSRCNN (Zhang et al.)", (2, 4, 8),
+              {2: 1_964_611, 4: 3_402_310, 8: 4_368_201}),
+    ModelInfo("emtcm", "sr_zoo.models.emtcm", "EMTCM", "EMTCM (Yang et al. 2021)", (2, 3, 4),
+              {2: 19_409, 3: 19_409, 4: 19_409}),
+    ModelInfo("fsrcnn", "sr_zoo.models.fsrcnn", "FSRCNN",
+              "FSRCNN (d=56, s=12, m=4), a baseline of the EMTCM paper's Table 2", (2, 3, 4),
+              {2: 12_809, 3: 12_809, 4: 12_809}),
+    ModelInfo("msfmgan", "sr_zoo.models.msfmgan", "MSFMGAN", "MSFM GAN (Zhou et al. 2019)", (2, 3, 4),
+              {2: 8_382_467, 3: 8_382_467, 4: 8_382_467}),
+    ModelInfo("srcnn", "sr_zoo.models.srcnn", "SRCNN", "SRCNN (9-1-5), a baseline of the EMTCM paper's Table 2",
+              (2, 3, 4), {2: 8_129, 3: 8_129, 4: 8_129}),
+    ModelInfo("srresnet", "sr_zoo.models.srgan", "SRResNet",
+              "SRResNet (Ledig et al. 2017) as in the SRSEG paper, Sec. 3.1", (2, 4, 8),
+              {2: 1_512_131, 4: 1_659_843, 8: 1_807_555}),
+    ModelInfo("srgan", "sr_zoo.models.srgan", "SRGAN",
+              "SRGAN (Ledig et al. 2017) as in the SRSEG paper, Sec. 3.1, 4.2", (2, 4, 8),
+              {2: 1_512_131, 4: 1_659_843, 8: 1_807_555}),
+    ModelInfo("srseg", "sr_zoo.models.srseg", "SRSEG", "SRSEG (Rad et al.): SR with a segmentation head", (2, 4, 8),
+              {2: 1_512_131, 4: 1_659_843, 8: 1_807_555}),
 )}
-"""Every zoo model; a new model gets a row here and ``@register_model`` on its class (the two must agree)."""
+"""Every zoo model's spec; a new model gets a row here and ``@register_model(name)`` on its class."""
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}  # filled by @register_model as the model modules import
 
 
-def register_model(name: str, *, paper: str, scales: Sequence[int] | None = None) -> Callable:
-    """Class decorator naming a model (built as ``cls(scale=..., **kwargs)``) ``name`` in the zoo; ``name``,
-    ``paper`` and ``scales`` must be those of its row in the registry's table (``_TABLE``)."""
+def register_model(name: str, *, paper: str | None = None, scales: Sequence[int] | None = None) -> Callable:
+    """Class decorator naming a model (built as ``cls(scale=..., **kwargs)``) ``name`` in the zoo: the class of
+    its row in the registry's table (``_TABLE``: module and class name). ``paper`` and ``scales``, where given
+    (older code), must be the row's too."""
 
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
         row = _TABLE.get(name)
         if row is None:
             raise ValueError(f"model {name!r} is not in the registry's table (sr_zoo.models._registry._TABLE); "
                              "add its row there")
-        declared = ModelInfo(name, builder.__module__, paper, tuple(scales) if scales is not None else None)
+        declared = dataclasses.replace(
+            row, module=builder.__module__, class_name=builder.__name__,
+            paper=row.paper if paper is None else paper,
+            scales=row.scales if scales is None and paper is None else (tuple(scales) if scales is not None else None))
         if declared != row:
             raise ValueError(f"@register_model({name!r}) on {builder.__module__}.{builder.__qualname__} says "
                              f"{declared}, the registry's table {row}; make them agree")

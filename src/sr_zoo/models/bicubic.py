@@ -23,7 +23,7 @@ class BicubicUpsampler(nn.Module):
         return imresize(lr, scale=self.scale)
 
 
-@register_model("bicubic", paper="MATLAB imresize, the baseline of all four papers")
+@register_model("bicubic")
 class Bicubic(SRModule):
     """Bicubic upsampling as a zoo model: nothing to train, everything to compare against."""
 

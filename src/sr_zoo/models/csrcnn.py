@@ -150,7 +150,7 @@ class CSRCNNNet(nn.Module):
         return [out[..., : h * 2 ** (i + 1), : w * 2 ** (i + 1)] for i, out in kept.items()]
 
 
-@register_model("csrcnn", paper="CSRCNN (Zhang et al.)", scales=(2, 4, 8))
+@register_model("csrcnn")
 class CSRCNN(SRModule):
     """CSRCNN on RGB with the curriculum and loss schedule of Sec. III-B/III-C (driven by callbacks).
 

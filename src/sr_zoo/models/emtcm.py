@@ -44,7 +44,7 @@ class EMTCMNet(nn.Module):
         return self.deconv(self.recovery(high))
 
 
-@register_model("emtcm", paper="EMTCM (Yang et al. 2021)", scales=(2, 3, 4))
+@register_model("emtcm")
 class EMTCM(PixelLossModule):
     """EMTCM on Y with the multi-task loss ``sum_n (1 - SSIM_n) + beta * sum_n CE_n`` (EMTCM paper, eq. 6-8,
     beta = 1e-4).

@@ -39,7 +39,7 @@ class FSRCNNNet(nn.Module):
         return self.deconv(self.body(y))
 
 
-@register_model("fsrcnn", paper="FSRCNN (d=56, s=12, m=4), a baseline of the EMTCM paper's Table 2", scales=(2, 3, 4))
+@register_model("fsrcnn")
 class FSRCNN(PixelLossModule):
     """FSRCNN trained with MSE on Y; learning rates ``lr`` (convolutions) and ``deconv_lr`` (deconvolution),
     as the paper's 1e-3 and 1e-4, with Adam in place of its SGD.

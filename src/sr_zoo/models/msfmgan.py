@@ -126,7 +126,7 @@ class PatchDiscriminator(nn.Module):
         return self.body(x * 2.0 - 1.0)  # images in [0, 1] centred
 
 
-@register_model("msfmgan", paper="MSFM GAN (Zhou et al. 2019)", scales=(2, 3, 4))
+@register_model("msfmgan")
 class MSFMGAN(GANModule):
     """The MSFM GAN (Sec. 3.3, 4.1): l_G = MSE + ``perceptual_weight`` x VGG16 relu4_3 + ``adversarial_weight``
     x adversarial; Adam 1e-4, no weight decay, x0.8 every 20k iterations. ``pretrain_iterations`` of MSE

@@ -43,7 +43,7 @@ class SRCNNNet(nn.Module):
         return self.reconstruction(x)
 
 
-@register_model("srcnn", paper="SRCNN (9-1-5), a baseline of the EMTCM paper's Table 2", scales=(2, 3, 4))
+@register_model("srcnn")
 class SRCNN(PixelLossModule):
     """SRCNN trained with MSE on Y; learning rates ``lr`` (first two layers) and ``last_lr`` (last), as
     the paper's 1e-4 and 1e-5, with Adam in place of its SGD (which needs ~10^8 steps at these rates).

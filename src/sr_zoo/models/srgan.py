@@ -114,7 +114,7 @@ class SRGANDiscriminator(nn.Module):
         return self.classifier(self.features(x * 2.0 - 1.0))
 
 
-@register_model("srresnet", paper="SRResNet (Ledig et al. 2017) as in the SRSEG paper, Sec. 3.1", scales=(2, 4, 8))
+@register_model("srresnet")
 class SRResNet(PixelLossModule):
     """The generator alone trained with MSE (the SRSEG paper's SRResNet row): Adam 1e-3, /10 every 20 epochs."""
 
@@ -136,7 +136,7 @@ class SRResNet(PixelLossModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch"}}
 
 
-@register_model("srgan", paper="SRGAN (Ledig et al. 2017) as in the SRSEG paper, Sec. 3.1, 4.2", scales=(2, 4, 8))
+@register_model("srgan")
 class SRGAN(GANModule):
     """SRResNet generator + SRGAN discriminator + VGG16 relu4_1 perceptual loss (SRSEG paper, eq. 1 without
     the segmentation term). Stages in epochs: MSE for ``mse_epochs`` (SRSEG's 25 + 25, its segmentation

@@ -40,7 +40,7 @@ class SegmentationHead(nn.Module):
         return self.body(features)
 
 
-@register_model("srseg", paper="SRSEG (Rad et al.): SR with a segmentation head", scales=(2, 4, 8))
+@register_model("srseg")
 class SRSEG(SRGAN):
     """SRGAN + a training-only segmentation head with the boundary-masked cross-entropy (eq. 1): alpha 1 MSE,
     beta 2e-6 VGG16 relu4_1, gamma 1e-3 adversarial, delta 0.8 segmentation (Sec. 3.5)."""
