@@ -34,6 +34,9 @@ class ModelInfo:
     paper: str
     scales: tuple[int, ...] | None  # None: any integer scale >= 1
     parameters: dict[int, int]  # of ``create_model(name, scale).net`` with default arguments, per shown scale
+    # A small configuration (a scale, narrow and shallow, non-default arguments a saved config must restore)
+    # with which tests run every model through a mechanism (Hub format, export, tiling) in seconds.
+    small: tuple[int, dict[str, Any]] = (2, {})
 
     @property
     def builder(self) -> Callable[..., nn.Module]:
@@ -49,26 +52,35 @@ class ModelInfo:
 
 _TABLE: dict[str, ModelInfo] = {info.name: info for info in (
     ModelInfo("bicubic", "sr_zoo.models.bicubic", "Bicubic", "MATLAB imresize, the baseline of all four papers", None,
-              {2: 0, 3: 0, 4: 0, 8: 0}),
+              {2: 0, 3: 0, 4: 0, 8: 0},
+              small=(3, {})),
     ModelInfo("csrcnn", "sr_zoo.models.csrcnn", "CSRCNN", "CSRCNN (Zhang et al.)", (2, 4, 8),
-              {2: 1_964_611, 4: 3_402_310, 8: 4_368_201}),
+              {2: 1_964_611, 4: 3_402_310, 8: 4_368_201},
+              small=(2, {"blocks_per_level": [1]})),
     ModelInfo("emtcm", "sr_zoo.models.emtcm", "EMTCM", "EMTCM (Yang et al. 2021)", (2, 3, 4),
-              {2: 19_409, 3: 19_409, 4: 19_409}),
+              {2: 19_409, 3: 19_409, 4: 19_409},
+              small=(3, {"padding_mode": "replicate"})),
     ModelInfo("fsrcnn", "sr_zoo.models.fsrcnn", "FSRCNN",
               "FSRCNN (d=56, s=12, m=4), a baseline of the EMTCM paper's Table 2", (2, 3, 4),
-              {2: 12_809, 3: 12_809, 4: 12_809}),
+              {2: 12_809, 3: 12_809, 4: 12_809},
+              small=(2, {"d": 12, "s": 6, "m": 2})),
     ModelInfo("msfmgan", "sr_zoo.models.msfmgan", "MSFMGAN", "MSFM GAN (Zhou et al. 2019)", (2, 3, 4),
-              {2: 8_382_467, 3: 8_382_467, 4: 8_382_467}),
+              {2: 8_382_467, 3: 8_382_467, 4: 8_382_467},
+              small=(2, {"widths": [8, 16, 32], "d_widths": [8, 16, 32, 64]})),
     ModelInfo("srcnn", "sr_zoo.models.srcnn", "SRCNN", "SRCNN (9-1-5), a baseline of the EMTCM paper's Table 2",
-              (2, 3, 4), {2: 8_129, 3: 8_129, 4: 8_129}),
+              (2, 3, 4), {2: 8_129, 3: 8_129, 4: 8_129},
+              small=(3, {"n1": 16, "n2": 8, "padding_mode": "zeros"})),
     ModelInfo("srresnet", "sr_zoo.models.srgan", "SRResNet",
               "SRResNet (Ledig et al. 2017) as in the SRSEG paper, Sec. 3.1", (2, 4, 8),
-              {2: 1_512_131, 4: 1_659_843, 8: 1_807_555}),
+              {2: 1_512_131, 4: 1_659_843, 8: 1_807_555},
+              small=(4, {"n": 8, "blocks": 2})),
     ModelInfo("srgan", "sr_zoo.models.srgan", "SRGAN",
               "SRGAN (Ledig et al. 2017) as in the SRSEG paper, Sec. 3.1, 4.2", (2, 4, 8),
-              {2: 1_512_131, 4: 1_659_843, 8: 1_807_555}),
+              {2: 1_512_131, 4: 1_659_843, 8: 1_807_555},
+              small=(2, {"n": 8, "blocks": 2, "patch_size": 24})),
     ModelInfo("srseg", "sr_zoo.models.srseg", "SRSEG", "SRSEG (Rad et al.): SR with a segmentation head", (2, 4, 8),
-              {2: 1_512_131, 4: 1_659_843, 8: 1_807_555}),
+              {2: 1_512_131, 4: 1_659_843, 8: 1_807_555},
+              small=(2, {"n": 8, "blocks": 2, "patch_size": 24, "head_channels": 8})),
 )}
 """Every zoo model's spec; a new model gets a row here and ``@register_model(name)`` on its class."""
 
