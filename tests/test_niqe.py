@@ -172,3 +172,36 @@ def test_validation_scores_niqe_when_the_datamodule_asks(tmp_path: Path, monkeyp
     assert scores["val/val/niqe"] == pytest.approx(float(expected.compute()), abs=1e-4)
     with pytest.raises(DatasetError, match="eval_metrics: unknown 'brisque'; known: niqe, lpips"):
         SRDataModule(eval_metrics=["brisque"])
+
+
+def test_compare_captions_niqe_under_each_panel_and_the_hr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    """``sr-zoo compare --metrics niqe``: each panel's NIQE (border = scale) and the HR image's, the metric's own
+    values, in the JSON; the figure gains a caption line for them."""
+    from PIL import Image
+
+    from sr_zoo.cli import main
+    from sr_zoo.data.eval_sets import make_lr, modcrop
+    from sr_zoo.models import create_model
+
+    model_path = _pristine()
+    cache = tmp_path / "hub" / "checkpoints"
+    cache.mkdir(parents=True)
+    shutil.copy(model_path, cache / "niqe_pris_params.npz")
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    image = NIQE_FILES / "baboon.png"
+    plain, with_niqe = tmp_path / "plain.png", tmp_path / "niqe.png"
+    assert main(["compare", str(image), "--scale", "3", "--models", "bicubic", "-o", str(plain),
+                 "--device", "cpu"]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(image), "--scale", "3", "--models", "bicubic", "--metrics", "niqe", "-o",
+                 str(with_niqe), "--device", "cpu"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    hr = modcrop(read_image(image), 3)[None]
+    sr = create_model("bicubic", 3)(make_lr(hr[0], 3)[None])
+    for name, picture in (("bicubic", sr), ("HR", hr)):
+        expected = NIQE(crop_border=3, model_path=str(model_path))
+        expected.update(picture)
+        got = report["scores"]["bicubic"]["niqe"] if name == "bicubic" else report["hr"]["niqe"]
+        assert got == pytest.approx(float(expected.compute()), abs=1e-4), name
+    assert Image.open(with_niqe).height == Image.open(plain).height + 18

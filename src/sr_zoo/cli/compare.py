@@ -37,6 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "bicubic fsrcnn fsrcnn@authors emtcm=runs/last.ckpt")
     p.add_argument("--box", type=int, nargs=4, default=None, metavar=("LEFT", "TOP", "WIDTH", "HEIGHT"),
                    help="region to zoom, in HR pixels (default: a central square of a quarter of the short side)")
+    p.add_argument("--metrics", nargs="+", default=[], choices=("lpips", "niqe"),
+                   help="scores under each panel beside PSNR/SSIM: lpips (RGB, against HR), niqe (Y, no reference; "
+                   "the HR image gets one too); the whole image scored, border = scale, as in sr-zoo benchmark")
     p.add_argument("-o", "--output", type=Path, required=True, help="the PNG to write")
     add_device_argument(p)
     p.set_defaults(run=run)
@@ -94,7 +97,24 @@ def run(args: argparse.Namespace) -> int:
         return _compare(args, models)
 
 
+def _extra_scores(metrics: dict, sr: torch.Tensor, hr: torch.Tensor, title: str) -> dict[str, float]:
+    """Each extra metric of one image; a metric the image is too small for is left out."""
+    scores = {}
+    for name, metric in metrics.items():
+        metric.reset()
+        try:
+            metric.update(sr, hr)
+        except ValueError:  # smaller than NIQE's blocks once the border is cropped
+            continue
+        value = float(metric.compute())
+        if not math.isfinite(value):
+            raise SRZooError(f"{title}: its {name.upper()} is {value} (the model's output holds NaN: damaged weights?)")
+        scores[name] = value
+    return scores
+
+
 def _compare(args: argparse.Namespace, models: list[tuple[str, str, Path | None]]) -> int:
+    from sr_zoo.cli.benchmark import extra_metrics
     from sr_zoo.cli.devices import resolve_device
     from sr_zoo.cli.outputs import write_atomically
     from sr_zoo.data.eval_sets import make_lr, modcrop
@@ -116,19 +136,27 @@ def _compare(args: argparse.Namespace, models: list[tuple[str, str, Path | None]
         raise SRZooError(f"--box: box {box} does not fit in the {w}x{h} image")
     device = resolve_device(args.device)
     lr = make_lr(hr, args.scale)[None].to(device)
+    metrics = extra_metrics(args.metrics, device)
+    for metric in metrics.values():
+        metric.crop_border = args.scale
+    # NIQE needs no reference: the HR image's own is the figure's yardstick.
+    hr_scores = _extra_scores({k: m for k, m in metrics.items() if k == "niqe"}, hr[None].to(device),
+                              hr[None].to(device), "HR")
     panels = []
     for title, name, ckpt, weights in models:
         model = to_inference_device(inference_model(name, args.scale, ckpt, weights), device, args.memory_format)
         sr = model(lr)
         psnr, ssim = _scores(sr, hr[None].to(device), args.scale, title)
-        panels.append(Panel(title, sr[0].cpu(), psnr, ssim))
+        panels.append(Panel(title, sr[0].cpu(), psnr, ssim, _extra_scores(metrics, sr, hr[None].to(device), title)))
     try:
-        figure, _ = comparison_figure(hr, panels, box)
+        figure, _ = comparison_figure(hr, panels, box, hr_scores=hr_scores)
     except ValueError as exc:
         raise SRZooError(f"--box: {exc}") from None
     write_atomically(args.output, lambda tmp: figure.save(tmp, format="PNG"), "-o")
     rounded = lambda v: None if v is None else round(v, 4)  # noqa: E731
     print(json.dumps({"figure": str(args.output), "box": list(box),
-                      "scores": {p.title: {"psnr": rounded(p.psnr), "ssim": rounded(p.ssim)} for p in panels}},
+                      "scores": {p.title: {"psnr": rounded(p.psnr), "ssim": rounded(p.ssim),
+                                           **{k: rounded(v) for k, v in p.extra.items()}} for p in panels},
+                      **({"hr": {k: rounded(v) for k, v in hr_scores.items()}} if hr_scores else {})},
                      allow_nan=False))
     return 0

@@ -7,7 +7,7 @@ so that every pixel shown is a pixel of the result, as in the papers' figures.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
@@ -27,6 +27,7 @@ class Panel:
     image: Tensor
     psnr: float | None = None
     ssim: float | None = None
+    extra: dict[str, float] = field(default_factory=dict)  # other scores by metric name (niqe, lpips)
 
 
 def _to_uint8(image: Tensor) -> np.ndarray:
@@ -37,11 +38,13 @@ def _to_uint8(image: Tensor) -> np.ndarray:
 
 
 def comparison_figure(hr: Tensor, panels: list[Panel], box: tuple[int, int, int, int], height: int = 256,
+                      hr_scores: dict[str, float] | None = None,
                       ) -> tuple[Image.Image, dict[str, tuple[int, int, int, int]]]:
     """The figure and where each part sits: ``{"overview": (x, y, w, h), title: (x, y, w, h), ...}``.
 
     ``box`` is ``(left, top, width, height)`` in HR pixels; each zoomed crop is that region of a panel's
-    image magnified ``max(1, height // box height)`` times.
+    image magnified ``max(1, height // box height)`` times. ``hr_scores``: no-reference scores of the HR image
+    (NIQE), captioned under its column as a panel's extra scores are.
     """
     left, top, bw, bh = box
     H, W = hr.shape[-2:]
@@ -54,22 +57,27 @@ def comparison_figure(hr: Tensor, panels: list[Panel], box: tuple[int, int, int,
     draw = ImageDraw.Draw(overview)
     f = height / H
     draw.rectangle([left * f, top * f, (left + bw) * f - 1, (top + bh) * f - 1], outline=(255, 0, 0), width=2)
-    columns = [("HR", hr8, None, None)] + [(p.title, _to_uint8(p.image), p.psnr, p.ssim) for p in panels]
+    columns = [("HR", hr8, None, None, hr_scores or {})] + [(p.title, _to_uint8(p.image), p.psnr, p.ssim, p.extra)
+                                                            for p in panels]
     crop_w, crop_h = bw * zoom, bh * zoom
     width = overview_w + len(columns) * (crop_w + _GAP) + _GAP
-    figure = Image.new("RGB", (width, max(height, crop_h) + _CAPTION), "white")
+    caption = _CAPTION + (18 if any(c[4] for c in columns) else 0)  # a third line for the extra scores
+    figure = Image.new("RGB", (width, max(height, crop_h) + caption), "white")
     figure.paste(overview, (0, 0))
     layout = {"overview": (0, 0, overview_w, height)}
     font = ImageFont.load_default(size=14)
     pen = ImageDraw.Draw(figure)
     x = overview_w + _GAP
-    for title, image, psnr, ssim in columns:
+    for title, image, psnr, ssim, extra in columns:
         crop = image[top : top + bh, left : left + bw].repeat(zoom, axis=0).repeat(zoom, axis=1)
         figure.paste(Image.fromarray(crop), (x, 0))
         layout[title] = (x, 0, crop_w, crop_h)
         pen.text((x + 2, crop_h + 4), title, fill="black", font=font)
         if psnr is not None:
             pen.text((x + 2, crop_h + 22), f"{psnr:.2f} dB" + (f" / {ssim:.4f}" if ssim is not None else ""),
+                     fill="black", font=font)
+        if extra:
+            pen.text((x + 2, crop_h + 40), "  ".join(f"{k.upper()} {v:.3f}" for k, v in extra.items()),
                      fill="black", font=font)
         x += crop_w + _GAP
     return figure, layout
