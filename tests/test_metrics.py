@@ -149,3 +149,33 @@ def test_row_bands_cover_every_window_once() -> None:
         for start, stop in metrics._row_bands(rows, width, overlap=10):
             windows += range(start, stop - 10)
         assert windows == list(range(rows - 10))
+
+
+def test_the_test_table_holds_each_images_own_scores(tmp_path) -> None:  # noqa: ANN001
+    """``sr-zoo test``'s per-image table (W&B ``test/per_image``): each row is that image's Y PSNR/SSIM with the
+    scale as border, as ``y_psnr``/``y_ssim`` give them for the model's output."""
+    import cv2
+    import lightning as L
+
+    from sr_zoo.data import BenchmarkDataset, SRDataModule
+    from sr_zoo.models import create_model
+
+    folder = tmp_path / "set"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for name, size in (("a", (40, 52)), ("b", (36, 30))):
+        cv2.imwrite(str(folder / f"{name}.png"), cv2.GaussianBlur(rng.integers(0, 256, (*size, 3), dtype=np.uint8),
+                                                                  (0, 0), 1.2))
+    model = create_model("bicubic", 2)
+    data = SRDataModule(train=["demo"], val=[], test=[str(folder)], scale=2, num_workers=0,
+                        root=str(tmp_path / "data"))
+    L.Trainer(logger=False, enable_progress_bar=False, enable_model_summary=False).test(model, datamodule=data,
+                                                                                        verbose=False)
+    dataset = BenchmarkDataset(folder, 2)
+    expected = []
+    for index in range(len(dataset)):
+        item = dataset[index]
+        sr = model(item["lr"][None])
+        expected.append([folder.name, item["name"], round(float(y_psnr(sr, item["hr"][None], 2)[0]), 4),
+                         round(float(y_ssim(sr, item["hr"][None], 2)[0]), 6)])
+    assert model._test_rows == expected

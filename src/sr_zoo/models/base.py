@@ -16,7 +16,7 @@ from torchvision.utils import make_grid
 
 from sr_zoo.data.batches import EvalBatch, PredictBatch, TrainBatch
 from sr_zoo.errors import SRZooError
-from sr_zoo.metrics import YPSNR, YSSIM, y_psnr, y_ssim
+from sr_zoo.metrics import YPSNR, YSSIM
 from sr_zoo.models._registry import check_scale
 from sr_zoo.ops import imresize, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
 from sr_zoo.ops.padding import run_padded
@@ -149,7 +149,7 @@ class SRModule(L.LightningModule):
         if prefix == "val" and dataloader_idx == 0 and batch_idx < self.sample_images:
             self._log_sample(batch, sr, batch_idx)
         if prefix == "test":
-            self._record_test_image(key.split("/", 1)[1], batch, sr)
+            self._record_test_image(key.split("/", 1)[1], batch, metrics)
 
     def validation_step(self, batch: EvalBatch, batch_idx: int, dataloader_idx: int = 0) -> None:
         self._evaluate("val", batch, batch_idx, dataloader_idx)
@@ -180,10 +180,10 @@ class SRModule(L.LightningModule):
         self.on_validation_epoch_start()
         self._test_rows: list[list[Any]] = []
 
-    def _record_test_image(self, set_name: str, batch: EvalBatch, sr: Tensor) -> None:
-        crop = self.eval_scale
+    def _record_test_image(self, set_name: str, batch: EvalBatch, metrics: Any) -> None:
+        """The batch's per-image PSNR/SSIM, as the set's metrics scored them (``last``), for the test table."""
         names = batch.get("name", [f"{len(self._test_rows)}"])
-        for i, (psnr, ssim) in enumerate(zip(y_psnr(sr, batch["hr"], crop), y_ssim(sr, batch["hr"], crop))):
+        for i, (psnr, ssim) in enumerate(zip(metrics["psnr"].last, metrics["ssim"].last)):
             self._test_rows.append([set_name, names[i], round(float(psnr), 4), round(float(ssim), 6)])
 
     def on_test_epoch_end(self) -> None:
