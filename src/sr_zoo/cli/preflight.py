@@ -120,16 +120,9 @@ def check_ckpt_path(args: Sequence[str], subcommand: str) -> None:
 
 def _check_ckpt_file(path: str, args: Sequence[str], subcommand: str) -> None:
     from sr_zoo.models import create_model
-    from sr_zoo.models._registry import checkpoint_model
-    from sr_zoo.training.checkpointing import load_checkpoint_file
+    from sr_zoo.models._registry import checkpoint_model, read_checkpoint
 
-    saved = load_checkpoint_file(path)
-    if "state_dict" not in saved:
-        keys = ", ".join(sorted(map(str, saved))[:6]) or "nothing"
-        raise CheckpointError(f"{path}: not a Lightning checkpoint (no state_dict; it holds {keys})")
-    if not isinstance(saved["state_dict"], dict):
-        kind = type(saved["state_dict"]).__name__
-        raise CheckpointError(f"{path}: not a Lightning checkpoint (its state_dict is a {kind})")
+    saved = read_checkpoint(path)
     if subcommand == "fit":
         missing = [k for k, kind in (("optimizer_states", list), ("lr_schedulers", list), ("loops", dict))
                    if not isinstance(saved.get(k), kind)]

@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from sr_zoo.errors import SRZooError
+from sr_zoo.errors import CheckpointError, SRZooError
 
 if TYPE_CHECKING:
     from torch import nn
@@ -266,9 +266,12 @@ def read_checkpoint(path: str | os.PathLike) -> dict:
     from sr_zoo.training.checkpointing import load_checkpoint_file
 
     saved = load_checkpoint_file(path)
-    if not isinstance(saved, dict) or "state_dict" not in saved:
-        raise SRZooError(f"{path}: not a Lightning checkpoint (no state_dict)")
+    if not isinstance(saved, dict):
+        raise CheckpointError(f"{path}: not a Lightning checkpoint (it holds a {type(saved).__name__})")
+    if "state_dict" not in saved:
+        keys = ", ".join(sorted(map(str, saved))[:6]) or "nothing"
+        raise CheckpointError(f"{path}: not a Lightning checkpoint (no state_dict; it holds {keys})")
     if not isinstance(saved["state_dict"], dict):
-        raise SRZooError(f"{path}: not a Lightning checkpoint "
-                         f"(its state_dict is a {type(saved['state_dict']).__name__})")
+        raise CheckpointError(f"{path}: not a Lightning checkpoint "
+                              f"(its state_dict is a {type(saved['state_dict']).__name__})")
     return saved
