@@ -44,6 +44,17 @@ def _pristine() -> Path:
     return path
 
 
+def _pristine_in_torch_hub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The pristine model placed where a user's first run caches it (torch hub's checkpoints under a temporary
+    hub folder), so the code under test finds it offline; its path in ../shared."""
+    model_path = _pristine()
+    cache = tmp_path / "hub" / "checkpoints"
+    cache.mkdir(parents=True)
+    shutil.copy(model_path, cache / "niqe_pris_params.npz")
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    return model_path
+
+
 def _niqe_of(path: Path, model_path: Path) -> float:
     image = read_image(path)
     metric = NIQE(model_path=str(model_path))
@@ -153,11 +164,7 @@ def test_validation_scores_niqe_when_the_datamodule_asks(tmp_path: Path, monkeyp
     from sr_zoo.errors import DatasetError
     from sr_zoo.models import create_model
 
-    model_path = _pristine()
-    cache = tmp_path / "hub" / "checkpoints"
-    cache.mkdir(parents=True)
-    shutil.copy(model_path, cache / "niqe_pris_params.npz")
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    model_path = _pristine_in_torch_hub(tmp_path, monkeypatch)
     folder = tmp_path / "val"
     folder.mkdir()
     shutil.copy(NIQE_FILES / "baboon.png", folder / "baboon.png")
@@ -184,11 +191,7 @@ def test_compare_captions_niqe_under_each_panel_and_the_hr(tmp_path: Path, monke
     from sr_zoo.data.eval_sets import make_lr, modcrop
     from sr_zoo.models import create_model
 
-    model_path = _pristine()
-    cache = tmp_path / "hub" / "checkpoints"
-    cache.mkdir(parents=True)
-    shutil.copy(model_path, cache / "niqe_pris_params.npz")
-    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path / "hub"))
+    model_path = _pristine_in_torch_hub(tmp_path, monkeypatch)
     image = NIQE_FILES / "baboon.png"
     plain, with_niqe = tmp_path / "plain.png", tmp_path / "niqe.png"
     assert main(["compare", str(image), "--scale", "3", "--models", "bicubic", "-o", str(plain),

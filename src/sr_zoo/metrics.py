@@ -9,7 +9,7 @@ image is scored in bands of at most ``BAND_PIXELS`` rows' pixels in float64, so 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor
@@ -18,7 +18,8 @@ from torchmetrics import Metric
 from sr_zoo.ops.color import rgb_to_y
 from sr_zoo.ops.quantize import quantize
 
-__all__ = ["BAND_PIXELS", "NIQE", "SSIM_WINDOW", "YPSNR", "YSSIM", "ssim_valid", "to_y_255", "y_psnr", "y_ssim"]
+__all__ = ["BAND_PIXELS", "NIQE", "SSIM_WINDOW", "YPSNR", "YSSIM", "extra_metrics", "ssim_valid", "to_y_255", "y_psnr",
+           "y_ssim"]
 
 SSIM_WINDOW = 11
 _SSIM_SIGMA = 1.5
@@ -272,3 +273,10 @@ class NIQE(Metric):
 
     def compute(self) -> Tensor:
         return self.total / self.count
+
+
+def extra_metrics(names: Sequence[str], crop_border: int = 0) -> dict[str, Metric]:
+    """The metrics asked for by name beside PSNR/SSIM (``lpips``, ``niqe``; others ignored), each built once
+    (LPIPS holds a network, NIQE its pristine model): for ``sr-zoo benchmark/compare`` and validation/testing."""
+    kinds = {"lpips": LPIPS, "niqe": NIQE}
+    return {name: kinds[name](crop_border=crop_border) for name in dict.fromkeys(names) if name in kinds}

@@ -113,10 +113,9 @@ _EXTRA_TITLES = {"lpips": "LPIPS (RGB)", "niqe": "NIQE (Y, no reference)"}
 
 def extra_metrics(names: list[str], device: Any) -> dict[str, Any]:
     """The metrics asked for beyond PSNR/SSIM, built once (LPIPS holds a network, NIQE its pristine model)."""
-    from sr_zoo.metrics import LPIPS, NIQE
+    from sr_zoo.metrics import extra_metrics as build
 
-    kinds = {"lpips": LPIPS, "niqe": NIQE}
-    return {name: kinds[name]().to(device) for name in dict.fromkeys(names) if name in kinds}
+    return {name: metric.to(device) for name, metric in build(names).items()}
 
 
 def _print(results: list[BenchmarkResult], name: str, args: argparse.Namespace, error: str | None = None) -> None:

@@ -129,10 +129,9 @@ class SRModule(L.LightningModule):
             names = getattr(self.trainer.datamodule, "eval_metrics", None) or []
         except RuntimeError:  # not attached to a Trainer
             names = []
-        from sr_zoo.metrics import LPIPS, NIQE
+        from sr_zoo.metrics import extra_metrics
 
-        kinds = {"niqe": NIQE, "lpips": LPIPS}
-        return {name: kinds[name](crop_border=self.scale) for name in names}
+        return extra_metrics(names, crop_border=self.scale)
 
     def _evaluate(self, prefix: str, batch: EvalBatch, batch_idx: int, dataloader_idx: int) -> None:
         names = self._set_names(prefix)
