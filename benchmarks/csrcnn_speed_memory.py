@@ -5,7 +5,7 @@ of the symmetric one; Table VI gives 6.1 / 11.6 / 20.1 ms and 1,043 / 1,665 / 3,
 on a GTX 1080 Ti. This prints, for x2 / x4 / x8, each variant's median forward time and the peak
 memory of the forward pass, and the asymmetric/symmetric ratios, all measured in this one run; the
 ``table6`` variant is the network Table VI counts (4/4/4 with two more HR convolutions per level,
-docs/csrcnn.md), printed beside the paper's figures. Each configuration runs in a fresh process: on CPU
+the CSRCNN card), printed beside the paper's figures. Each configuration runs in a fresh process: on CPU
 the peak is the growth of the process's maximum resident set during the forward passes; on CUDA it is
 ``torch.cuda.max_memory_allocated``, and ``device MB`` is the GPU's used memory (``mem_get_info``: total
 less free, so every process on that GPU, this one's CUDA context and cache included: what a tool such as

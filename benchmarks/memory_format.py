@@ -41,7 +41,8 @@ from sr_zoo.models.pretrained import weight_scales
 
 SHARED_SET5 = Path(__file__).resolve().parents[2] / "shared" / "data" / "Set5"
 LAYOUTS = ("contiguous", "channels_last")
-SMOKE_MODELS = ("bicubic", "srcnn", "fsrcnn", "emtcm")
+# the light networks (under 100k parameters): --smoke runs each in seconds
+SMOKE_MODELS = tuple(n for n in list_models() if max(model_info(n).parameters.values()) < 100_000)
 
 
 def _model(name: str) -> tuple[torch.nn.Module, int, str]:

@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 
 from helpers.paths import REPO
+from helpers.small_models import LIGHT
 from sr_zoo.cli import main
 from sr_zoo.cli.lightning import translate_args
 from sr_zoo.data import read_image
+from sr_zoo.models import model_info
 from sr_zoo.ops import imresize
 
 
@@ -22,7 +24,7 @@ def _common(tmp_path: Path) -> list[str]:
             "--trainer.logger=false", "--trainer.enable_progress_bar=false", "--trainer.enable_model_summary=false"]
 
 
-@pytest.mark.parametrize("name,scale", [("bicubic", 2), ("srcnn", 3), ("fsrcnn", 3), ("emtcm", 3)])
+@pytest.mark.parametrize("name,scale", [(name, model_info(name).small[0]) for name in LIGHT])
 def test_fast_dev_run_on_a_fresh_install(name: str, scale: int, tmp_path: Path) -> None:
     argv = ["fit", "--model", name, "--scale", str(scale), "--trainer.fast_dev_run=true", *_common(tmp_path)]
     assert main(argv) == 0

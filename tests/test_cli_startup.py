@@ -165,10 +165,10 @@ def test_lazy_hub_exports() -> None:
 
 
 def _decorators_in_source() -> dict[str, tuple[str, str]]:
-    """Every ``@register_model(...)`` in ``sr_zoo/models/*.py``, read from the source (not imported):
+    """Every ``@register_model(...)`` in ``sr_zoo/models/**/*.py``, read from the source (not imported):
     name -> (module, class name)."""
     found: dict[str, tuple[str, str]] = {}
-    for path in sorted(MODELS_DIR.glob("*.py")):
+    for path in sorted(MODELS_DIR.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
             if not isinstance(node, ast.ClassDef):
                 continue
@@ -177,14 +177,15 @@ def _decorators_in_source() -> dict[str, tuple[str, str]]:
                     name = ast.literal_eval(deco.args[0])
                     assert name not in found, f"{name} decorated twice"
                     assert not deco.keywords, f"{name}: paper and scales are the registry's spec, not repeated"
-                    found[name] = (f"sr_zoo.models.{path.stem}", node.name)
+                    module = ".".join(path.relative_to(MODELS_DIR).with_suffix("").parts)
+                    found[name] = (f"sr_zoo.models.{module}", node.name)
     return found
 
 
-def test_static_table_equals_the_decorators() -> None:
+def test_the_specs_equal_the_decorators() -> None:
     in_source = _decorators_in_source()
     assert len(in_source) == 9
-    table = {name: (info.module, info.class_name) for name, info in _registry._TABLE.items()}
+    table = {name: (info.module, info.class_name) for name, info in _registry._table().items()}
     assert table == in_source
     classes = _registry.import_models()  # every model module imported: each decorator checked itself
     assert sorted(classes) == sorted(_registry._BUILDERS) == list_models()

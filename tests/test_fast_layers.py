@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from sr_zoo.models.blocks import ChannelsLastConv2d, SubPixelDeconv, deconv_upsampler
-from sr_zoo.models.srgan import SRResNetGenerator
+from sr_zoo.models.srseg.srgan import SRResNetGenerator
 
 
 def _pair(scale: int, cin: int, cout: int) -> tuple[SubPixelDeconv, nn.ConvTranspose2d]:

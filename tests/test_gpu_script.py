@@ -21,7 +21,8 @@ from helpers.paths import REPO, load_benchmark_file
 SCRIPT = REPO / "benchmarks" / "gpu" / "run.sh"
 STEPS = ["install", "data", "cuda_tests", "table6", "srseg", "train_emtcm_x3", "train_srcnn_x3", "train_fsrcnn_x3",
          "export", "score", "roofline", "lightning_overhead", "csrcnn_x2"]
-# Parameter counts, in thousands, from docs/csrcnn.md's table (default 6/4/2, symmetric 4/4/4, Table VI's network).
+# Parameter counts, in thousands, from the CSRCNN card's table (src/sr_zoo/models/csrcnn/README.md): default 6/4/2,
+# symmetric 4/4/4, Table VI's network.
 CSRCNN_K = {(2, "asymmetric"): 1965, (4, "asymmetric"): 3402, (8, "asymmetric"): 4368,
             (2, "symmetric"): 1476, (4, "symmetric"): 2914, (8, "symmetric"): 4352,
             (2, "table6"): 1550, (4, "table6"): 3062, (8, "table6"): 4573}

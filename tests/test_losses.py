@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from sr_zoo.losses import DistributionCrossEntropy, MultiTaskLoss, SSIMLoss
+from sr_zoo.losses import SSIMLoss
+from sr_zoo.models.emtcm.loss import DistributionCrossEntropy, MultiTaskLoss
 
 
 def _image(*values: float) -> torch.Tensor:

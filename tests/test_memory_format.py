@@ -13,7 +13,7 @@ import torch
 
 import sr_zoo.inference.layout as layout
 from helpers.paths import REPO, load_benchmark, shared_set
-from helpers.small_models import SMALL, small_model
+from helpers.small_models import LIGHT, SMALL, small_model
 from sr_zoo.cli import main
 from sr_zoo.files.images import read_image
 from sr_zoo.inference.layout import inference_memory_format, to_inference_device
@@ -96,6 +96,6 @@ def test_memory_format_benchmark_smoke(tmp_path: Path) -> None:
     module = load_benchmark("memory_format")
     assert module.main(["--smoke", "--json", str(tmp_path / "rows.json")]) == 0
     rows = json.loads((tmp_path / "rows.json").read_text())["rows"]
-    assert [r["model"] for r in rows] == ["bicubic", "srcnn", "fsrcnn", "emtcm"]
+    assert [r["model"] for r in rows] == LIGHT  # every light network, in the registry's order
     assert all(r["ms_contiguous"] > 0 and r["ms_channels_last"] > 0 and r["max_diff"] < 1e-4 for r in rows)
-    assert rows[0]["max_diff"] == 0  # bicubic holds no convolution weights: nothing changes
+    assert rows[LIGHT.index("bicubic")]["max_diff"] == 0  # bicubic holds no convolution weights: nothing changes

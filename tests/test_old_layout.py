@@ -18,6 +18,8 @@ import torch
 import yaml
 
 import sr_zoo
+import sr_zoo.losses
+import sr_zoo.models
 from helpers.paths import TESTS
 from sr_zoo import _compat
 from sr_zoo.cli import main
@@ -125,3 +127,22 @@ def test_import_statement_of_an_old_path(monkeypatch: pytest.MonkeyPatch) -> Non
     from sr_zoo.training.schedules import SteadyStateStop
 
     assert sr_zoo.callbacks.SteadyStateStop is SteadyStateStop
+
+
+@pytest.mark.parametrize("name", sorted(sr_zoo.losses.MOVED_TO_FOLDERS))
+def test_a_loss_moved_to_its_papers_folder_keeps_its_old_name(name: str) -> None:
+    new = getattr(importlib.import_module(sr_zoo.losses.MOVED_TO_FOLDERS[name]), name)
+    with pytest.warns(DeprecationWarning, match=rf"^sr_zoo.losses.{name} moved to sr_zoo.models.\w+.loss;"):
+        assert getattr(sr_zoo.losses, name) is new
+
+
+def test_the_flat_model_modules_are_the_paper_folders() -> None:
+    """``sr_zoo.models.emtcm.EMTCM`` (a module before issue 29, a folder now) names the same classes."""
+    for name in sr_zoo.models.list_models():
+        info = sr_zoo.models.model_info(name)
+        folder = importlib.import_module(info.module.rsplit(".", 1)[0])
+        assert getattr(folder, info.class_name) is info.builder
+    from sr_zoo.models.csrcnn import CSRCNNNet
+    from sr_zoo.models.emtcm import EMTCMNet
+
+    assert EMTCMNet.__module__ == "sr_zoo.models.emtcm.model" and CSRCNNNet.__module__ == "sr_zoo.models.csrcnn.model"

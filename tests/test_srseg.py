@@ -12,9 +12,9 @@ import torch
 from helpers.gan_helpers import tiny_extractor, trainer
 from helpers.srseg_data import coco_stuff_standin, region_image
 from sr_zoo.data import SRDataModule
-from sr_zoo.losses import masked_cross_entropy
 from sr_zoo.models import SRSEG, SRResNet, create_model
-from sr_zoo.models.srgan import SRGANDiscriminator, SRResNetGenerator
+from sr_zoo.models.srseg.loss import masked_cross_entropy
+from sr_zoo.models.srseg.srgan import SRGANDiscriminator, SRResNetGenerator
 
 
 def _tiny(cls=SRSEG, **kwargs):  # noqa: ANN001, ANN202

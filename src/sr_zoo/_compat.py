@@ -30,6 +30,8 @@ MOVED: dict[str, tuple[str, ...]] = {
     "sr_zoo.data.imagefile": ("sr_zoo.files.images", "sr_zoo.files.atomic"),
     "sr_zoo.data.cache": ("sr_zoo.files.atomic",),
     "sr_zoo.data.benchmark": ("sr_zoo.data.eval_sets",),
+    # issue 29: a folder per paper; SRResNet and SRGAN went with SRSEG, whose baselines they are
+    "sr_zoo.models.srgan": ("sr_zoo.models.srseg.srgan",),
 }
 # names that changed as well as their module
 RENAMED: dict[str, dict[str, str]] = {"sr_zoo.weights": {"cached_weights": "cached_download"}}

@@ -9,6 +9,8 @@ import torch
 from sr_zoo.models import create_model, list_models, model_info
 
 SMALL = {name: model_info(name).small for name in list_models()}  # the registry's specs
+# The zoo's light networks (under 100k parameters at every scale): cheap enough to test at full size.
+LIGHT = [name for name in list_models() if max(model_info(name).parameters.values()) < 100_000]
 
 
 def small_model(name: str, seed: int = 0) -> torch.nn.Module:

@@ -1,10 +1,15 @@
 """Training losses, one module per kind; models import them from here.
 
-``pixel``: SSIM, EMTCM's distribution cross-entropy and multi-task weighting, SRSEG's masked
-cross-entropy. ``adversarial``: GAN losses on discriminator logits. ``perceptual``: the VGG16 feature
-loss (its weights come through ``sr_zoo.files``). May import ``sr_zoo.errors``, ``sr_zoo.files`` and
-``sr_zoo.ops``; never models, data or training.
+``pixel``: SSIM and the per-image reduction. ``adversarial``: GAN losses on discriminator logits.
+``perceptual``: the VGG16 feature loss (its weights come through ``sr_zoo.files``). May import
+``sr_zoo.errors``, ``sr_zoo.files`` and ``sr_zoo.ops``; never models, data or training. A loss only one
+paper uses lives in that paper's folder (``sr_zoo.models.emtcm.loss``, ``sr_zoo.models.srseg.loss``); its
+old name here still works, with a warning.
 """
+
+import importlib
+import warnings
+from typing import Any
 
 from sr_zoo.losses.adversarial import AdversarialLoss
 from sr_zoo.losses.perceptual import (
@@ -15,8 +20,20 @@ from sr_zoo.losses.perceptual import (
                                       vgg16_features,
                                       vgg16_state_dict,
 )
-from sr_zoo.losses.pixel import DistributionCrossEntropy, MultiTaskLoss, SSIMLoss, masked_cross_entropy
+from sr_zoo.losses.pixel import SSIMLoss, reduce_images
 
-__all__ = ["VGG16_LAYERS", "VGG16_URL", "AdversarialLoss", "DistributionCrossEntropy", "MultiTaskLoss",
-           "PerceptualInput", "PerceptualLoss", "SSIMLoss", "masked_cross_entropy", "vgg16_features",
-           "vgg16_state_dict"]
+__all__ = ["VGG16_LAYERS", "VGG16_URL", "AdversarialLoss", "PerceptualInput", "PerceptualLoss", "SSIMLoss",
+           "reduce_images", "vgg16_features", "vgg16_state_dict"]
+
+# issue 29: losses of one paper moved to its folder; the old names resolve there on first use (never at import,
+# so that this layer imports no model).
+MOVED_TO_FOLDERS = {"DistributionCrossEntropy": "sr_zoo.models.emtcm.loss", "MultiTaskLoss": "sr_zoo.models.emtcm.loss",
+                    "masked_cross_entropy": "sr_zoo.models.srseg.loss"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in MOVED_TO_FOLDERS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(f"sr_zoo.losses.{name} moved to {MOVED_TO_FOLDERS[name]}; the old path will go in a later release",
+                  DeprecationWarning, stacklevel=2)
+    return getattr(importlib.import_module(MOVED_TO_FOLDERS[name]), name)

@@ -1,30 +1,26 @@
-"""Training losses shared by the zoo's models.
+"""Pixel losses shared by the zoo's models: SSIM as a loss, and the per-image reduction every such loss uses.
 
-EMTCM's multi-task loss (EMTCM paper, Sec. 3.2, eq. 6-8) is built from two reusable parts: an SSIM
-loss on kornia's differentiable SSIM, and a cross-entropy between the intensity distributions of the
-SR and HR images.
-
-Reductions (what makes eq. 8's beta mean the same thing at any patch and batch size): each task is
-first reduced to one number per image, and both are averages over the image (SSIM over its valid
-windows, the per-pixel cross-entropy over its pixels; the image reading's distribution sums to 1
-already); eq. 6 and 7 then sum over the images of the batch. The literal-minded alternative, the
-pixel cross-entropy summed over pixels (``ce_pixels="sum"``), weighs it by beta x (pixels per patch).
+Reductions (what makes a loss weight such as EMTCM's beta mean the same thing at any patch and batch size):
+each task is first reduced to one number per image (an average over the image), then summed (``"sum"``, as
+EMTCM's eq. 6 and 7) or averaged over the images of the batch. EMTCM's distribution cross-entropy and
+multi-task loss are in its folder (``sr_zoo.models.emtcm.loss``), SRSEG's masked cross-entropy in its
+(``sr_zoo.models.srseg.loss``).
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-import torch
 from kornia.metrics import ssim as kornia_ssim
 from torch import Tensor, nn
 
-__all__ = ["DistributionCrossEntropy", "MultiTaskLoss", "SSIMLoss", "masked_cross_entropy"]
+__all__ = ["Reduction", "SSIMLoss", "reduce_images"]
 
 Reduction = Literal["sum", "mean"]
 
 
-def _reduce(per_image: Tensor, reduction: Reduction) -> Tensor:
+def reduce_images(per_image: Tensor, reduction: Reduction) -> Tensor:
+    """One value per image to the batch's: their sum or their mean."""
     return per_image.sum() if reduction == "sum" else per_image.mean()
 
 
@@ -38,85 +34,4 @@ class SSIMLoss(nn.Module):
 
     def forward(self, sr: Tensor, hr: Tensor) -> Tensor:
         ssim_map = kornia_ssim(sr, hr, self.window_size, max_val=1.0, padding="valid")
-        return _reduce(1.0 - ssim_map.flatten(1).mean(dim=1), self.reduction)
-
-
-class DistributionCrossEntropy(nn.Module):
-    """``-sum_n p_n log p^_n`` (eq. 7) between the "ground-truth probability distribution" of the HR
-    image and the one the network outputs. The paper does not define the distribution; two readings:
-
-    * ``pixel`` (default): every pixel's intensity ``y`` in [0, 1] is a Bernoulli probability, so
-      ``p = (y, 1 - y)`` and the loss is ``-sum [y log y^ + (1 - y) log(1 - y^)]`` over pixels and images
-      (SR clamped to [eps, 1 - eps]). It is minimal exactly where SR equals HR, pixel by pixel, so it
-      pins absolute intensities; that is what the paper's Table 6 needs (dropping the CE task costs
-      0.3 dB of PSNR, 33.73 -> 33.43, which a loss blind to brightness could not cost).
-    * ``image``: each image is one distribution over its pixels, ``p(i) = y_i / sum_j y_j``. Minimal
-      when SR's normalised intensities equal HR's: blind to a global brightness factor. Trained with
-      the SSIM task it let PSNR drift down on Set5 (README, EMTCM).
-
-    The minimum of either is the entropy of ``p``, not zero. Per image, the pixel reading is averaged
-    over pixels (``pixels="mean"``, so its scale does not grow with the patch) or summed
-    (``pixels="sum"``); ``reduction`` then sums (eq. 7) or averages over the batch.
-    """
-
-    def __init__(self, reading: Literal["pixel", "image"] = "pixel", eps: float = 1e-6, reduction: Reduction = "sum",
-                 pixels: Reduction = "mean") -> None:
-        super().__init__()
-        if reading not in ("pixel", "image"):
-            raise ValueError(f"reading must be 'pixel' or 'image', got {reading!r}")
-        if pixels not in ("mean", "sum"):
-            raise ValueError(f"pixels must be 'mean' or 'sum', got {pixels!r}")
-        self.reading, self.eps, self.reduction, self.pixels = reading, eps, reduction, pixels
-
-    def forward(self, sr: Tensor, hr: Tensor) -> Tensor:
-        if self.reading == "pixel":
-            p = hr.flatten(1).clamp(0, 1)
-            q = sr.flatten(1).clamp(self.eps, 1 - self.eps)
-            per_pixel = -(p * torch.log(q) + (1 - p) * torch.log1p(-q))
-            per_image = per_pixel.mean(dim=1) if self.pixels == "mean" else per_pixel.sum(dim=1)
-            return _reduce(per_image, self.reduction)
-        p = hr.flatten(1).clamp_min(0) + self.eps
-        q = sr.flatten(1).clamp_min(0) + self.eps
-        p = p / p.sum(dim=1, keepdim=True)
-        log_q = torch.log(q) - torch.log(q.sum(dim=1, keepdim=True))
-        return _reduce(-(p * log_q).sum(dim=1), self.reduction)
-
-
-class MultiTaskLoss(nn.Module):
-    """EMTCM's multi-task co-optimisation, ``L = L_HVS + beta * L_FD`` (eq. 8, beta = 1e-4).
-
-    ``hvs=False`` drops the SSIM task and ``beta=0`` the cross-entropy task: Table 6's EMTCM-HVS and
-    EMTCM-FD ablations. See the module docstring for the reductions.
-    """
-
-    def __init__(self, beta: float = 1e-4, reading: Literal["pixel", "image"] = "pixel", reduction: Reduction = "sum",
-                 ce_pixels: Reduction = "mean", hvs: bool = True) -> None:
-        super().__init__()
-        if not hvs and beta == 0:
-            raise ValueError("MultiTaskLoss needs at least one task: hvs=False with beta=0 leaves no loss")
-        self.beta, self.hvs = beta, hvs
-        self.ssim = SSIMLoss(reduction=reduction)
-        self.cross_entropy = DistributionCrossEntropy(reading=reading, reduction=reduction, pixels=ce_pixels)
-
-    def forward(self, sr: Tensor, hr: Tensor) -> Tensor:
-        loss = self.ssim(sr, hr) if self.hvs else sr.new_zeros(())
-        if self.beta:
-            loss = loss + self.beta * self.cross_entropy(sr, hr)
-        return loss
-
-
-def masked_cross_entropy(logits: Tensor, label: Tensor, mask: Tensor | None = None, ignore_index: int = 255) -> Tensor:
-    """Pixel-wise cross-entropy averaged over the pixels that count (SRSEG paper, eq. 1, M_boundary . L_seg).
-
-    ``logits`` ``(N, C, H, W)``, ``label`` ``(N, H, W)`` class indices (``ignore_index``: unlabeled),
-    ``mask`` ``(N, H, W)`` bool, True where the loss counts (SRSEG's boundary mask). The mean is over
-    counted pixels, so its scale does not depend on how much of the patch the mask removes; with no
-    pixel counted the loss is 0 (and still part of the graph).
-    """
-    per_pixel = torch.nn.functional.cross_entropy(logits.float(), label.long(), ignore_index=ignore_index,
-                                                  reduction="none")
-    counted = label != ignore_index
-    if mask is not None:
-        counted = counted & mask.bool()
-    weights = counted.to(per_pixel.dtype)
-    return (per_pixel * weights).sum() / weights.sum().clamp(min=1.0)
+        return reduce_images(1.0 - ssim_map.flatten(1).mean(dim=1), self.reduction)

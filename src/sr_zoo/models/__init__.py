@@ -1,4 +1,5 @@
-"""The model zoo: ``create_model(name, scale=...)``, ``list_models()``, one file per paper's network.
+"""The model zoo: ``create_model(name, scale=...)``, ``list_models()``; one folder per paper (its models' specs,
+networks, LightningModules and card).
 
 The registry's functions are imported here at once (they need neither torch nor Lightning); the model
 classes, the base classes and the hub's ``save_pretrained``/``from_pretrained`` are imported on first use

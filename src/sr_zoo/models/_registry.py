@@ -1,7 +1,8 @@
 """The model registry: ``register_model``, ``create_model``, ``list_models`` (as in timm).
 
 What the zoo knows about a model before building it (name, the module and class that define it, paper,
-scales, parameter counts) is one static table of specs, ``_TABLE``, from which the lazy exports of
+scales, parameter counts) is one spec per model, ``SPECS`` in the package of its paper's folder
+(``sr_zoo/models/emtcm/__init__.py``), gathered by ``_table()``, from which the lazy exports of
 ``sr_zoo.models``, ``sr-zoo models`` and the tests' model lists derive, so that listing the models or
 checking a ``--model``/``--scale`` imports neither torch nor Lightning. ``ModelInfo.builder`` imports the
 model's module on first use; there ``@register_model(name)`` names the class and checks it is the row's.
@@ -10,8 +11,10 @@ model's module on first use; there ``@register_model(name)`` names the class and
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import os
+import pkgutil
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
@@ -50,60 +53,44 @@ class ModelInfo:
                                "table says it does") from None
 
 
-_TABLE: dict[str, ModelInfo] = {info.name: info for info in (
-    ModelInfo("bicubic", "sr_zoo.models.bicubic", "Bicubic", "MATLAB imresize, the baseline of all four papers", None,
-              {2: 0, 3: 0, 4: 0, 8: 0},
-              small=(3, {})),
-    ModelInfo("csrcnn", "sr_zoo.models.csrcnn", "CSRCNN", "CSRCNN (Zhang et al.)", (2, 4, 8),
-              {2: 1_964_611, 4: 3_402_310, 8: 4_368_201},
-              small=(2, {"blocks_per_level": [1]})),
-    ModelInfo("emtcm", "sr_zoo.models.emtcm", "EMTCM", "EMTCM (Yang et al. 2021)", (2, 3, 4),
-              {2: 19_409, 3: 19_409, 4: 19_409},
-              small=(3, {"padding_mode": "replicate"})),
-    ModelInfo("fsrcnn", "sr_zoo.models.fsrcnn", "FSRCNN",
-              "FSRCNN (d=56, s=12, m=4), a baseline of the EMTCM paper's Table 2", (2, 3, 4),
-              {2: 12_809, 3: 12_809, 4: 12_809},
-              small=(2, {"d": 12, "s": 6, "m": 2})),
-    ModelInfo("msfmgan", "sr_zoo.models.msfmgan", "MSFMGAN", "MSFM GAN (Zhou et al. 2019)", (2, 3, 4),
-              {2: 8_382_467, 3: 8_382_467, 4: 8_382_467},
-              small=(2, {"widths": [8, 16, 32], "d_widths": [8, 16, 32, 64]})),
-    ModelInfo("srcnn", "sr_zoo.models.srcnn", "SRCNN", "SRCNN (9-1-5), a baseline of the EMTCM paper's Table 2",
-              (2, 3, 4), {2: 8_129, 3: 8_129, 4: 8_129},
-              small=(3, {"n1": 16, "n2": 8, "padding_mode": "zeros"})),
-    ModelInfo("srresnet", "sr_zoo.models.srgan", "SRResNet",
-              "SRResNet (Ledig et al. 2017) as in the SRSEG paper, Sec. 3.1", (2, 4, 8),
-              {2: 1_512_131, 4: 1_659_843, 8: 1_807_555},
-              small=(4, {"n": 8, "blocks": 2})),
-    ModelInfo("srgan", "sr_zoo.models.srgan", "SRGAN",
-              "SRGAN (Ledig et al. 2017) as in the SRSEG paper, Sec. 3.1, 4.2", (2, 4, 8),
-              {2: 1_512_131, 4: 1_659_843, 8: 1_807_555},
-              small=(2, {"n": 8, "blocks": 2, "patch_size": 24})),
-    ModelInfo("srseg", "sr_zoo.models.srseg", "SRSEG", "SRSEG (Rad et al.): SR with a segmentation head", (2, 4, 8),
-              {2: 1_512_131, 4: 1_659_843, 8: 1_807_555},
-              small=(2, {"n": 8, "blocks": 2, "patch_size": 24, "head_channels": 8})),
-)}
-"""Every zoo model's spec; a new model gets a row here and ``@register_model(name)`` on its class."""
+@functools.cache
+def _table() -> dict[str, ModelInfo]:
+    """Every zoo model's spec: the ``SPECS`` of each folder (package) under ``sr_zoo/models``, one per paper.
+    A folder's package holds only its specs, so finding them imports neither torch nor Lightning."""
+    import sr_zoo.models as package
+
+    table: dict[str, ModelInfo] = {}
+    for entry in sorted(pkgutil.iter_modules(package.__path__), key=lambda e: e.name):
+        if not entry.ispkg:
+            continue
+        folder = importlib.import_module(f"{package.__name__}.{entry.name}")
+        for spec in getattr(folder, "SPECS", ()):
+            if spec.name in table:
+                raise ValueError(f"model {spec.name!r} has two specs: {table[spec.name].module}, {folder.__name__}")
+            table[spec.name] = spec
+    return dict(sorted(table.items()))
+
 
 _BUILDERS: dict[str, Callable[..., nn.Module]] = {}  # filled by @register_model as the model modules import
 
 
 def register_model(name: str, *, paper: str | None = None, scales: Sequence[int] | None = None) -> Callable:
     """Class decorator naming a model (built as ``cls(scale=..., **kwargs)``) ``name`` in the zoo: the class of
-    its row in the registry's table (``_TABLE``: module and class name). ``paper`` and ``scales``, where given
+    its spec (``SPECS`` of its folder: module and class name). ``paper`` and ``scales``, where given
     (older code), must be the row's too."""
 
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        row = _TABLE.get(name)
+        row = _table().get(name)
         if row is None:
-            raise ValueError(f"model {name!r} is not in the registry's table (sr_zoo.models._registry._TABLE); "
-                             "add its row there")
+            raise ValueError(f"model {name!r} has no spec (SPECS in the __init__.py of its folder under "
+                             "sr_zoo/models); add it there")
         declared = dataclasses.replace(
             row, module=builder.__module__, class_name=builder.__name__,
             paper=row.paper if paper is None else paper,
             scales=row.scales if scales is None and paper is None else (tuple(scales) if scales is not None else None))
         if declared != row:
             raise ValueError(f"@register_model({name!r}) on {builder.__module__}.{builder.__qualname__} says "
-                             f"{declared}, the registry's table {row}; make them agree")
+                             f"{declared}, its spec {row}; make them agree")
         if name in _BUILDERS:
             raise ValueError(f"model {name!r} is registered twice")
         if isinstance(builder, type):
@@ -117,18 +104,18 @@ def register_model(name: str, *, paper: str | None = None, scales: Sequence[int]
 def import_models() -> dict[str, Callable[..., nn.Module]]:
     """Every model's class by name, their modules imported (for what finds classes among the imported ones,
     as LightningCLI's short class names do)."""
-    return {name: info.builder for name, info in _TABLE.items()}
+    return {name: info.builder for name, info in _table().items()}
 
 
 def list_models() -> list[str]:
     """Names of every zoo model, sorted (the table: no model is imported)."""
-    return sorted(_TABLE)
+    return list(_table())
 
 
 def model_info(name: str) -> ModelInfo:
     """The registry entry of ``name``; an unknown name is a one-line error listing the known ones."""
     try:
-        return _TABLE[name.lower()]
+        return _table()[name.lower()]
     except KeyError:
         raise SRZooError(f"unknown model {name!r}; available: {', '.join(list_models())}") from None
 

@@ -6,7 +6,7 @@ upsampling stage and gives 6-class logits at LR size. It is ``self.seg_head``, o
 inference ``model.net`` is SRResNet's generator exactly. It trains in the generator's Adam in the stages
 whose loss has the segmentation term. Objective (eq. 1) and schedule (Sec. 3.5): MSE alone for 25 epochs,
 + segmentation for 25, then the whole objective for 55; Adam 1e-3 divided by 10 every 20 epochs, restarted
-at each step by default (``lr_schedule="stage"``: Sec. 3.5 does not say; the reading is in docs/srseg.md).
+at each step by default (``lr_schedule="stage"``: Sec. 3.5 does not say; the reading is in README.md).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from torch import Tensor, nn
 
 from sr_zoo.data.batches import TrainBatch
 from sr_zoo.data.coco_stuff import IGNORE_INDEX, SRSEG_CLASSES
-from sr_zoo.losses import masked_cross_entropy
 from sr_zoo.models._registry import register_model
-from sr_zoo.models.srgan import SRGAN
+from sr_zoo.models.srseg.loss import masked_cross_entropy
+from sr_zoo.models.srseg.srgan import SRGAN
 
 __all__ = ["SRSEG", "SegmentationHead"]
 

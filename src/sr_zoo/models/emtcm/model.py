@@ -5,7 +5,7 @@ multi-task loss and cross-scale training.
 Follows the EMTCM paper's Sec. 3 (architecture, loss) and 4.2 (layer sizes, learning rates, two-step data
 schedule, cross-scale strategy). Where the paper is ambiguous, the readings (3x3 mapping kernel against
 4.2's literal 1x1, the nine one-layer residual blocks, the per-image loss reductions) and the parameter
-count that Table 5 does not match are in docs/emtcm.md.
+count that Table 5 does not match are in README.md.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import Any, Literal
 
 from torch import Tensor, nn
 
-from sr_zoo.losses import MultiTaskLoss
 from sr_zoo.models._registry import register_model
 from sr_zoo.models.base import PixelLossModule
 from sr_zoo.models.blocks import ConvPReLU, PaddingMode, Residual, deconv_upsampler
+from sr_zoo.models.emtcm.loss import MultiTaskLoss
 
 __all__ = ["EMTCM", "EMTCMNet"]
 
@@ -69,7 +69,7 @@ class EMTCM(PixelLossModule):
         finetune: ``all`` trains every layer; ``deconv`` freezes G, F, M and R (cross-scale, Sec. 4.2).
         padding_mode: ``zeros`` (default: Sec. 4.2 implements EMTCM in PyTorch 1.0.0, whose convolutions
             pad with zeros and have no other mode) or ``replicate`` (FSRCNN's authors' code, from which
-            EMTCM's layers come); measured both ways in docs/emtcm.md.
+            EMTCM's layers come); measured both ways in README.md.
         deconv_padding: the deconvolution's padding; ``None`` centres it (x2 4, x3 3, x4 4), as FSRCNN's.
             The zoo's weights before these options were zero-padded with deconvolution padding 4, and load so.
     """

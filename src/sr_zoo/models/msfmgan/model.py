@@ -6,7 +6,7 @@ Figure 3 (kernel sizes and widths) is not in the text: the generator follows the
 (Sec. 3.1: the bicubically upscaled input, 7 encoder convolutions and 2 max-pools, the MSFM's three
 sub-modules, the decoder's sub-pixel convolutions, ReLU and no batch norm) and makes arguments of the rest;
 the layer-by-layer reading, its layer count against the paper's 23 and the choice of ``relu4_3`` for
-Sec. 3.3.2's perceptual layer are in docs/msfmgan.md.
+Sec. 3.3.2's perceptual layer are in README.md.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ Each level: a densely connected group of BP-U blocks in LR space (with a residua
 stride-2 transposed convolution, a refined block in HR space (with its own residual skip) and a 3x3
 convolution to RGB; 64 filters of 3x3 throughout, He initialisation, ReLU. Where the text is silent
 (the BP-U block's layers, the dense connections, the upsampler, the depth that fits Table VI's parameter
-counts), the readings are in docs/csrcnn.md.
+counts), the readings are in README.md.
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ class CSRCNN(SRModule):
     is ours); ``optimizer="adam"`` for short runs. L1 or L2 as ``loss_kind`` says
     (``sr_zoo.training.schedules.LossSchedule`` alternates it); the target at factor f is the HR patch reduced
     (MATLAB bicubic) to f times the LR size. The loss is taken at the final output only, as Sec. III-A's
-    prose says (``level_loss="top"``), or at every level, as eq. 8 sums (``"all"``); see docs/csrcnn.md.
+    prose says (``level_loss="top"``), or at every level, as eq. 8 sums (``"all"``); see README.md.
 
     Args:
         scale: 2, 4 or 8 (1, 2 or 3 levels).

@@ -1,0 +1,18 @@
+"""Bicubic: MATLAB's ``imresize``, the baseline of all four papers (nothing to train).
+
+The paper's folder: its networks and LightningModules (``model.py``), its card
+(``README.md``: the paper, the readings, the results beside the paper's) and here its specs, what the zoo
+knows without importing torch.
+"""
+
+from sr_zoo._lazy import lazy_package
+from sr_zoo.models._registry import ModelInfo
+
+SPECS = (
+    ModelInfo("bicubic", "sr_zoo.models.bicubic.model", "Bicubic", "MATLAB imresize, the baseline of all four papers",
+              None,
+              {2: 0, 3: 0, 4: 0, 8: 0},
+              small=(3, {})),
+)
+
+__getattr__, __dir__ = lazy_package(__name__, ('.model',))
