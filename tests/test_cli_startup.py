@@ -200,24 +200,24 @@ def test_register_model_refuses_a_class_the_table_lacks_or_contradicts() -> None
     class FSRCNN:
         pass
 
-    with pytest.raises(ValueError, match="'stray' is not in the registry's table"):
+    with pytest.raises(ValueError, match="'stray' has no spec"):
         _registry.register_model("stray")(FSRCNN)
-    FSRCNN.__module__ = "sr_zoo.models.fsrcnn"
+    FSRCNN.__module__ = "sr_zoo.models.fsrcnn.model"
     paper = model_info("fsrcnn").paper
     with pytest.raises(ValueError, match="make them agree"):  # older code's paper and scales are still checked
         _registry.register_model("fsrcnn", paper=paper, scales=(2, 3))(FSRCNN)
     with pytest.raises(ValueError, match="make them agree"):
         _registry.register_model("fsrcnn", paper="FSRCNN", scales=(2, 3, 4))(FSRCNN)
-    FSRCNN.__module__ = "sr_zoo.models.srcnn"
+    FSRCNN.__module__ = "sr_zoo.models.srcnn.model"
     with pytest.raises(ValueError, match="make them agree"):  # another module than the spec's
         _registry.register_model("fsrcnn")(FSRCNN)
-    FSRCNN.__module__ = "sr_zoo.models.fsrcnn"
+    FSRCNN.__module__ = "sr_zoo.models.fsrcnn.model"
     FSRCNN.__name__ = "FSRCNNv2"
     with pytest.raises(ValueError, match="make them agree"):  # another class than the spec's
         _registry.register_model("fsrcnn")(FSRCNN)
     FSRCNN.__name__ = "FSRCNN"
-    importlib.import_module("sr_zoo.models.fsrcnn")
-    with pytest.raises(ValueError, match="registered twice"):  # agrees with the table, but FSRCNN holds the name
+    importlib.import_module("sr_zoo.models.fsrcnn.model")
+    with pytest.raises(ValueError, match="registered twice"):  # agrees with the spec, but FSRCNN holds the name
         _registry.register_model("fsrcnn")(FSRCNN)
     assert not hasattr(FSRCNN, "model_name") and model_info("fsrcnn").builder is not FSRCNN
 
