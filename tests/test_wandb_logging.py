@@ -124,3 +124,22 @@ def test_a_resumed_fit_continues_its_wandb_run_and_checkpoint_folder(tmp_path: P
     assert torch.load(ckpt, weights_only=True)["global_step"] == 5
     runs = sorted((tmp_path / "wandb").glob("offline-run-*"))
     assert len(runs) == 2 and all(r.name.endswith(run_id) for r in runs)
+
+
+def test_wandb_mode_set_but_empty_is_unset_and_an_unknown_one_is_one_line(tmp_path: Path) -> None:
+    """``WANDB_MODE=`` (exported empty) made wandb's settings raise a pydantic traceback on every fit; now it
+    counts as unset (offline without an account); a mode wandb does not know is named in one line, exit 2."""
+    env = _env(tmp_path, "http://127.0.0.1:9")
+    common = ["-m", "sr_zoo", "fit", "--model", "fsrcnn", "--scale", "2", f"--data.root={tmp_path / 'data'}",
+              "--data.val=[]", "--data.samples_per_epoch=16", "--data.batch_size=16", "--trainer.max_steps=1",
+              "--trainer.enable_progress_bar=false"]
+    run = dict(capture_output=True, text=True, cwd=tmp_path, timeout=600, stdin=subprocess.DEVNULL)
+    empty = subprocess.run([sys.executable, *common], env={**env, "WANDB_MODE": ""}, **run)
+    assert empty.returncode == 0, empty.stderr[-3000:]
+    assert "no W&B credentials found: logging offline" in empty.stderr and "Traceback" not in empty.stderr
+    assert len(list((tmp_path / "wandb").glob("offline-run-*"))) == 1
+    bad = subprocess.run([sys.executable, *common], env={**env, "WANDB_MODE": "ofline"}, **run)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert bad.stderr.strip().splitlines()[-1] == (
+        "sr-zoo: error: WANDB_MODE='ofline': not a W&B mode; use one of online, offline, shared, disabled, dryrun, "
+        "run (or unset it)")

@@ -123,7 +123,9 @@ def _check_ckpt_path(args: Sequence[str]) -> None:
     first with a bare ``torch.load`` and lets its hyper-parameters replace the run's model
     (``sr_zoo.cli.preflight.check_ckpt_path``); so does a bad ``init_from`` (``check_init_from``)."""
     from sr_zoo.cli.preflight import check_ckpt_path, check_init_from
+    from sr_zoo.training.loggers import check_wandb_mode
 
+    check_wandb_mode()  # inside the logger's constructor, jsonargparse would bury the error in its usage dump
     check_ckpt_path(args, args[0] if args else "")
     if args and args[0] == "fit":
         check_init_from(args)

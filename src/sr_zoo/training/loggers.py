@@ -16,12 +16,26 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_info
 
-__all__ = ["RUN_ID_KEY", "SRZooWandbLogger", "WandbRunId", "resuming_run", "wandb_credentials_found"]
+__all__ = ["RUN_ID_KEY", "SRZooWandbLogger", "WANDB_MODES", "WandbRunId", "check_wandb_mode", "resuming_run",
+           "wandb_credentials_found"]
 
 RUN_ID_KEY = "sr_zoo_wandb_run_id"
 """Where a checkpoint holds the W&B run it was logged to (``WandbRunId``)."""
 
 _resumed_run_id: str | None = None
+WANDB_MODES = ("online", "offline", "shared", "disabled", "dryrun", "run")  # what wandb's settings accept
+
+
+def check_wandb_mode() -> None:
+    """``WANDB_MODE`` set but empty counts as unset (wandb itself fails on it with a traceback from its settings);
+    a value wandb does not know is a one-line error naming the variable (the command line checks it first)."""
+    mode = os.environ.get("WANDB_MODE")
+    if mode is not None and not mode.strip():
+        del os.environ["WANDB_MODE"]
+    elif mode is not None and mode not in WANDB_MODES:
+        from sr_zoo.errors import SRZooError
+
+        raise SRZooError(f"WANDB_MODE={mode!r}: not a W&B mode; use one of {', '.join(WANDB_MODES)} (or unset it)")
 
 
 def wandb_credentials_found() -> bool:
@@ -38,6 +52,7 @@ class SRZooWandbLogger(WandbLogger):
     """``WandbLogger`` (project ``sr_zoo``) that goes offline instead of prompting for a login."""
 
     def __init__(self, project: str = "sr_zoo", offline: bool | None = None, **kwargs: Any) -> None:
+        check_wandb_mode()
         if offline is None:
             offline = "WANDB_MODE" not in os.environ and not wandb_credentials_found()
             if offline:
