@@ -179,3 +179,21 @@ def test_the_test_table_holds_each_images_own_scores(tmp_path) -> None:  # noqa:
         expected.append([folder.name, item["name"], round(float(y_psnr(sr, item["hr"][None], 2)[0]), 4),
                          round(float(y_ssim(sr, item["hr"][None], 2)[0]), 6)])
     assert model._test_rows == expected
+
+
+def test_the_metric_names_are_the_metrics_built() -> None:
+    """``sr_zoo.metric_names`` (no torch: the command line's choices, the data module's check) names exactly the
+    metric classes ``extra_metrics`` builds, and the command lines offer those names."""
+    import argparse
+
+    from sr_zoo.cli import benchmark, compare
+    from sr_zoo.metric_names import EXTRA_METRICS, TABLE_METRICS
+    from sr_zoo.metrics import EXTRA_KINDS
+
+    assert sorted(EXTRA_KINDS) == sorted(EXTRA_METRICS) and not set(TABLE_METRICS) & set(EXTRA_METRICS)
+    for command, offered in ((benchmark, (*TABLE_METRICS, *EXTRA_METRICS)), (compare, EXTRA_METRICS)):
+        sub = argparse.ArgumentParser().add_subparsers()
+        command.add_parser(sub)
+        (parser,) = sub.choices.values()
+        (action,) = [a for a in parser._actions if "--metrics" in a.option_strings]
+        assert tuple(action.choices) == offered

@@ -278,5 +278,9 @@ class NIQE(Metric):
 def extra_metrics(names: Sequence[str], crop_border: int = 0) -> dict[str, Metric]:
     """The metrics asked for by name beside PSNR/SSIM (``lpips``, ``niqe``; others ignored), each built once
     (LPIPS holds a network, NIQE its pristine model): for ``sr-zoo benchmark/compare`` and validation/testing."""
-    kinds = {"lpips": LPIPS, "niqe": NIQE}
+    kinds = EXTRA_KINDS
     return {name: kinds[name](crop_border=crop_border) for name in dict.fromkeys(names) if name in kinds}
+
+
+EXTRA_KINDS: dict[str, type[Metric]] = {"lpips": LPIPS, "niqe": NIQE}
+"""The class of each of ``sr_zoo.metric_names.EXTRA_METRICS`` (a test holds the two to the same names)."""

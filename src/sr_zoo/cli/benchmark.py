@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sr_zoo.cli.devices import add_device_argument
 from sr_zoo.cli.weights import add_weights_arguments, chosen_weights
 from sr_zoo.errors import Interrupted, SRZooError, one_line
+from sr_zoo.metric_names import EXTRA_METRICS, TABLE_METRICS
 from sr_zoo.models import check_scale, model_info
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-root", type=Path, default=None, metavar="DIR",
                    help="where named sets are looked for and fetched (default: $SR_ZOO_DATA or ~/.cache/sr_zoo)")
     add_device_argument(p)
-    p.add_argument("--metrics", nargs="+", default=["psnr", "ssim"], choices=("psnr", "ssim", "lpips", "niqe"),
+    p.add_argument("--metrics", nargs="+", default=["psnr", "ssim"], choices=(*TABLE_METRICS, *EXTRA_METRICS),
                    metavar="METRIC", help="psnr ssim (always, on Y) and optionally lpips (RGB, AlexNet; lower is "
                    "better; its backbone's ImageNet weights are fetched into the torch cache on first use) and niqe "
                    "(no reference, on Y, as the official MATLAB release; lower is better; its pristine model is "

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from sr_zoo.cli.devices import add_device_argument
 from sr_zoo.cli.outputs import check_output_file, refuse_overwriting_inputs
 from sr_zoo.errors import SRZooError
+from sr_zoo.metric_names import EXTRA_METRICS
 from sr_zoo.models import check_scale, model_info
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    "bicubic fsrcnn fsrcnn@authors emtcm=runs/last.ckpt")
     p.add_argument("--box", type=int, nargs=4, default=None, metavar=("LEFT", "TOP", "WIDTH", "HEIGHT"),
                    help="region to zoom, in HR pixels (default: a central square of a quarter of the short side)")
-    p.add_argument("--metrics", nargs="+", default=[], choices=("lpips", "niqe"),
+    p.add_argument("--metrics", nargs="+", default=[], choices=EXTRA_METRICS,
                    help="scores under each panel beside PSNR/SSIM: lpips (RGB, against HR), niqe (Y, no reference; "
                    "the HR image gets one too); the whole image scored, border = scale, as in sr-zoo benchmark")
     p.add_argument("-o", "--output", type=Path, required=True, help="the PNG to write")

@@ -20,10 +20,11 @@ from sr_zoo.data.sampling import ResumableSampler, TrainingProgress
 from sr_zoo.data.sources import Record, data_root, display_name, is_test_set_name, resolve_benchmark, resolve_source
 from sr_zoo.errors import DatasetError
 from sr_zoo.interrupts import end_workers_at_exit, worker_init
+from sr_zoo.metric_names import EXTRA_METRICS
 
 __all__ = ["EVAL_METRICS", "SRDataModule"]
 
-EVAL_METRICS = ("niqe", "lpips")
+EVAL_METRICS = EXTRA_METRICS  # the metrics validation/testing adds by name (sr_zoo.metric_names)
 """Metrics validation and testing can score beside PSNR/SSIM (``SRDataModule(eval_metrics=...)``)."""
 
 _DOWNLOADABLE = {"div2k": "div2k", "coco-stuff": "coco-stuff", "t91": "t91-download"}  # source -> dataset fetched
