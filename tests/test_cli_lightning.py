@@ -32,7 +32,7 @@ def test_fast_dev_run_on_a_fresh_install(name: str, scale: int, tmp_path: Path) 
 
 def test_translate_args() -> None:
     assert translate_args(["fit", "--model", "emtcm", "--scale=3", "--trainer.max_epochs=1"]) == [
-        "fit", "--model=sr_zoo.models.emtcm.EMTCM", "--data.scale=3", "--trainer.max_epochs=1"
+        "fit", "--model=sr_zoo.models.EMTCM", "--data.scale=3", "--trainer.max_epochs=1"
     ]
 
 

@@ -89,12 +89,11 @@ def _model_class_path(name: str) -> str:
     if "." in name:  # a class path already
         return name
     info = model_info(name)  # unknown: one line listing the zoo
-    cls = info.builder
-    return f"{cls.__module__}.{cls.__qualname__}"
+    return f"sr_zoo.models.{info.class_name}"  # the public path, as recipes name it and jsonargparse writes it
 
 
 def translate_args(argv: Sequence[str]) -> list[str]:
-    """``--model emtcm`` -> ``--model sr_zoo.models.emtcm.EMTCM``; ``--scale 3`` -> ``--data.scale 3``."""
+    """``--model emtcm`` -> ``--model sr_zoo.models.EMTCM``; ``--scale 3`` -> ``--data.scale 3``."""
     out: list[str] = []
     args = list(argv)
     i = 0
