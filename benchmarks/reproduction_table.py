@@ -6,7 +6,7 @@ Reads, measures nothing: the papers' values (EMTCM paper Table 2, every network 
 the authors' published values for their released weights are ``sr_zoo/inference/published.json``'s rows (the
 zoo reproduces the latter within 0.03 dB: ``benchmarks/authors_weights.py``); ours are the shipped weights'
 scores in ``sr_zoo/models/weights/manifest.json``, measured by ``benchmarks/export_pretrained.py`` and
-re-checked by ``tests/test_pretrained.py``. Prints a Markdown table of Set5 and Set14 PSNR (dB).
+re-checked by ``tests/models/test_pretrained.py``. Prints a Markdown table of Set5 and Set14 PSNR (dB).
 """
 
 from __future__ import annotations

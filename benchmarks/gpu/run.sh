@@ -10,7 +10,7 @@
 #   themselves stay under OUT_DIR/run/, except when OUT_DIR is $OUT: the device tool brings back at most
 #   8 files, so there only the three remain.
 #   --dry-run: every step at toy size on this CPU (demo-photo stand-ins for T91/Set5/Set14, seconds each),
-#   the same commands; tests/test_gpu_script.py runs it. --only: a second try of some steps (install and
+#   the same commands; tests/benchmarks/test_gpu_script.py runs it. --only: a second try of some steps (install and
 #   data always run). Before a lease: bash benchmarks/gpu/prepare.sh (wheels and data to carry).
 # Each step has a time budget and a log (run/logs/STEP.log); a failing step does not stop the others; the
 # whole run ends by SR_ZOO_GPU_TOTAL_S seconds (default 540), packing included.
@@ -106,14 +106,14 @@ step_data() {
 
 step_cuda_tests() {
     # Every test that skips without CUDA (found as `grep -rn cuda tests | grep skip` finds them), and
-    # tests/test_cuda_paths.py, the GPU variants of the precision, tiling and batch-norm checks.
+    # tests/inference/test_cuda_paths.py, the GPU variants of the precision, tiling and batch-norm checks.
     cd "$REPO" || return 1
     local ids
     mapfile -t ids < <(grep -rn -A1 --include='test_*.py' 'skipif(not torch.cuda.is_available()' tests \
         | sed -nE 's/^(tests\/[^:]+\.py)-[0-9]+-def (test_[A-Za-z0-9_]+).*/\1::\2/p')
     echo "tests that skip without CUDA: ${ids[*]}"
     SR_ZOO_DATA="$TMPW/test_data" SR_ZOO_SHARED="$(dirname "$DATA")" "$PY" -m pytest -q -p no:cacheprovider -rA \
-        --junitxml "$RUN/cuda_tests.xml" "${ids[@]}" tests/test_cuda_paths.py
+        --junitxml "$RUN/cuda_tests.xml" "${ids[@]}" tests/inference/test_cuda_paths.py
 }
 
 step_table6() {

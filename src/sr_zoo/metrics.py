@@ -76,7 +76,7 @@ def y_psnr(preds: Tensor, target: Tensor, crop_border: int = 0, round_y: bool = 
     """Per-image PSNR (dB, peak 255) on the scored channel; returns a ``(N,)`` float64 tensor.
 
     ``10 log10(255^2 / MSE)`` with the squared errors summed band by band in float64 (bounded memory;
-    torchmetrics' ``peak_signal_noise_ratio`` agrees to 1e-5 dB, tests/test_metrics.py).
+    torchmetrics' ``peak_signal_noise_ratio`` agrees to 1e-5 dB, tests/metrics/test_metrics.py).
     """
     _check_pair(preds, target, crop_border, 1)
     h, w = preds.shape[-2] - 2 * crop_border, preds.shape[-1] - 2 * crop_border

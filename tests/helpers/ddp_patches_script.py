@@ -1,4 +1,4 @@
-"""Run by tests/test_ddp_data.py: 2-process DDP (gloo, CPU) training that records each rank's patches.
+"""Run by tests/data/test_ddp_data.py: 2-process DDP (gloo, CPU) training that records each rank's patches.
 
 Usage (``PYTHONPATH=tests``): ``python -m helpers.ddp_patches_script ROOT OUT``.
 """

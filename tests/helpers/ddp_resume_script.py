@@ -1,4 +1,4 @@
-"""Run by tests/test_resume_ddp.py: the resume runs of ``helpers.resume_runs`` under 2-process DDP (gloo, CPU).
+"""Run by tests/training/test_resume_ddp.py: the resume runs of ``helpers.resume_runs`` under 2-process DDP (gloo, CPU).
 
 Usage (``PYTHONPATH=tests``): ``python -m helpers.ddp_resume_script MODEL ROOT OUT [CKPT]``. Each rank writes
 its final weights to OUT/rank<r>.pt. ``SR_ZOO_TEST_WORKERS`` sets the loader workers of each rank (default

@@ -13,7 +13,7 @@ from sr_zoo.errors import SRZooError
 from sr_zoo.models import check_scale, model_info
 
 _SUFFIXES = {".onnx": "onnx", ".pt": "torchscript", ".ts": "torchscript", ".torchscript": "torchscript"}
-DEFAULT_TOLERANCE = 1e-4  # what tests/test_export.py holds every model to, on outputs in [0, 1]
+DEFAULT_TOLERANCE = 1e-4  # what tests/inference/test_export.py holds every model to, on outputs in [0, 1]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -222,7 +222,8 @@ class SRDataModule(L.LightningDataModule):
         )
         # Lightning warns that a run resumed inside an epoch with a loader lacking state_dict may train on other
         # data; this loader's order and patches are functions of the position the datamodule checkpoints
-        # (sr_zoo.data.sampling), so the resumed run sees what the uninterrupted one would (tests/test_resume.py).
+        # (sr_zoo.data.sampling), so the resumed run sees what the uninterrupted one would
+        # (tests/training/test_resume.py).
         warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch ended")
         workers = self.hparams.num_workers
         if workers is None:

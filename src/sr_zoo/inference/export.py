@@ -71,7 +71,7 @@ def export_model(model: nn.Module, path: str | Path, format: str = "onnx", opset
     try:
         with torch.no_grad(), warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             # The tracer warns of every Python int taken from a shape; sizes stay symbolic where it matters,
-            # and the parity checks (tests/test_export.py, --check) are what proves the graph.
+            # and the parity checks (tests/inference/test_export.py, --check) are what proves the graph.
             warnings.simplefilter("ignore")
             if format == "onnx":
                 data = _onnx_bytes(model, example, opset, meta)

@@ -42,7 +42,7 @@ class SRModule(L.LightningModule):
     What trains is declared once: ``optimizer_parameters()`` lists each optimizer's parameter groups (the
     optimizers are built from it) and ``trained_parameters(stage)`` says which of them a stage updates;
     ``training_stages()``/``current_stage`` name the stages. The what-trains audit
-    (``tests/test_what_trains.py``) checks every recipe against these declarations.
+    (``tests/training/test_what_trains.py``) checks every recipe against these declarations.
     """
 
     model_name: str = ""  # set by @register_model

@@ -53,9 +53,9 @@ def test_sr_zoo_models_lists_it(package_with_a_new_model: Path) -> None:
 
 def test_the_parametrised_model_tests_run_it(package_with_a_new_model: Path) -> None:
     out = _run(package_with_a_new_model, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "tinysr",
-               "tests/test_models.py", "tests/test_export.py")
+               "tests/models/test_models.py", "tests/inference/test_export.py")
     assert "passed" in out and "failed" not in out
     collected = _run(package_with_a_new_model, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-                     "-k", "tinysr", "tests/test_models.py", "tests/test_export.py")
+                     "-k", "tinysr", "tests/models/test_models.py", "tests/inference/test_export.py")
     ids = [line for line in collected.splitlines() if "tinysr" in line]
     assert len(ids) >= 3, collected[-2000:]

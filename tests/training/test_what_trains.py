@@ -24,10 +24,9 @@ import torch
 import yaml
 
 from helpers.cli_runner import run_cli
+from helpers.paths import EXPERIMENTS, REPO
 from sr_zoo.models import create_model, list_models
 
-ROOT = Path(__file__).resolve().parents[1]
-EXPERIMENTS = ROOT / "experiments"
 # YAMLs that are not recipes: how each is covered.
 OVERLAYS = {"overlays/csrcnn_table6.yaml": "csrcnn_x2.yaml"}  # run on top of that recipe
 TRAINER_CONFIGS = {
@@ -197,7 +196,7 @@ def recipe_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     (work / "home").mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}  # a user without a W&B account
     env.update(HOME=str(work / "home"), TORCH_HOME=str(work / "torch"), SR_ZOO_OFFLINE="1",
-               PYTHONPATH=os.pathsep.join([str(ROOT / "tests" / "helpers" / "no_network"), str(ROOT / "tests")]))
+               PYTHONPATH=os.pathsep.join([str(REPO / "tests" / "helpers" / "no_network"), str(REPO / "tests")]))
     command = [sys.executable, "-m", "helpers.run_recipes", str(work / "plan.json"), str(work / "status.json")]
     if shutil.which("unshare") and subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0:
         command = ["unshare", "-n", "sh", "-c", 'ip link set lo up 2>/dev/null; exec "$@"', "sh", *command]

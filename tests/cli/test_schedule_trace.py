@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers.paths import EXPERIMENTS
 from sr_zoo.cli import main
-
-EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
 
 def _rows(text: str) -> list[tuple[int, str, str, str]]:

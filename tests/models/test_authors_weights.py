@@ -302,7 +302,7 @@ def test_weights_authors_on_the_command_line(local_archives: Path, tmp_path: Pat
 
 
 # ---------------------------------------------------------------- the padding checkpoints were trained with
-OLD_CKPT = TESTS / "data" / "old_layout" / "fsrcnn_x3_257273f.ckpt"
+OLD_CKPT = TESTS / "fixtures" / "old_layout" / "fsrcnn_x3_257273f.ckpt"
 
 
 def _layout(model: torch.nn.Module) -> tuple[set[str], tuple[int, int], int]:

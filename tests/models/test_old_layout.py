@@ -1,5 +1,5 @@
 """Compatibility with the flat layout before issue 18 (``sr_zoo.callbacks``, ``sr_zoo.loggers`` ...): a
-checkpoint and the ``config.yaml`` of a run made by that code (tests/data/old_layout, see its README)
+checkpoint and the ``config.yaml`` of a run made by that code (tests/fixtures/old_layout, see its README)
 load, upscale and resume through the real entry points, and the old module paths still import, each
 with a ``DeprecationWarning`` that names the new one."""
 
@@ -25,7 +25,7 @@ from sr_zoo import _compat
 from sr_zoo.cli import main
 from sr_zoo.models import create_model
 
-OLD = TESTS / "data" / "old_layout"
+OLD = TESTS / "fixtures" / "old_layout"
 CKPT = OLD / "fsrcnn_x3_257273f.ckpt"
 CONFIG = OLD / "fsrcnn_x3_257273f.config.yaml"
 SAVED_STEP = 3  # the old run: sr-zoo fit --model fsrcnn --scale 3 --trainer.max_steps 3
