@@ -11,7 +11,7 @@ import importlib.machinery
 import sys
 import types
 import warnings
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 # old module -> the modules that now hold its names, in lookup order
 MOVED: dict[str, tuple[str, ...]] = {
@@ -79,3 +79,19 @@ def install() -> None:
     """Make the old paths importable (once per process)."""
     if not any(isinstance(finder, _MovedFinder) for finder in sys.meta_path):
         sys.meta_path.append(_MovedFinder())
+
+
+def moved_names(module: str, moved: dict[str, str]) -> Callable[[str], Any]:
+    """``__getattr__`` for ``module``, whose names in ``moved`` went to another module (issue 29: to their paper's
+    folder): an old name resolves there on first use, with a ``DeprecationWarning`` naming the new place, never at
+    import (so that a lower layer still imports no model)."""
+
+    def __getattr__(name: str) -> Any:
+        target = moved.get(name)
+        if target is None:
+            raise AttributeError(f"module {module!r} has no attribute {name!r}")
+        warnings.warn(f"{module}.{name} moved to {target}; the old path will go in a later release",
+                      DeprecationWarning, stacklevel=2)
+        return getattr(importlib.import_module(target), name)
+
+    return __getattr__

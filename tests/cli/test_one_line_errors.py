@@ -7,26 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 
 import sr_zoo.cli.benchmark as benchmark_cli
+from helpers.images import write_images
 from sr_zoo.cli import main
 from sr_zoo.errors import DatasetError
 from sr_zoo.files.images import list_images
 
 
-def _images(folder: Path, n: int = 2, size: int = 40) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        cv2.imwrite(str(folder / f"{i}.png"), rng.integers(0, 256, (size, size, 3), dtype=np.uint8))
-    return folder
-
-
 def test_an_unreadable_folder_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    folder = _images(tmp_path / "locked")
+    folder = write_images(tmp_path / "locked")
     real = Path.iterdir
 
     def iterdir(self: Path):
@@ -41,7 +32,7 @@ def test_an_unreadable_folder_is_one_line(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_save_images_target_is_checked_before_scoring(tmp_path: Path, capsys: pytest.CaptureFixture,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    data = _images(tmp_path / "set")
+    data = write_images(tmp_path / "set")
     (tmp_path / "afile").write_text("not a folder")
     scored = []
     monkeypatch.setattr(benchmark_cli, "evaluate", lambda *a, **k: scored.append(1))
@@ -53,7 +44,7 @@ def test_save_images_target_is_checked_before_scoring(tmp_path: Path, capsys: py
 
 
 def test_a_training_set_of_undecodable_files_is_one_line(tmp_path: Path) -> None:
-    bad = _images(tmp_path / "bad", 3, 64)
+    bad = write_images(tmp_path / "bad", 3, 64)
     for path in bad.iterdir():  # valid header, truncated pixel data: passes the probe, fails to decode in a worker
         path.write_bytes(path.read_bytes()[:200])
     proc = subprocess.run(
@@ -108,8 +99,7 @@ def test_recipe_and_argument_errors_of_fit_are_one_line(tmp_path: Path) -> None:
         ([*fit, "--model.init_args.lr", "abc"], "sr-zoo: error: --model SRCNN: Parser key \"lr\": Expected a"),
     ]
     for (argv, start), result in zip(cases, run_cli([argv for argv, _ in cases], cwd=tmp_path)):
-        assert result.returncode == 2 and len(result.err_lines) == 1, result
-        assert result.err_lines[0].startswith(start), result
+        assert result.one_error_line().startswith(start), result
 
 
 def test_a_bad_init_from_is_one_line_before_the_trainer_starts(tmp_path: Path) -> None:
@@ -133,6 +123,5 @@ def test_a_bad_init_from_is_one_line_before_the_trainer_starts(tmp_path: Path) -
              ("fsrcnn.ckpt", "fsrcnn.ckpt: a checkpoint of 'fsrcnn', not of 'srcnn'")]
     results = run_cli([[*fit, str(tmp_path / name)] for name, _ in cases], cwd=tmp_path)
     for (_, words), result in zip(cases, results):
-        assert result.returncode == 2 and len(result.err_lines) == 1, result
-        assert result.err_lines[0].startswith("sr-zoo: error: --model.init_args.init_from ") and words in result.stderr
+        assert result.one_error_line(words).startswith("sr-zoo: error: --model.init_args.init_from "), result
         assert "Total params" not in result.stdout + result.stderr, result

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from helpers.cli_runner import CliResult, run_cli
+from helpers.cli_runner import run_cli
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -85,16 +85,6 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "leftovers": leftovers}
 
 
-def _one_line(result: CliResult, *fragments: str) -> str:
-    assert result.returncode == 2, result
-    assert len(result.err_lines) == 1, result
-    line = result.err_lines[0]
-    assert line.startswith("sr-zoo: error: ") and "Traceback" not in result.stderr, result
-    for fragment in fragments:
-        assert fragment in line, result
-    return line
-
-
 REFUSED = {
     "upscale DIR -o DIR": ("would overwrite the input", "photos/a.png"),
     "upscale DIR -o DIR/../DIR": ("would overwrite the input", "photos/a.png"),
@@ -114,7 +104,7 @@ REFUSED = {
 def test_an_output_over_an_input_or_unwritable_is_one_line_and_nothing_changes(probe: dict, case: str) -> None:
     if case == "compare -o read-only" and not probe["mounted"]["ro"]:
         pytest.skip("needs a read-only tmpfs mount (root)")
-    _one_line(probe["results"][case], *REFUSED[case])
+    probe["results"][case].one_error_line(*REFUSED[case])
     assert probe["results"][case].stdout == ""
 
 
@@ -127,8 +117,8 @@ def test_inputs_are_unchanged_byte_for_byte(probe: dict) -> None:
 def test_a_full_disk_is_one_line_and_keeps_the_earlier_figure(probe: dict) -> None:
     if not probe["mounted"]["full"]:
         pytest.skip("needs a tmpfs mount (root)")
-    _one_line(probe["results"]["compare -o full disk"], "full/fig.png: not written (No space left on device)",
-              "unchanged")
+    probe["results"]["compare -o full disk"].one_error_line("full/fig.png: not written (No space left on device)",
+                                                             "unchanged")
     assert probe["leftovers"] == ["fig.png"]  # no temporary file left; the earlier fig.png is in the digest check
 
 

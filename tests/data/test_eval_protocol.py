@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
-import numpy as np
 import pytest
 import torch
 
+from helpers.images import write_images
 from sr_zoo.data import SRDataModule
 from sr_zoo.data.degradation import degrade
 from sr_zoo.data.eval_sets import make_lr, modcrop
@@ -18,17 +17,10 @@ from sr_zoo.errors import DatasetError
 from sr_zoo.files.images import read_image
 
 
-def _images(folder: Path, n: int = 2, ext: str = "png") -> None:
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        cv2.imwrite(str(folder / f"{i}.{ext}"), rng.integers(0, 256, (40, 44, 3), dtype=np.uint8))
-
-
 def test_bsd200_by_name_in_the_bsds500_layout(tmp_path: Path) -> None:
-    _images(tmp_path / "BSR" / "BSDS500" / "data" / "images" / "test", ext="jpg")
+    write_images(tmp_path / "BSR" / "BSDS500" / "data" / "images" / "test", ext="jpg", size=(40, 44))
     assert resolve_benchmark("bsd200", tmp_path) == tmp_path / "BSR" / "BSDS500" / "data" / "images" / "test"
-    _images(tmp_path / "plain" / "BSD200")
+    write_images(tmp_path / "plain" / "BSD200", size=(40, 44))
     assert resolve_benchmark("bsd200", tmp_path / "plain") == tmp_path / "plain" / "BSD200"
     with pytest.raises(DatasetError, match=r"^test set 'bsd200': .*nowhere/bsds500: dataset 'bsds500' not found and "
                                            r"could not be downloaded \(downloading is turned off\)"):
@@ -44,7 +36,7 @@ def _val_lr(tmp_path: Path, **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def test_msfmgan_scores_on_plain_bicubic_unless_told_otherwise(tmp_path: Path) -> None:
-    _images(tmp_path / "Set5", n=1)
+    write_images(tmp_path / "Set5", n=1, size=(40, 44))
     hr = modcrop(read_image(tmp_path / "Set5" / "0.png"), 4)
     lr, served_hr = _val_lr(tmp_path)
     assert torch.equal(served_hr, hr)

@@ -35,6 +35,14 @@ class CliResult:
     def err_lines(self) -> list[str]:
         return [line for line in self.stderr.splitlines() if line.strip()]
 
+    def one_error_line(self, *fragments: str) -> str:
+        """The zoo's promise for bad input, asserted: exit 2, one stderr line ``sr-zoo: error: ...`` holding each
+        of ``fragments``, no traceback; the line."""
+        assert self.returncode == 2 and len(self.err_lines) == 1 and "Traceback" not in self.stderr, self
+        line = self.err_lines[0]
+        assert line.startswith("sr-zoo: error: ") and all(f in line for f in fragments), self
+        return line
+
     def __str__(self) -> str:  # what an assertion failure shows
         return (f"sr-zoo {' '.join(self.args)} -> {self.returncode}\n"
                 f"stdout: {self.stdout[-2000:]}\nstderr: {self.stderr[-4000:]}")

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from helpers.gan_helpers import GradNormProbe, digest, loader, textures, tiny_extractor, tiny_gan, trainer
+from helpers.images import write_images
 from helpers.paths import EXPERIMENTS
 from sr_zoo.cli import main
 
@@ -118,20 +119,12 @@ def test_tiled_reduced_precision_upscale_is_within_tolerance_of_fp32(tmp_path: P
         assert not np.array_equal(reduced, fp32)
 
 
-def _image_folder(path: Path, n: int, size: int, seed: int) -> Path:
-    rng = np.random.default_rng(seed)
-    path.mkdir(parents=True)
-    for i in range(n):
-        image = cv2.GaussianBlur(rng.integers(0, 256, (size, size, 3), dtype=np.uint8), (0, 0), 2)
-        cv2.imwrite(str(path / f"{i}.png"), image)
-    return path
-
 
 def test_fp16_recipe_overlay_fits_emtcm_with_loss_scaling(tmp_path: Path) -> None:
     """``sr-zoo fit ... --config experiments/trainer/fp16.yaml`` on CUDA: the checkpoint holds the GradScaler's
     state (Lightning saves it only for 16-mixed with a scaler) and finite weights."""
-    train = _image_folder(tmp_path / "train", 3, 72, 0)
-    val = _image_folder(tmp_path / "val", 1, 48, 1)
+    train = write_images(tmp_path / "train", 3, 72, seed=0, blur=2)
+    val = write_images(tmp_path / "val", 1, 48, seed=1, blur=2)
     code = main(["fit", "--model", "emtcm", "--scale", "3", "--config", str(EXPERIMENTS / "trainer" / "fp16.yaml"),
                  "--trainer.accelerator", "gpu", "--trainer.devices", "1", "--trainer.max_steps", "4",
                  "--trainer.logger", "false", "--trainer.enable_progress_bar", "false",

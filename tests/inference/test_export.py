@@ -193,8 +193,7 @@ def test_export_never_writes_over_its_inputs(tmp_path: Path, photo_file: Path) -
     ]
     (tmp_path / "sub").mkdir()
     for argv, result in zip(cases, run_cli(cases, cwd=tmp_path)):
-        assert result.returncode == 2 and len(result.err_lines) == 1, result
-        assert "would overwrite the input" in result.stderr, result
+        result.one_error_line("would overwrite the input")
     assert {p: p.read_bytes() for p in before} == before
 
 

@@ -146,3 +146,13 @@ def test_the_flat_model_modules_are_the_paper_folders() -> None:
     from sr_zoo.models.emtcm import EMTCMNet
 
     assert EMTCMNet.__module__ == "sr_zoo.models.emtcm.model" and CSRCNNNet.__module__ == "sr_zoo.models.csrcnn.model"
+
+
+@pytest.mark.parametrize("module,name", [("sr_zoo.training.schedules", "Curriculum"),
+                                         ("sr_zoo.training.schedules", "LossSchedule"),
+                                         ("sr_zoo.training", "Curriculum")])
+def test_csrcnns_schedules_moved_to_its_folder_keep_their_old_names(module: str, name: str) -> None:
+    from sr_zoo.models.csrcnn import schedules
+
+    with pytest.warns(DeprecationWarning, match=rf"^{module}.{name} moved to sr_zoo.models.csrcnn.schedules;"):
+        assert getattr(importlib.import_module(module), name) is getattr(schedules, name)

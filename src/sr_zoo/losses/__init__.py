@@ -7,10 +7,7 @@ paper uses lives in that paper's folder (``sr_zoo.models.emtcm.loss``, ``sr_zoo.
 old name here still works, with a warning.
 """
 
-import importlib
-import warnings
-from typing import Any
-
+from sr_zoo._compat import moved_names
 from sr_zoo.losses.adversarial import AdversarialLoss
 from sr_zoo.losses.perceptual import (
                                       VGG16_LAYERS,
@@ -31,9 +28,4 @@ MOVED_TO_FOLDERS = {"DistributionCrossEntropy": "sr_zoo.models.emtcm.loss", "Mul
                     "masked_cross_entropy": "sr_zoo.models.srseg.loss"}
 
 
-def __getattr__(name: str) -> Any:
-    if name not in MOVED_TO_FOLDERS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    warnings.warn(f"sr_zoo.losses.{name} moved to {MOVED_TO_FOLDERS[name]}; the old path will go in a later release",
-                  DeprecationWarning, stacklevel=2)
-    return getattr(importlib.import_module(MOVED_TO_FOLDERS[name]), name)
+__getattr__ = moved_names(__name__, MOVED_TO_FOLDERS)

@@ -6,6 +6,7 @@ Schedules change a model only through the methods it declares (``set_stage``, ``
 ``set_loss``). May import ``sr_zoo.errors``, ``interrupts``, ``files`` and ``data``; never ``models``.
 """
 
+from sr_zoo._compat import moved_names
 from sr_zoo.training.checkpointing import AtomicCheckpointIO, InterruptCheckpoint, atomic_torch_save
 from sr_zoo.training.loggers import SRZooWandbLogger
 from sr_zoo.training.progress import (
@@ -17,9 +18,7 @@ from sr_zoo.training.progress import (
                                      training_position,
 )
 from sr_zoo.training.schedules import (
-                                     Curriculum,
                                      LossPlateau,
-                                     LossSchedule,
                                      SteadyStateStop,
                                      StepDecay,
                                      TwoStepDataSchedule,
@@ -27,7 +26,10 @@ from sr_zoo.training.schedules import (
 )
 from sr_zoo.training.summary import RunSummary
 
-__all__ = ["AtomicCheckpointIO", "Curriculum", "InterruptCheckpoint", "LossPlateau", "LossSchedule", "Position",
+__all__ = ["AtomicCheckpointIO", "InterruptCheckpoint", "LossPlateau", "Position",
            "RunSummary", "SRZooWandbLogger", "Schedule", "ScheduleCallback", "ScheduleEffect", "StageSchedule",
            "StepDecay", "SteadyStateStop", "TwoStepDataSchedule", "ValidationPlateau", "atomic_torch_save",
            "training_position"]
+
+__getattr__ = moved_names(__name__, {"Curriculum": "sr_zoo.models.csrcnn.schedules",
+                                      "LossSchedule": "sr_zoo.models.csrcnn.schedules"})

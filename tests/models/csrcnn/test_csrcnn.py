@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import lightning as L
-import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
+from helpers.images import write_images
 from sr_zoo.data import SRDataModule
 from sr_zoo.models import CSRCNN, create_model
 from sr_zoo.models.csrcnn import BPUBlock, CSRCNNNet
-from sr_zoo.training.schedules import Curriculum, LossSchedule
+from sr_zoo.models.csrcnn.schedules import Curriculum, LossSchedule
 
 
 @pytest.mark.parametrize("scale,levels", [(2, 1), (4, 2), (8, 3)])
@@ -98,17 +97,10 @@ class _Recorder(L.Callback):
             self.epochs.setdefault(trainer.current_epoch, {})["val_scale"] = trainer.datamodule.val_sets[0].scale
 
 
-def _images(folder: Path) -> Path:
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for i in range(2):
-        noise = rng.integers(0, 256, (72, 72, 3), dtype=np.uint8)
-        cv2.imwrite(str(folder / f"{i}.png"), cv2.GaussianBlur(noise, (0, 0), 2))
-    return folder
-
 
 def test_curriculum_and_loss_schedule_in_training_and_resume(tmp_path: Path) -> None:
-    train, val = str(_images(tmp_path / "train")), str(_images(tmp_path / "val"))
+    train = str(write_images(tmp_path / "train", size=72, blur=2))
+    val = str(write_images(tmp_path / "val", size=72, blur=2))
 
     def data() -> SRDataModule:
         return SRDataModule(train=[train], val=[val], scale=8, patch_size=32, batch_size=2, samples_per_epoch=4,
@@ -236,7 +228,7 @@ def test_steady_state_decays_then_stops_on_the_full_scale_l1(tmp_path: Path) -> 
     then the run stops; the L1 only exists once the curriculum has reached the full scale."""
     from sr_zoo.training.schedules import SteadyStateStop
 
-    train = str(_images(tmp_path / "train"))
+    train = str(write_images(tmp_path / "train", size=72, blur=2))
     data = SRDataModule(train=[train], val=[train], scale=4, patch_size=16, batch_size=2, samples_per_epoch=4,
                         num_workers=0, root=str(tmp_path / "root"), seed=0)
     torch.manual_seed(0)

@@ -23,8 +23,8 @@ from sr_zoo.data.batches import TrainBatch
 from sr_zoo.models._registry import register_model
 from sr_zoo.models.base import SRModule
 from sr_zoo.models.blocks import ResidualBlock, he_conv, he_deconv, pad_to_multiple
+from sr_zoo.models.csrcnn.schedules import Curriculum, LossSchedule
 from sr_zoo.ops import imresize
-from sr_zoo.training.schedules import Curriculum, LossSchedule
 
 __all__ = ["BPUBlock", "CSRCNN", "CSRCNNNet", "DenseBPUGroup", "RefinedBlock"]
 
@@ -156,7 +156,7 @@ class CSRCNN(SRModule):
 
     Training (Sec. IV-B): SGD, momentum 0.9, weight decay 1e-4 (the paper gives no learning rate: ``lr``
     is ours); ``optimizer="adam"`` for short runs. L1 or L2 as ``loss_kind`` says
-    (``sr_zoo.training.schedules.LossSchedule`` alternates it); the target at factor f is the HR patch reduced
+    (``LossSchedule`` in ``schedules.py`` alternates it); the target at factor f is the HR patch reduced
     (MATLAB bicubic) to f times the LR size. The loss is taken at the final output only, as Sec. III-A's
     prose says (``level_loss="top"``), or at every level, as eq. 8 sums (``"all"``); see README.md.
 
