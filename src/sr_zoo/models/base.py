@@ -20,6 +20,7 @@ from sr_zoo.metrics import YPSNR, YSSIM
 from sr_zoo.models._registry import check_scale
 from sr_zoo.ops import imresize, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
 from sr_zoo.ops.padding import run_padded
+from sr_zoo.training.loop_internals import epoch_may_end
 from sr_zoo.training.progress import align_epoch_counter
 
 __all__ = ["PixelLossModule", "SRModule"]
@@ -198,7 +199,7 @@ class SRModule(L.LightningModule):
         if isinstance(loss, Tensor):
             size = batch["lr"].shape[0] if isinstance(batch, dict) and "lr" in batch else extract_batch_size(batch)
             self.log_epoch_mean("train/epoch_loss", loss, size)
-        if self._epoch_sums and (self._epoch_logged or self._epoch_may_end()):
+        if self._epoch_sums and (self._epoch_logged or epoch_may_end(self.trainer)):
             self._log_epoch_sums()
 
     def log_epoch_mean(self, name: str, value: Tensor, batch_size: int) -> None:
@@ -217,15 +218,6 @@ class SRModule(L.LightningModule):
             value = value.float()  # as Lightning keeps a logged value
         total, count = self._epoch_sums.get(name, (0.0, 0))
         self._epoch_sums[name] = (total + value * batch_size, count + batch_size)
-
-    def _epoch_may_end(self) -> bool:
-        """Whether the epoch may end with the batch just trained (the loop's tests of ``done``, as far as a
-        batch hook sees them)."""
-        trainer = self.trainer
-        progress = trainer.fit_loop.epoch_loop.batch_progress
-        return (progress.is_last_batch or trainer.should_stop
-                or progress.current.ready >= trainer.num_training_batches
-                or 0 <= trainer.max_steps <= trainer.global_step)
 
     def _log_epoch_sums(self) -> None:
         # Lightning adds up what is logged (value x batch_size, and batch_size) over the epoch and ranks:

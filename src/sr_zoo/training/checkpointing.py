@@ -22,6 +22,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from sr_zoo.errors import CheckpointError, Interrupted, TrainingInterrupted
 from sr_zoo.files.atomic import write_atomically
 from sr_zoo.interrupts import deferred_signals, mark_stopping, request_stop
+from sr_zoo.training.loop_internals import restart_validation
 
 __all__ = ["AtomicCheckpointIO", "InterruptCheckpoint", "atomic_torch_save", "last_written"]
 
@@ -223,7 +224,7 @@ class InterruptCheckpoint(Callback):
             if isinstance(callback, ModelCheckpoint) and callback.dirpath and Path(callback.dirpath) == path.parent:
                 callback.last_model_path = str(path)  # overwrites this last.ckpt instead of adding last-v1.ckpt
         if validating:
-            _redo_validation_on_resume(trainer)
+            restart_validation(trainer)
         self._writing = path
         try:
             trainer.save_checkpoint(path, weights_only=False)
@@ -251,22 +252,6 @@ class InterruptCheckpoint(Callback):
     def checkpoint_path(self, trainer: L.Trainer) -> Path:
         """``<first ModelCheckpoint's folder>/last.ckpt``, else under ``default_root_dir/checkpoints``."""
         return checkpoint_dir(trainer) / self.filename
-
-
-def _redo_validation_on_resume(trainer: L.Trainer) -> None:
-    """Make a checkpoint written during a validation batch record that validation as not begun.
-
-    Lightning resumes a checkpoint written inside a validation step by running validation again
-    ("restarted mid-evaluation"), and one written after it by skipping it. The counters of this run are
-    set to what a save inside its first step would record, so the resumed run validates from the start;
-    the training counters already say that the last training batch is complete.
-    """
-    progress = trainer.fit_loop.epoch_loop.val_loop.batch_progress
-    before = progress.total.processed - progress.current.processed  # validation batches of earlier runs
-    for tracker, base in ((progress.total, before), (progress.current, 0)):
-        tracker.ready = tracker.started = base + 1
-        tracker.processed = tracker.completed = base
-    progress.is_last_batch = False
 
 
 def checkpoint_dir(trainer: L.Trainer) -> Path:

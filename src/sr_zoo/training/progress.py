@@ -16,6 +16,8 @@ from typing import Any, Sequence
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 
+from sr_zoo.training.loop_internals import batches_started, epoch_counters
+
 __all__ = ["Position", "Schedule", "ScheduleCallback", "ScheduleEffect", "StageSchedule", "align_epoch_counter",
            "training_position"]
 
@@ -42,7 +44,7 @@ def training_position(trainer: L.Trainer, batch_idx: int | None = None) -> Posit
     progress = getattr(datamodule, "progress", None)
     # The data stream's position, once it has one (or at a fresh start); else Lightning's counters
     # (other loaders, or a checkpoint written before sr_zoo recorded positions).
-    if progress is not None and (progress.batches > 0 or trainer.fit_loop.total_batch_idx < 0):
+    if progress is not None and (progress.batches > 0 or batches_started(trainer) < 0):
         per_batch = datamodule.items_per_batch
         if batch_idx is not None:  # the batch just recorded by the datamodule
             return Position(progress.epoch, math.ceil(progress.consumed / per_batch) - 1,
@@ -54,8 +56,8 @@ def training_position(trainer: L.Trainer, batch_idx: int | None = None) -> Posit
     per_epoch = trainer.num_training_batches
     per_epoch = int(per_epoch) if math.isfinite(per_epoch) else 0
     if batch_idx is not None:
-        return Position(trainer.current_epoch, batch_idx, per_epoch, trainer.fit_loop.total_batch_idx)
-    return Position(trainer.current_epoch, 0, per_epoch, trainer.fit_loop.total_batch_idx + 1)
+        return Position(trainer.current_epoch, batch_idx, per_epoch, batches_started(trainer))
+    return Position(trainer.current_epoch, 0, per_epoch, batches_started(trainer) + 1)
 
 
 def align_epoch_counter(trainer: L.Trainer) -> None:
@@ -70,7 +72,7 @@ def align_epoch_counter(trainer: L.Trainer) -> None:
     if progress is None or progress.batches == 0:
         return
     epoch, start = progress.next_start()
-    current = trainer.fit_loop.epoch_progress.current
+    current = epoch_counters(trainer)
     if start > 0 and current.completed == current.processed == epoch + 1:
         current.ready = current.started = current.processed = current.completed = epoch
 
