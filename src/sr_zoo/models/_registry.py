@@ -5,7 +5,7 @@ scales, parameter counts) is one spec per model, ``SPECS`` in the package of its
 (``sr_zoo/models/emtcm/__init__.py``), gathered by ``_table()``, from which the lazy exports of
 ``sr_zoo.models``, ``sr-zoo models`` and the tests' model lists derive, so that listing the models or
 checking a ``--model``/``--scale`` imports neither torch nor Lightning. ``ModelInfo.builder`` imports the
-model's module on first use; there ``@register_model(name)`` names the class and checks it is the row's.
+model's module on first use; there ``@register_model(name)`` names the class and checks it is its spec's.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ class ModelInfo:
         try:
             return _BUILDERS[self.name]
         except KeyError:
-            raise RuntimeError(f"{self.module} defines no @register_model({self.name!r}) class, as the registry's "
-                               "table says it does") from None
+            raise RuntimeError(f"{self.module} defines no @register_model({self.name!r}) class, as its spec "
+                               "says it does") from None
 
 
 @functools.cache
@@ -77,20 +77,20 @@ _BUILDERS: dict[str, Callable[..., nn.Module]] = {}  # filled by @register_model
 def register_model(name: str, *, paper: str | None = None, scales: Sequence[int] | None = None) -> Callable:
     """Class decorator naming a model (built as ``cls(scale=..., **kwargs)``) ``name`` in the zoo: the class of
     its spec (``SPECS`` of its folder: module and class name). ``paper`` and ``scales``, where given
-    (older code), must be the row's too."""
+    (older code), must be its spec's too."""
 
     def decorate(builder: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        row = _table().get(name)
-        if row is None:
+        spec = _table().get(name)
+        if spec is None:
             raise ValueError(f"model {name!r} has no spec (SPECS in the __init__.py of its folder under "
                              "sr_zoo/models); add it there")
         declared = dataclasses.replace(
-            row, module=builder.__module__, class_name=builder.__name__,
-            paper=row.paper if paper is None else paper,
-            scales=row.scales if scales is None and paper is None else (tuple(scales) if scales is not None else None))
-        if declared != row:
+            spec, module=builder.__module__, class_name=builder.__name__,
+            paper=spec.paper if paper is None else paper,
+            scales=spec.scales if scales is None and paper is None else (tuple(scales) if scales is not None else None))
+        if declared != spec:
             raise ValueError(f"@register_model({name!r}) on {builder.__module__}.{builder.__qualname__} says "
-                             f"{declared}, its spec {row}; make them agree")
+                             f"{declared}, its spec {spec}; make them agree")
         if name in _BUILDERS:
             raise ValueError(f"model {name!r} is registered twice")
         if isinstance(builder, type):
