@@ -177,7 +177,7 @@ def test_validation_scores_niqe_when_the_datamodule_asks(tmp_path: Path, monkeyp
     expected = NIQE(crop_border=2, model_path=str(model_path))
     expected.update(model(item["lr"][None]))
     assert scores["val/val/niqe"] == pytest.approx(float(expected.compute()), abs=1e-4)
-    with pytest.raises(DatasetError, match="eval_metrics: unknown 'brisque'; known: niqe, lpips"):
+    with pytest.raises(DatasetError, match="eval_metrics: unknown 'brisque'; known: lpips, niqe"):
         SRDataModule(eval_metrics=["brisque"])
 
 
