@@ -25,7 +25,7 @@ def lazy_exports(package: str, table: dict[str, str], exported: list[str]) -> tu
     return __getattr__, __dir__
 
 
-def lazy_package(package: str, modules: tuple[str, ...]) -> tuple[Callable, Callable]:
+def lazy_package(package: str, modules: tuple[str, ...] = (".model",)) -> tuple[Callable, Callable]:
     """``(__getattr__, __dir__)`` for a model's folder: any public name of its ``modules`` (relative, ``".model"``)
     imported from the first that has it when first looked up, so that the folder's package, which holds the
     model's spec, imports without torch while ``sr_zoo.models.emtcm.EMTCM`` (the path before the folders) works."""

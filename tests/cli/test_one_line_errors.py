@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import sr_zoo.cli.benchmark as benchmark_cli
-from helpers.images import write_images
+from helpers.standins import write_images
 from sr_zoo.cli import main
 from sr_zoo.errors import DatasetError
 from sr_zoo.files.images import list_images

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from helpers.images import write_images
+from helpers.standins import write_images
 from sr_zoo.data import SRDataModule
 from sr_zoo.data.degradation import degrade
 from sr_zoo.data.eval_sets import make_lr, modcrop

@@ -27,6 +27,21 @@ def _write(folder: Path, names: list[str], size: tuple[int, int], rng: np.random
         cv2.imwrite(str(folder / name), _photo(size, rng))
 
 
+def write_images(folder: Path, n: int = 2, size: int | tuple[int, int] = 40, ext: str = "png", seed: int = 0,
+                 blur: float = 0.0) -> Path:
+    """``n`` colour images ``0.<ext>``, ``1.<ext>`` ... of ``size`` (side, or height and width) in ``folder``
+    (made if missing): uniform noise from ``numpy.random.default_rng(seed)``, Gaussian-blurred by ``blur``."""
+    height, width = (size, size) if isinstance(size, int) else size
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    for i in range(n):
+        image = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
+        if blur:
+            image = cv2.GaussianBlur(image, (0, 0), blur)
+        cv2.imwrite(str(folder / f"{i}.{ext}"), image)
+    return folder
+
+
 def training_sets(root: Path, seed: int = 0) -> Path:
     """T91 (``T91/t1.bmp``), General-100 (``General100/im_1.bmp``), DIV2K (``DIV2K/DIV2K_train_HR/0001.png``,
     big enough for the MSFM GAN's 400x400 sub-images), COCO-Stuff (images + stuffthingmaps), Set5/Set14."""

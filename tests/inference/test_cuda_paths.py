@@ -20,8 +20,8 @@ import torch
 from torch import nn
 
 from helpers.gan_helpers import GradNormProbe, digest, loader, textures, tiny_extractor, tiny_gan, trainer
-from helpers.images import write_images
 from helpers.paths import EXPERIMENTS
+from helpers.standins import write_images
 from sr_zoo.cli import main
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

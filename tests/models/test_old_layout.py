@@ -156,3 +156,14 @@ def test_csrcnns_schedules_moved_to_its_folder_keep_their_old_names(module: str,
 
     with pytest.warns(DeprecationWarning, match=rf"^{module}.{name} moved to sr_zoo.models.csrcnn.schedules;"):
         assert getattr(importlib.import_module(module), name) is getattr(schedules, name)
+
+
+def test_the_fixture_files_are_the_ones_its_readme_records() -> None:
+    """The old-layout checkpoint is this project's own 3-step run: its files hash to what its README records."""
+    import hashlib
+
+    folder = TESTS / "fixtures" / "old_layout"
+    recorded = dict(re.findall(r"^\| `([^`]+)`.*\| `([0-9a-f]{64})` \|$", (folder / "README.md").read_text(), re.M))
+    assert sorted(recorded) == sorted(p.name for p in folder.iterdir() if p.name != "README.md")
+    for name, digest in recorded.items():
+        assert hashlib.sha256((folder / name).read_bytes()).hexdigest() == digest, name

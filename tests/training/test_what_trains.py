@@ -177,21 +177,14 @@ def recipe_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             entry["keep_last_as"] = str(work / "checkpoints" / "emtcm_x3.ckpt")  # the recipes' init_from path
         plan.append(entry)
         expected[recipe] = stages
-    for overlay, base in OVERLAYS.items():
-        args, stages = _plan(base, data, work / "runs" / overlay)
-        plan.append({"name": overlay,
-                     "args": ["fit", f"--config={EXPERIMENTS / base}", f"--config={EXPERIMENTS / overlay}", *args,
+    on_top = [*OVERLAYS.items(), *((config, base) for config, base in TRAINER_CONFIGS.items() if base)]
+    for extra, base in on_top:  # a YAML run on top of a recipe
+        args, stages = _plan(base, data, work / "runs" / extra)
+        plan.append({"name": extra,
+                     "args": ["fit", f"--config={EXPERIMENTS / base}", f"--config={EXPERIMENTS / extra}", *args,
                               "--trainer.callbacks+=helpers.what_trains.WhatTrainsRecorder"],
-                     "out": str(work / f"{overlay.replace('/', '_')}.json")})
-        expected[overlay] = stages
-    for config, base in TRAINER_CONFIGS.items():
-        if base:
-            args, stages = _plan(base, data, work / "runs" / config)
-            plan.append({"name": config,
-                         "args": ["fit", f"--config={EXPERIMENTS / base}", f"--config={EXPERIMENTS / config}", *args,
-                                  "--trainer.callbacks+=helpers.what_trains.WhatTrainsRecorder"],
-                         "out": str(work / f"{config.replace('/', '_')}.json")})
-            expected[config] = stages
+                     "out": str(work / f"{extra.replace('/', '_')}.json")})
+        expected[extra] = stages
     (work / "plan.json").write_text(json.dumps(plan))
     (work / "home").mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}  # a user without a W&B account

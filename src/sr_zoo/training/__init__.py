@@ -7,6 +7,7 @@ Schedules change a model only through the methods it declares (``set_stage``, ``
 """
 
 from sr_zoo._compat import moved_names
+from sr_zoo.training import schedules
 from sr_zoo.training.checkpointing import AtomicCheckpointIO, InterruptCheckpoint, atomic_torch_save
 from sr_zoo.training.loggers import SRZooWandbLogger
 from sr_zoo.training.progress import (
@@ -31,5 +32,4 @@ __all__ = ["AtomicCheckpointIO", "InterruptCheckpoint", "LossPlateau", "Position
            "StepDecay", "SteadyStateStop", "TwoStepDataSchedule", "ValidationPlateau", "atomic_torch_save",
            "training_position"]
 
-__getattr__ = moved_names(__name__, {"Curriculum": "sr_zoo.models.csrcnn.schedules",
-                                      "LossSchedule": "sr_zoo.models.csrcnn.schedules"})
+__getattr__ = moved_names(__name__, schedules.MOVED_TO_FOLDERS)  # CSRCNN's schedules, now in its folder

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from helpers.images import write_images
+from helpers.standins import write_images
 from sr_zoo.data import SRDataModule
 from sr_zoo.models import CSRCNN, create_model
 from sr_zoo.models.csrcnn import BPUBlock, CSRCNNNet

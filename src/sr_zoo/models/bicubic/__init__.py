@@ -1,8 +1,6 @@
 """Bicubic: MATLAB's ``imresize``, the baseline of all four papers (nothing to train).
 
-The paper's folder: its networks and LightningModules (``model.py``), its card
-(``README.md``: the paper, the readings, the results beside the paper's) and here its specs, what the zoo
-knows without importing torch.
+Its specs (no torch; ``docs/layout.md``: a folder per paper), ``model.py``, and its card ``README.md``.
 """
 
 from sr_zoo._lazy import lazy_package
@@ -15,4 +13,4 @@ SPECS = (
               small=(3, {})),
 )
 
-__getattr__, __dir__ = lazy_package(__name__, ('.model',))
+__getattr__, __dir__ = lazy_package(__name__)

@@ -1,8 +1,6 @@
 """CSRCNN (Zhang et al.): a cascaded pyramid network trained by a curriculum from x2 up.
 
-The paper's folder: its networks and LightningModules (``model.py``), its card
-(``README.md``: the paper, the readings, the results beside the paper's) and here its specs, what the zoo
-knows without importing torch.
+Its specs (no torch; ``docs/layout.md``: a folder per paper), ``model.py``, and its card ``README.md``.
 """
 
 from sr_zoo._lazy import lazy_package
@@ -14,4 +12,4 @@ SPECS = (
               small=(2, {"blocks_per_level": [1]})),
 )
 
-__getattr__, __dir__ = lazy_package(__name__, ('.model',))
+__getattr__, __dir__ = lazy_package(__name__)

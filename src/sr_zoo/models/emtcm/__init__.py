@@ -1,8 +1,6 @@
 """EMTCM (Yang et al. 2021): FSRCNN with nine residual mapping layers, a multi-task loss and cross-scale training.
 
-The paper's folder: its networks and LightningModules (``model.py``), its card
-(``README.md``: the paper, the readings, the results beside the paper's) and here its specs, what the zoo
-knows without importing torch.
+Its specs (no torch; ``docs/layout.md``: a folder per paper), ``model.py``, and its card ``README.md``.
 """
 
 from sr_zoo._lazy import lazy_package
@@ -14,4 +12,4 @@ SPECS = (
               small=(3, {"padding_mode": "replicate"})),
 )
 
-__getattr__, __dir__ = lazy_package(__name__, ('.model',))
+__getattr__, __dir__ = lazy_package(__name__)

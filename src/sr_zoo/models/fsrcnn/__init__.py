@@ -1,8 +1,6 @@
 """FSRCNN (Dong et al. 2016), d=56 s=12 m=4: a baseline of the EMTCM paper's Table 2.
 
-The paper's folder: its networks and LightningModules (``model.py``), its card
-(``README.md``: the paper, the readings, the results beside the paper's) and here its specs, what the zoo
-knows without importing torch.
+Its specs (no torch; ``docs/layout.md``: a folder per paper), ``model.py``, and its card ``README.md``.
 """
 
 from sr_zoo._lazy import lazy_package
@@ -15,4 +13,4 @@ SPECS = (
               small=(2, {"d": 12, "s": 6, "m": 2})),
 )
 
-__getattr__, __dir__ = lazy_package(__name__, ('.model',))
+__getattr__, __dir__ = lazy_package(__name__)

@@ -1,8 +1,6 @@
 """The multi-scale feature mapping GAN (Zhou et al. 2019), trained by stages on manual optimization.
 
-The paper's folder: its networks and LightningModules (``model.py``), its card
-(``README.md``: the paper, the readings, the results beside the paper's) and here its specs, what the zoo
-knows without importing torch.
+Its specs (no torch; ``docs/layout.md``: a folder per paper), ``model.py``, and its card ``README.md``.
 """
 
 from sr_zoo._lazy import lazy_package
@@ -14,4 +12,4 @@ SPECS = (
               small=(2, {"widths": [8, 16, 32], "d_widths": [8, 16, 32, 64]})),
 )
 
-__getattr__, __dir__ = lazy_package(__name__, ('.model',))
+__getattr__, __dir__ = lazy_package(__name__)

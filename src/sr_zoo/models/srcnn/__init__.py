@@ -1,8 +1,6 @@
 """SRCNN (Dong et al. 2014/2016), 9-1-5: a baseline of the EMTCM paper's Table 2.
 
-The paper's folder: its networks and LightningModules (``model.py``), its card
-(``README.md``: the paper, the readings, the results beside the paper's) and here its specs, what the zoo
-knows without importing torch.
+Its specs (no torch; ``docs/layout.md``: a folder per paper), ``model.py``, and its card ``README.md``.
 """
 
 from sr_zoo._lazy import lazy_package
@@ -14,4 +12,4 @@ SPECS = (
               small=(3, {"n1": 16, "n2": 8, "padding_mode": "zeros"})),
 )
 
-__getattr__, __dir__ = lazy_package(__name__, ('.model',))
+__getattr__, __dir__ = lazy_package(__name__)

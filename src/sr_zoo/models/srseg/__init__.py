@@ -1,8 +1,6 @@
 """SRSEG (Rad et al.): SRGAN with a segmentation head; SRResNet and SRGAN (Ledig et al. 2017), its baselines.
 
-The paper's folder: its networks and LightningModules (``model.py`` and ``srgan.py``), its card
-(``README.md``: the paper, the readings, the results beside the paper's) and here its specs, what the zoo
-knows without importing torch.
+Its specs (no torch; ``docs/layout.md``: a folder per paper), ``model.py``, ``srgan.py`` and its card ``README.md``.
 """
 
 from sr_zoo._lazy import lazy_package
@@ -23,4 +21,4 @@ SPECS = (
               small=(2, {"n": 8, "blocks": 2, "patch_size": 24, "head_channels": 8})),
 )
 
-__getattr__, __dir__ = lazy_package(__name__, ('.model', '.srgan'))
+__getattr__, __dir__ = lazy_package(__name__, (".model", ".srgan"))
