@@ -68,7 +68,7 @@ import lightning as L  # noqa: E402
 from _common import sync  # noqa: E402
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint  # noqa: E402
 
-from sr_zoo.cli.lightning import atomic_checkpoints, trainer_defaults  # noqa: E402
+from sr_zoo.cli.lightning import finish_trainer, trainer_defaults  # noqa: E402
 from sr_zoo.data import SRDataModule  # noqa: E402
 from sr_zoo.data.sampling import SampleKey  # noqa: E402
 from sr_zoo.models import GANModule, create_model  # noqa: E402
@@ -354,7 +354,7 @@ def fit(case: Case, size: tuple[int, int], pool: tuple[Tensor, Tensor], batches:
     max_steps = model.optimizer_steps(batches) if isinstance(model, GANModule) else batches
     trainer = L.Trainer(accelerator=device.type, devices=1, max_steps=max_steps, limit_val_batches=0,
                         num_sanity_val_steps=0, **args)
-    atomic_checkpoints(trainer)
+    finish_trainer(trainer)
     trainer.fit(model, datamodule=data)
     if timer.batch != batches:
         raise SystemExit(f"{case.model}: the Trainer ran {timer.batch} batches, not {batches}")

@@ -77,12 +77,12 @@ def main() -> None:
         return loader
 
     datamodule.SRDataModule.train_dataloader = train_dataloader
-    _, data = speed._recipe_parts(args.recipe, None)
-    _, epoch = speed._bank(data, 1)
+    _, data = speed.recipe_parts(args.recipe, None)
+    _, epoch = speed.patch_batches(data, 1)
     warmup = epoch + 10
-    bank, _ = speed._bank(data, warmup + args.steps)
+    bank, _ = speed.patch_batches(data, warmup + args.steps)
     for repeat in range(args.repeats):
-        bare = speed.bare_loop(speed._recipe_parts(args.recipe, None)[0], bank, warmup)
+        bare = speed.bare_loop(speed.recipe_parts(args.recipe, None)[0], bank, warmup)
         print(f"repeat {repeat + 1}: bare loop {bare:.0f} samples/s", flush=True)
         for name, extra in VARIANTS.items():
             prefetch["on"] = name == "prefetch thread"

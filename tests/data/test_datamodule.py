@@ -10,28 +10,12 @@ import pytest
 import torch
 
 from helpers.paths import shared_set
+from helpers.standins import position_image, source_coordinates, write_rgb
 from sr_zoo.data import EvalBatch, PatchDataset, SRDataModule, TrainBatch, degrade, resolve_source
 from sr_zoo.data.patches import _to_tensor
 from sr_zoo.data.sources import Record, resolve_benchmark
 from sr_zoo.errors import DatasetError
 from sr_zoo.ops import imresize, quantize
-
-
-def position_image(h: int, w: int) -> np.ndarray:
-    """RGB uint8 image whose pixel (y, x) holds R = y, G = x, B = 200 (sizes below 256)."""
-    y, x = np.mgrid[0:h, 0:w]
-    return np.stack([y, x, np.full_like(y, 200)], axis=-1).astype(np.uint8)
-
-
-def write_rgb(path: Path, rgb: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    assert cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if rgb.ndim == 3 else rgb)
-
-
-def source_coordinates(hr: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-    """Original (y, x) of every pixel of a patch cut from a position image."""
-    values = torch.round(hr * 255).long().numpy()
-    return values[0], values[1]
 
 
 def view_crops(ds: PatchDataset, view, rng: np.random.Generator | None = None) -> dict[str, torch.Tensor]:  # noqa: ANN001
@@ -220,7 +204,8 @@ def test_real_t91_and_general100_load() -> None:
     shared_set("General100")
     for name, count in (("t91", 91), ("general100", 100)):
         assert len(resolve_source(name, root)[1]) == count
-    dm = SRDataModule(train=["t91", "general100"], val=["set5"], recipe="emtcm", scale=3, num_workers=0, root=str(root))
+    dm = SRDataModule(train=["t91", "general100"], val=["set5"], recipe="emtcm", scale=3, num_workers=0, root=str(root),
+                      bank=False)  # random crops: the views are counted here (a bank would be written under root)
     dm.setup("fit")
     assert len(dm.train_set.records) == 191
     # EMTCM: 20 versions per image (5 scales x 4 rotations) minus those below the 48x48 patch.

@@ -62,8 +62,9 @@ class Trace(Callback):
 
 def run(model_name: str, root: Path, epochs: int, ckpt: str | None = None, callbacks: tuple = (), workers: int = 0,
         devices: int = 1, every_step: bool = True, max_steps: int = -1) -> tuple[L.LightningModule, L.Trainer, Trace]:
-    """Train ``emtcm`` (two-step data schedule at epoch 2) or ``csrcnn`` (x4 curriculum: x2 for 2 epochs,
-    then x4 blended in over 1 epoch; L1 then L2/L1 alternating) for ``epochs`` from seed 0."""
+    """Train ``emtcm`` (two-step data schedule at epoch 2; ``emtcm-bank``: the same from a patch bank, on Y) or
+    ``csrcnn`` (x4 curriculum: x2 for 2 epochs, then x4 blended in over 1 epoch; L1 then L2/L1 alternating) for
+    ``epochs`` from seed 0."""
     L.seed_everything(0, workers=True)
     first, extra = images(root / "t91", 3, 0), images(root / "general100", 2, 5)
     val = images(root / "val", 1, 9, size=48)
@@ -72,7 +73,7 @@ def run(model_name: str, root: Path, epochs: int, ckpt: str | None = None, callb
 
         scale, schedule, train = 2, [], [str(first)]
         model = tiny_gan(pretrain_iterations=4, d_warmup_iterations=1, lr_decay_every=5, lr_decay=0.5, lr=1e-3)
-    elif model_name == "emtcm":
+    elif model_name in ("emtcm", "emtcm-bank"):
         scale, model = 2, EMTCM(scale=2)
         schedule = [TwoStepDataSchedule(switch_epoch=2, add_sources=[str(extra)])]
         train = [str(first)]
@@ -84,8 +85,9 @@ def run(model_name: str, root: Path, epochs: int, ckpt: str | None = None, callb
     # CSRCNN's levels above the curriculum's stage take no part in the loss: DDP must be told so.
     # Nor do the GAN's discriminator (MSE stage) or generator (D steps) in every backward pass.
     strategy = "ddp_find_unused_parameters_true" if model_name in ("csrcnn", "msfmgan") else "ddp"
+    bank = {"bank": True, "bank_stride": 2} if model_name == "emtcm-bank" else {}
     data = SRDataModule(train=train, val=[str(val)], scale=scale, patch_size=8 * scale, batch_size=4,
-                        samples_per_epoch=12 * devices, num_workers=workers, root=str(root / "cache"))
+                        samples_per_epoch=12 * devices, num_workers=workers, root=str(root / "cache"), **bank)
     saver = ModelCheckpoint(dirpath=root / "run" / "checkpoints", filename="{step}", save_top_k=-1,
                             every_n_train_steps=1 if every_step else None, save_last=True)
     trainer = L.Trainer(

@@ -42,6 +42,24 @@ def write_images(folder: Path, n: int = 2, size: int | tuple[int, int] = 40, ext
     return folder
 
 
+def position_image(h: int, w: int) -> np.ndarray:
+    """RGB uint8 image whose pixel (y, x) holds R = y, G = x, B = 200 (sizes below 256): where a patch came from."""
+    y, x = np.mgrid[0:h, 0:w]
+    return np.stack([y, x, np.full_like(y, 200)], axis=-1).astype(np.uint8)
+
+
+def source_coordinates(hr: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Original (y, x) of every pixel of a ``(3, H, W)`` patch in [0, 1] cut from a ``position_image``."""
+    values = torch.round(hr * 255).long().numpy()
+    return values[0], values[1]
+
+
+def write_rgb(path: Path, rgb: np.ndarray) -> None:
+    """Write an RGB (or single-channel) uint8 array as an image file, making its folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    assert cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if rgb.ndim == 3 else rgb)
+
+
 def training_sets(root: Path, seed: int = 0) -> Path:
     """T91 (``T91/t1.bmp``), General-100 (``General100/im_1.bmp``), DIV2K (``DIV2K/DIV2K_train_HR/0001.png``,
     big enough for the MSFM GAN's 400x400 sub-images), COCO-Stuff (images + stuffthingmaps), Set5/Set14."""

@@ -19,7 +19,7 @@ EPOCHS = 4
 def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict, Path]]:
     """Each model trained for EPOCHS without a stop, a checkpoint after every batch."""
     out = {}
-    for name in ("emtcm", "csrcnn", "msfmgan"):
+    for name in ("emtcm", "emtcm-bank", "csrcnn", "msfmgan"):
         root = tmp_path_factory.mktemp(name)
         model, trainer, trace = run(name, root, EPOCHS)
         assert trainer.fit_loop.total_batch_idx + 1 == EPOCHS * BATCHES_PER_EPOCH
@@ -30,8 +30,9 @@ def uninterrupted(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[d
 def test_the_runs_go_through_their_stages(uninterrupted: dict) -> None:
     """What the resumes below must reproduce: EMTCM halves its rates at epoch 2 (and trains on the
     extended data), CSRCNN trains x2 for 2 epochs, then blends x4 in over epoch 2, batch by batch."""
-    emtcm = uninterrupted["emtcm"][2]
-    assert [row[4] for row in emtcm] == [1e-3] * 6 + [5e-4] * 6
+    for name in ("emtcm", "emtcm-bank"):
+        assert [row[4] for row in uninterrupted[name][2]] == [1e-3] * 6 + [5e-4] * 6
+    assert [r[3] for r in uninterrupted["emtcm"][2]] != [r[3] for r in uninterrupted["emtcm-bank"][2]]  # other patches
     csrcnn = uninterrupted["csrcnn"][2]
     assert [row[5] for row in csrcnn] == [1] * 6 + [2] * 6
     assert [row[6] for row in csrcnn] == [1.0] * 6 + [0.0, round(1 / 3, 6), round(2 / 3, 6)] + [1.0] * 3
@@ -49,7 +50,7 @@ def test_the_runs_go_through_their_stages(uninterrupted: dict) -> None:
 STOPS = {"inside_epoch": 4, "stage_boundary": 6, "inside_blend": 8}
 
 
-@pytest.mark.parametrize("name", ["emtcm", "csrcnn", "msfmgan"])
+@pytest.mark.parametrize("name", ["emtcm", "emtcm-bank", "csrcnn", "msfmgan"])
 @pytest.mark.parametrize("where", list(STOPS))
 def test_resume_from_a_killed_run_is_bit_identical(name: str, where: str, uninterrupted: dict, tmp_path: Path) -> None:
     """SIGKILL after batch k leaves the checkpoint of batch k (written atomically every batch); resume from it.
@@ -100,12 +101,14 @@ def test_sigterm_writes_a_checkpoint_at_the_batch_and_resume_is_bit_identical(na
     assert same(weights(model), full)
 
 
-def test_resume_with_other_worker_count_is_bit_identical(uninterrupted: dict, tmp_path: Path) -> None:
-    """Randomness is per item, not per worker: 2 loader workers after a stop give the same weights."""
-    full, root, _ = uninterrupted["emtcm"]
+@pytest.mark.parametrize("name", ["emtcm", "emtcm-bank"])
+def test_resume_with_other_worker_count_is_bit_identical(name: str, uninterrupted: dict, tmp_path: Path) -> None:
+    """Randomness is per item, not per worker: 2 loader workers after a stop give the same weights (with the
+    patch bank, each worker maps the bank's files itself)."""
+    full, root, _ = uninterrupted[name]
     work = tmp_path / "resumed"
     shutil.copytree(root, work, ignore=shutil.ignore_patterns("run"))
-    model, _, _ = run("emtcm", work, EPOCHS, ckpt=str(root / "run" / "checkpoints" / "step=7.ckpt"), workers=2)
+    model, _, _ = run(name, work, EPOCHS, ckpt=str(root / "run" / "checkpoints" / "step=7.ckpt"), workers=2)
     assert same(weights(model), full)
 
 

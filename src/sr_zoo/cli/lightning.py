@@ -19,7 +19,7 @@ from typing import Any, Iterator, Sequence
 
 from jsonargparse import ArgumentError, lazy_instance
 from lightning.pytorch import Trainer
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
@@ -29,9 +29,10 @@ from sr_zoo.interrupts import command_signals
 from sr_zoo.models import SRModule, list_models, model_info
 from sr_zoo.training.checkpointing import AtomicCheckpointIO, InterruptCheckpoint
 from sr_zoo.training.loggers import RUN_ID_KEY, SRZooWandbLogger, WandbRunId, resuming_run
+from sr_zoo.training.progress_bar import TimedProgressBar
 from sr_zoo.training.summary import RunSummary
 
-__all__ = ["SUBCOMMANDS", "SRZooCLI", "atomic_checkpoints", "run_lightning_cli", "trainer_defaults", "translate_args"]
+__all__ = ["SUBCOMMANDS", "SRZooCLI", "finish_trainer", "run_lightning_cli", "trainer_defaults", "translate_args"]
 
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
@@ -61,10 +62,14 @@ def trainer_defaults(lazy_logger: bool = True, command: Sequence[str] | None = N
     }
 
 
-def atomic_checkpoints(trainer: Trainer) -> Trainer:
-    """``trainer`` writing checkpoints atomically (``AtomicCheckpointIO``) unless a plugin of the user's writes them."""
+def finish_trainer(trainer: Trainer) -> Trainer:
+    """``trainer`` as ``sr-zoo`` runs it: writing checkpoints atomically (``AtomicCheckpointIO``) unless a plugin of
+    the user's writes them, and with ``TimedProgressBar`` for Lightning's default bar (a bar with other settings
+    stays)."""
     if type(trainer.strategy.checkpoint_io) is TorchCheckpointIO:
         trainer.strategy.checkpoint_io = AtomicCheckpointIO()
+    trainer.callbacks = [TimedProgressBar() if type(c) is TQDMProgressBar and c.refresh_rate == 1 else c
+                         for c in trainer.callbacks]
     return trainer
 
 
@@ -75,14 +80,14 @@ class SRZooCLI(LightningCLI):
         parser.link_arguments("data.scale", "model.init_args.scale")
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
-        """The Trainer, writing checkpoints atomically unless a plugin of the user's writes them. A recipe's own
+        """The Trainer, finished by ``finish_trainer`` (atomic checkpoints, the timed progress bar). A recipe's own
         ``ModelCheckpoint`` replaces the default one (LightningCLI would add both, and two of the same
         settings stop Lightning: "more than one stateful callback")."""
         given = (self._get(self.config_init, "trainer", default={}) or {}).get("callbacks") or []
         if any(isinstance(callback, ModelCheckpoint) for callback in given):
             self.trainer_defaults = {**self.trainer_defaults, "callbacks": [
                 c for c in self.trainer_defaults.get("callbacks", []) if not isinstance(c, ModelCheckpoint)]}
-        return atomic_checkpoints(super().instantiate_trainer(**kwargs))
+        return finish_trainer(super().instantiate_trainer(**kwargs))
 
 
 def _model_class_path(name: str) -> str:

@@ -13,7 +13,8 @@ class _Pair(TypedDict):
 
 
 class TrainBatch(_Pair, total=False):  # optional keys by total=False: NotRequired needs Python 3.11
-    """Training patches: ``lr`` ``(N, 3, h, w)`` and ``hr`` ``(N, 3, s*h, s*w)`` RGB in [0, 1]. With
+    """Training patches: ``lr`` ``(N, 3, h, w)`` and ``hr`` ``(N, 3, s*h, s*w)`` RGB in [0, 1] (Y, ``(N, 1, ...)``,
+    from a patch bank made for a Y-channel model: ``SRDataModule(bank=...)``). With
     segmentation labels (COCO-Stuff, SRSEG paper, Sec. 3.2) also ``label`` ``(N, h, w)`` and ``label_hr``
     ``(N, s*h, s*w)`` (int64 classes, 255 unlabeled) and ``boundary_mask`` ``(N, h, w)`` (bool).
     The data-stream position the datamodule reads is removed before a model sees the batch."""

@@ -13,11 +13,20 @@ import torch
 from lightning.pytorch.utilities import rank_zero_info, rank_zero_warn
 from torch.utils.data import DataLoader
 
+from sr_zoo.data.bank import BankDataset, bank_rows, open_bank
 from sr_zoo.data.eval_sets import BenchmarkDataset, LRFolder
 from sr_zoo.data.patches import PatchDataset, collate_patches
 from sr_zoo.data.recipes import get_recipe
 from sr_zoo.data.sampling import ResumableSampler, TrainingProgress
-from sr_zoo.data.sources import Record, data_root, display_name, is_test_set_name, resolve_benchmark, resolve_source
+from sr_zoo.data.sources import (
+                                 Record,
+                                 data_root,
+                                 display_name,
+                                 is_test_set_name,
+                                 resolve_benchmark,
+                                 resolve_source,
+                                 user_cache,
+)
 from sr_zoo.errors import DatasetError
 from sr_zoo.interrupts import end_workers_at_exit, worker_init
 from sr_zoo.metric_names import EXTRA_METRICS
@@ -27,6 +36,7 @@ __all__ = ["EVAL_METRICS", "SRDataModule"]
 EVAL_METRICS = EXTRA_METRICS  # the metrics validation/testing adds by name (sr_zoo.metric_names)
 """Metrics validation and testing can score beside PSNR/SSIM (``SRDataModule(eval_metrics=...)``)."""
 
+_DEFAULT_BANK_LIMIT = 4 * 2**30  # bytes: a default bank larger than this is not made (DIV2K under a small recipe)
 _DOWNLOADABLE = {"div2k": "div2k", "coco-stuff": "coco-stuff", "t91": "t91-download"}  # source -> dataset fetched
 
 
@@ -67,6 +77,15 @@ class SRDataModule(L.LightningDataModule):
         num_workers: DataLoader worker processes (persistent, so each decodes its images once); default: none
             when training on the CPU (the model's threads already use every core, and workers take their time
             from them: ``benchmarks/training_speed.py``), else ``min(4, CPUs)`` (``default_workers``).
+        bank: serve training patches from a patch bank: the fixed set of LR sub-images at ``bank_stride`` on each
+            (offline-augmented) image's LR grid with their HR, made once, kept on disk and memory-mapped
+            (``sr_zoo.data.bank``; EMTCM paper, Sec. 4.1); batches then cost one gather. Default: the recipe's
+            (``emtcm``), when the sources allow one (no label maps or LR files) and it stays under 4 GiB.
+            A Y-channel model (SRCNN, FSRCNN, EMTCM) gets a bank of Y patches (8-bit, as the authors' scripts
+            make them with MATLAB's ``rgb2ycbcr``).
+        bank_stride: LR stride of the bank's sub-images; default: the recipe's, else half the LR patch.
+        bank_dir: where banks are kept; default ``ROOT/banks`` (next to the data), or the user's cache
+            (``~/.cache/sr_zoo/banks``) where ``ROOT`` cannot be written (a shared, read-only data folder).
         root: data root; default ``$SR_ZOO_DATA``, else ``~/.cache/sr_zoo``.
         cache_mb: per-worker memory for decoded images.
         download: fetch a missing named dataset (DIV2K, COCO-Stuff) from its official source.
@@ -100,6 +119,9 @@ class SRDataModule(L.LightningDataModule):
         eval_degradation: str = "bicubic",
         eval_metrics: list[str] | None = None,
         num_workers: int | None = None,
+        bank: bool | None = None,
+        bank_stride: int | None = None,
+        bank_dir: str | None = None,
         root: str | None = None,
         cache_mb: int = 1024,
         download: bool = True,
@@ -128,7 +150,9 @@ class SRDataModule(L.LightningDataModule):
         unknown = [m for m in self.eval_metrics if m not in EVAL_METRICS]
         if unknown:
             raise DatasetError(f"eval_metrics: unknown {unknown[0]!r}; known: {', '.join(EVAL_METRICS)}")
-        self.train_set: PatchDataset | None = None
+        self.bank_dir = Path(bank_dir).expanduser() if bank_dir else _default_bank_dir(self.root)
+        self.train_set: PatchDataset | BankDataset | None = None
+        self._bank_from_checkpoint: bool | None = None  # a resumed run keeps the data path it was trained with
         self.val_sets: list[BenchmarkDataset] = []
         self.test_sets: list[BenchmarkDataset] = []
         self.predict_sets: list[LRFolder] = []
@@ -266,12 +290,18 @@ class SRDataModule(L.LightningDataModule):
         return batch
 
     def state_dict(self) -> dict[str, Any]:
-        return {"progress": self.progress.state_dict()}
+        return {"progress": self.progress.state_dict(), "bank": isinstance(self.train_set, BankDataset)}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         if "progress" in state_dict:
             self.progress.load_state_dict(state_dict["progress"])
-            if self.train_set is not None:
+            banked = bool(state_dict.get("bank", False))  # checkpoints from before the bank had none
+            if self.train_set is not None and banked != isinstance(self.train_set, BankDataset):
+                self._bank_from_checkpoint = banked
+                rank_zero_info(f"sr_zoo: the checkpoint's run was trained {'with' if banked else 'without'} the "
+                               "patch bank; resuming it so, to continue its data stream")
+                self.train_set = None
+            if self.train_set is not None or self._bank_from_checkpoint is not None:
                 self._build_train_set(self.sources_for_epoch(self.progress.next_start()[0]))
 
     @property
@@ -313,7 +343,7 @@ class SRDataModule(L.LightningDataModule):
     def test_names(self) -> list[str]:
         return [d.name for d in self.test_sets]
 
-    def _train_dataset(self, sources: list[str]) -> PatchDataset:
+    def _train_dataset(self, sources: list[str]) -> PatchDataset | BankDataset:
         if not self.hparams.train and sources == ["demo"]:
             rank_zero_info(
                 "sr_zoo: no training data given: training on the demo photos bundled with scikit-image "
@@ -329,7 +359,8 @@ class SRDataModule(L.LightningDataModule):
             records.extend(found)
         if any(r.label is not None for r in records) and not all(r.label is not None for r in records):
             raise DatasetError("cannot mix sources with and without label maps in one training set")
-        return PatchDataset(
+        bank = self._wants_bank(records)
+        patches = PatchDataset(
             records,
             self.scale,
             self.patch_size,
@@ -345,8 +376,37 @@ class SRDataModule(L.LightningDataModule):
             samples_per_epoch=self.hparams.samples_per_epoch,
             min_samples_per_epoch=64 * self.hparams.batch_size // self.hparams.crops_per_image,
             cache_mb=self.hparams.cache_mb,
-            lr_from_image=self.recipe.lr_from_image,
+            lr_from_image=self.recipe.lr_from_image or bank,
         )
+        return self._bank(patches) if bank else patches
+
+    def _wants_bank(self, records: list[Record]) -> bool:
+        """Whether training serves a patch bank: as the checkpoint's run did, else as asked, else the recipe's."""
+        asked = self._bank_from_checkpoint if self._bank_from_checkpoint is not None else self.hparams.bank
+        if asked is False or (asked is None and self.recipe.bank_stride is None):
+            return False
+        why_not = ("its images have label maps" if any(r.label is not None for r in records)
+                   else "its images come with LR files" if any(r.lr is not None for r in records) else None)
+        if why_not and asked:
+            raise DatasetError(f"--data.bank: a patch bank cannot be made from this training set: {why_not}")
+        return why_not is None
+
+    def _bank(self, patches: PatchDataset) -> PatchDataset | BankDataset:
+        """The bank of ``patches``' images (made on first use), or ``patches`` if the default bank is too big."""
+        stride = self.hparams.bank_stride or self.recipe.bank_stride or max(1, patches.patch_size // self.scale // 2)
+        module = self.trainer.lightning_module if self.trainer is not None else None
+        channels = 1 if getattr(module, "y_channel", False) else 3
+        rows = sum(bank_rows(patches, stride))
+        size = rows * (patches.patch_size**2 + (patches.patch_size // self.scale) ** 2) * channels
+        if self.hparams.bank is None and self._bank_from_checkpoint is None and size > _DEFAULT_BANK_LIMIT:
+            rank_zero_info(f"sr_zoo: no patch bank ({rows} sub-images would take {size / 2**30:.1f} GiB; "
+                           "--data.bank true makes it): cutting patches per item")
+            return patches
+        folder = open_bank(patches, stride, channels, self.bank_dir,
+                           progress=self.trainer is None or self.trainer.is_global_zero)
+        rank_zero_info(f"sr_zoo: patch bank of {rows} {'Y' if channels == 1 else 'RGB'} sub-images "
+                       f"(LR stride {stride}, {size / 2**20:.1f} MB): {folder}")
+        return BankDataset(folder, len(patches), augment=self.augment)
 
     def _srseg_selection(self, records: list[Record]) -> list[Record]:
         from sr_zoo.data.coco_selection import select_background_images
@@ -393,6 +453,14 @@ def default_workers(trainer: L.Trainer | None) -> int:
     if trainer is None or trainer.strategy.root_device.type == "cpu":
         return 0
     return min(4, os.cpu_count() or 1)
+
+
+def _default_bank_dir(root: Path) -> Path:
+    """``root/banks`` if it can be written (or ``root`` does not exist yet), else the user's cache."""
+    folder = root / "banks"
+    if os.access(folder if folder.is_dir() else root, os.W_OK) or not root.exists():
+        return folder
+    return user_cache() / "banks"
 
 
 def _collate_one(items: list[dict]) -> dict:

@@ -368,7 +368,7 @@ def _torch_seeded_rng() -> np.random.Generator:
 
 
 def _to_tensor(patches: np.ndarray) -> Tensor:
-    """``(k, H, W, 3)`` uint8 patches to one ``(k, 3, H, W)`` float tensor in [0, 1]."""
+    """``(k, H, W, C)`` uint8 patches to one ``(k, C, H, W)`` float tensor in [0, 1]."""
     return torch.from_numpy(patches).permute(0, 3, 1, 2).float().div_(255.0)
 
 
@@ -376,9 +376,10 @@ def collate_patches(items: list[dict[str, Tensor]]) -> dict[str, Tensor]:
     """Concatenate items of ``k`` stacked patches into one batch of ``len(items) * k`` patches.
 
     ``position`` (present with ``ResumableSampler``) becomes the batch's ``[epoch, items consumed,
-    items in the epoch]``: that of its last item.
+    items in the epoch]``: that of its last item. A single item (a patch bank's whole batch) is not copied.
     """
-    batch = {key: torch.cat([item[key] for item in items]) for key in items[0] if key != "position"}
+    batch = {key: items[0][key] if len(items) == 1 else torch.cat([item[key] for item in items])
+             for key in items[0] if key != "position"}
     if "position" in items[0]:
         batch["position"] = torch.tensor(items[-1]["position"])
     return batch

@@ -20,8 +20,8 @@ from sr_zoo.errors import DatasetError
 from sr_zoo.files.atomic import publish_folder
 from sr_zoo.files.images import is_image_name, list_images
 
-__all__ = ["SOURCE_NAMES", "TEST_SETS", "Record", "data_root", "display_name", "is_test_set_name", "resolve_benchmark",
-           "resolve_source", "test_set"]
+__all__ = ["SOURCE_NAMES", "TEST_SETS", "Record", "data_root", "display_name", "is_test_set_name",
+           "resolve_benchmark", "resolve_source", "test_set", "user_cache"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,11 @@ def data_root(root: str | os.PathLike | None = None) -> Path:
         return Path(root).expanduser()
     if os.environ.get("SR_ZOO_DATA"):
         return Path(os.environ["SR_ZOO_DATA"]).expanduser()
+    return user_cache()
+
+
+def user_cache() -> Path:
+    """The zoo's cache of this user: ``$XDG_CACHE_HOME/sr_zoo`` (``~/.cache/sr_zoo``)."""
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")).expanduser() / "sr_zoo"
 
 

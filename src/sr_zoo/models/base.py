@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import lightning as L
@@ -20,10 +21,13 @@ from sr_zoo.metrics import YPSNR, YSSIM
 from sr_zoo.models._registry import check_scale
 from sr_zoo.ops import imresize, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
 from sr_zoo.ops.padding import run_padded
-from sr_zoo.training.loop_internals import epoch_may_end
+from sr_zoo.training.loop_internals import epoch_may_end, logger_writes
 from sr_zoo.training.progress import align_epoch_counter
 
-__all__ = ["PixelLossModule", "SRModule"]
+__all__ = ["STEP_LOG_INTERVAL", "PixelLossModule", "SRModule"]
+
+STEP_LOG_INTERVAL = 0.5
+"""Seconds between the step values ``SRModule.log_step_value`` hands to Lightning besides the loggers' steps."""
 
 
 class SRModule(L.LightningModule):
@@ -69,6 +73,7 @@ class SRModule(L.LightningModule):
         self.metrics = nn.ModuleDict()
         self._epoch_sums: dict[str, tuple[Tensor, int]] = {}  # log_epoch_mean's batch-weighted sums, by name
         self._epoch_logged = False  # whether log_epoch_mean's sums went to Lightning during this epoch
+        self._step_logged_at = -float("inf")  # when log_step_value last handed a value to Lightning
         # Lightning's model summary runs it: the layers' sizes and the FLOPs of one 32x32 LR image (else zeros)
         self.example_input_array = torch.zeros(1, 3, 32, 32)
 
@@ -201,6 +206,16 @@ class SRModule(L.LightningModule):
             self.log_epoch_mean("train/epoch_loss", loss, size)
         if self._epoch_sums and (self._epoch_logged or epoch_may_end(self.trainer)):
             self._log_epoch_sums()
+
+    def log_step_value(self, name: str, value: Tensor, batch_size: int) -> None:
+        """``self.log(name, value, prog_bar=True)`` in a training step where the value is read: the steps whose
+        values the loggers write (every ``log_every_n_steps``), and at least every ``STEP_LOG_INTERVAL`` seconds
+        for the progress bar. A ``self.log`` costs Lightning 0.3-1.4 ms, 1-4% of a small model's step on a
+        CPU (``benchmarks/training_speed.py``); what loggers record is the same as logging every step."""
+        now = time.monotonic()
+        if logger_writes(self.trainer) or now - self._step_logged_at >= STEP_LOG_INTERVAL:
+            self._step_logged_at = now
+            self.log(name, value, prog_bar=True, batch_size=batch_size)
 
     def log_epoch_mean(self, name: str, value: Tensor, batch_size: int) -> None:
         """What ``self.log(name, value, on_step=False, on_epoch=True, sync_dist=True, batch_size=batch_size)``
@@ -366,6 +381,18 @@ class PixelLossModule(SRModule):
     SRResNet): on Y for a Y-channel network, by Adam over ``optimizer_parameters()``, whose groups carry
     their rates. ``pixel_loss`` is MSE unless a subclass says otherwise."""
 
+    def setup(self, stage: str) -> None:
+        super().setup(stage)
+        if stage == "fit" and self.trainer.strategy.root_device.type == "cpu":
+            # oneDNN trains these convolutions faster in the channels-last layout, as it runs them for inference
+            # (sr_zoo.inference.layout): FSRCNN x3 at batch 64 1.5x, EMTCM 1.1x (benchmarks/training_speed.py
+            # bare loops). The same values to float rounding; checkpoints keep the usual layout (on_save_checkpoint).
+            self.net.to(memory_format=torch.channels_last)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        super().on_save_checkpoint(checkpoint)
+        checkpoint["state_dict"] = {k: v.contiguous() for k, v in checkpoint["state_dict"].items()}
+
     def pixel_loss(self, sr: Tensor, hr: Tensor) -> Tensor:
         """The training loss of a batch of network outputs and targets."""
         return F.mse_loss(sr, hr)
@@ -375,10 +402,10 @@ class PixelLossModule(SRModule):
 
     def training_step(self, batch: TrainBatch, batch_idx: int) -> Tensor:
         lr, hr = batch["lr"], batch["hr"]
-        if self.y_channel:
+        if self.y_channel and lr.shape[1] == 3:  # a Y patch bank serves Y already (sr_zoo.data.bank)
             lr, hr = rgb_to_y(lr), rgb_to_y(hr)
         loss = self.pixel_loss(self.net(lr), hr)
-        self.log("train/loss", loss, prog_bar=True, batch_size=lr.shape[0])
+        self.log_step_value("train/loss", loss, batch_size=lr.shape[0])
         return loss
 
     def last_layer_groups(self, layer: str, lr: float, last_lr: float) -> dict[str, list[dict[str, Any]]]:

@@ -12,7 +12,7 @@ from typing import Any
 
 import lightning as L
 
-__all__ = ["CHECKED_WITH", "batches_started", "epoch_counters", "epoch_may_end", "restart_validation"]
+__all__ = ["CHECKED_WITH", "batches_started", "epoch_counters", "epoch_may_end", "logger_writes", "restart_validation"]
 
 CHECKED_WITH = ("2.6.6",)
 """Lightning versions these functions were read against (fit_loop, epoch_loop, val_loop progress trackers)."""
@@ -30,6 +30,12 @@ def epoch_may_end(trainer: L.Trainer) -> bool:
     return (progress.is_last_batch or trainer.should_stop
             or progress.current.ready >= trainer.num_training_batches
             or 0 <= trainer.max_steps <= trainer.global_step)
+
+
+def logger_writes(trainer: L.Trainer) -> bool:
+    """Whether the loggers write the values logged in this training step (every ``log_every_n_steps``, counted
+    as Lightning counts them), asked from inside the step."""
+    return trainer._logger_connector.should_update_logs
 
 
 def epoch_counters(trainer: L.Trainer) -> Any:
