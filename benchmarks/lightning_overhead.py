@@ -260,6 +260,8 @@ class BareLoop:
     def __init__(self, case: Case, size: tuple[int, int], pool: tuple[Tensor, Tensor], batches: int,
                  device: torch.device, sizes: str) -> None:
         self.model = build(case, sizes).to(device).train()
+        if hasattr(self.model, "training_memory_format"):  # the layout fit trains it in (PixelLossModule.setup)
+            self.model.net.to(memory_format=self.model.training_memory_format(device))
         data = make_data(case, *size, batches + 1, pool)
         data.setup("fit")
         self.train = bare_step_fn(self.model)

@@ -37,11 +37,17 @@ def test_the_zoo_trainer_swaps_only_lightnings_default_bar(tmp_path: Path) -> No
 
 
 class _Losses(Callback):
+    """Each step's loss, and whether a 3x3 convolution's weight was channels-last during it."""
+
     def __init__(self) -> None:
         self.losses: list[float] = []
+        self.channels_last: list[bool] = []
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:  # noqa: ANN001
         self.losses.append(float(outputs["loss"]))
+        weight = next(p for p in pl_module.net.parameters() if p.dim() == 4 and p.shape[1] > 1 and p.shape[-1] > 1)
+        layout = weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
+        self.channels_last.append(layout)
 
 
 def _fit(root: Path, steps: int, **trainer: object) -> tuple[L.LightningModule, L.Trainer, _Losses]:
@@ -69,9 +75,9 @@ def test_step_values_reach_the_loggers_as_if_logged_every_step(tmp_path: Path, m
 
 
 def test_pixel_models_train_channels_last_on_the_cpu_and_save_the_usual_layout(tmp_path: Path) -> None:
-    model, trainer, _ = _fit(tmp_path, 2, logger=False)
-    weight = next(p for p in model.net.parameters() if p.dim() == 4 and p.shape[1] > 1 and p.shape[-1] > 1)
-    assert weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
+    model, trainer, steps = _fit(tmp_path, 2, logger=False)
+    assert steps.channels_last == [True, True]
+    assert all(p.is_contiguous() for p in model.net.parameters())  # back after fit, as a loaded model has it
     saved = torch.load(next(tmp_path.rglob("*.ckpt")), weights_only=True)["state_dict"]
     assert all(t.is_contiguous() for t in saved.values())
     # the same function in either layout, to float rounding

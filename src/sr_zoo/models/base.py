@@ -213,7 +213,7 @@ class SRModule(L.LightningModule):
         for the progress bar. A ``self.log`` costs Lightning 0.3-1.4 ms, 1-4% of a small model's step on a
         CPU (``benchmarks/training_speed.py``); what loggers record is the same as logging every step."""
         now = time.monotonic()
-        if logger_writes(self.trainer) or now - self._step_logged_at >= STEP_LOG_INTERVAL:
+        if self._trainer is None or logger_writes(self._trainer) or now - self._step_logged_at >= STEP_LOG_INTERVAL:
             self._step_logged_at = now
             self.log(name, value, prog_bar=True, batch_size=batch_size)
 
@@ -381,13 +381,22 @@ class PixelLossModule(SRModule):
     SRResNet): on Y for a Y-channel network, by Adam over ``optimizer_parameters()``, whose groups carry
     their rates. ``pixel_loss`` is MSE unless a subclass says otherwise."""
 
+    @staticmethod
+    def training_memory_format(device: torch.device) -> torch.memory_format:
+        """The layout the network trains in on ``device``: channels-last on the CPU, where oneDNN trains these
+        convolutions faster in it, as it runs them for inference (``sr_zoo.inference.layout``; FSRCNN x3 at batch
+        64 1.4x, EMTCM 1.1x: ``benchmarks/training_speed.py``'s bare loops), the same values to float rounding."""
+        return torch.channels_last if device.type == "cpu" else torch.contiguous_format
+
     def setup(self, stage: str) -> None:
         super().setup(stage)
-        if stage == "fit" and self.trainer.strategy.root_device.type == "cpu":
-            # oneDNN trains these convolutions faster in the channels-last layout, as it runs them for inference
-            # (sr_zoo.inference.layout): FSRCNN x3 at batch 64 1.5x, EMTCM 1.1x (benchmarks/training_speed.py
-            # bare loops). The same values to float rounding; checkpoints keep the usual layout (on_save_checkpoint).
-            self.net.to(memory_format=torch.channels_last)
+        if stage == "fit":  # checkpoints, and the model after fit, keep the usual layout
+            self.net.to(memory_format=self.training_memory_format(self.trainer.strategy.root_device))
+
+    def teardown(self, stage: str) -> None:
+        super().teardown(stage)
+        if stage == "fit":  # after training, the layout a model has when built or loaded: the same outputs, bit for bit
+            self.net.to(memory_format=torch.contiguous_format)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         super().on_save_checkpoint(checkpoint)
