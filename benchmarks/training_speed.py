@@ -8,7 +8,8 @@ offline without an account, the progress bar, checkpoints), validation off. Afte
 ten batches: the patch bank made, every cache filled), fit is paused every ``--block`` batches, and while it
 waits two bare loops train ``--block`` steps each: the recipe's network (same class, initial weights and Adam
 parameter groups, a copy of its own) on batches of the recipe's patches made beforehand and held in memory as
-contiguous Y tensors (LR 16x16 / HR 48x48 at x3): forward, MSE, zero_grad, backward, step, nothing else; once
+contiguous Y tensors (LR 16x16 / HR 48x48 at x3): forward, the module's loss (``pixel_loss``: MSE, EMTCM's
+multi-task loss), zero_grad, backward, step, nothing else; once
 channels-last (the layout fit trains the pixel-loss models in on a CPU), once in PyTorch's default NCHW. A fit
 block is timed from the end of one pause to the start of the next: its batches, the loader's waits, every hook.
 
@@ -100,11 +101,11 @@ class BareLoop:
         self.optimizer = self.model.configure_optimizers()
 
     def run(self, steps: int) -> float:
-        """Samples per second of ``steps`` steps: forward, MSE, zero_grad, backward, step."""
+        """Samples per second of ``steps`` steps: forward, the module's loss, zero_grad, backward, step."""
         start = time.perf_counter()
         for i in range(steps):
             lr, hr = self.batches[i % len(self.batches)]
-            loss = torch.nn.functional.mse_loss(self.net(lr), hr)
+            loss = self.model.pixel_loss(self.net(lr), hr)
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             self.optimizer.step()

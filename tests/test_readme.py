@@ -25,3 +25,16 @@ def test_readme_python_snippets_run(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     out = capsys.readouterr().out
     assert "emtcm" in out and "Set5" in out
     assert tuple(namespace["sr"].shape[-2:]) == tuple(namespace["hr"].shape[-2:])
+
+
+def test_the_readmes_models_block_is_the_commands_output() -> None:
+    """The README's ``$ sr-zoo models`` block is what the command prints (the shipped weights' Set5 scores
+    included), so a new shipped file or model cannot leave it stale."""
+    import subprocess
+    import sys
+
+    block = re.search(r"```text\n\$ sr-zoo models\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+    assert block is not None
+    out = subprocess.run([sys.executable, "-m", "sr_zoo", "models"], capture_output=True, text=True, check=True,
+                         timeout=120).stdout
+    assert block.group(1) == out
