@@ -86,6 +86,20 @@ def test_a_bank_is_made_once_per_content(tmp_path: Path, monkeypatch: pytest.Mon
     assert not list((tmp_path / "banks").glob(".*tmp*"))  # built in a temporary folder, renamed into place
 
 
+def test_a_bank_cut_short_is_made_again(tmp_path: Path) -> None:
+    """A bank whose array file lost its end (a disk filled by something else, a deleted file) is rebuilt, not read."""
+    folder = open_bank(_dataset(tmp_path), 4, 1, tmp_path / "banks", progress=False)
+    whole = (folder / "hr.u8").read_bytes()
+    (folder / "hr.u8").write_bytes(whole[:100])
+    assert open_bank(_dataset(tmp_path), 4, 1, tmp_path / "banks", progress=False) == folder
+    assert (folder / "hr.u8").read_bytes() == whole
+
+
+def test_a_bad_bank_stride_is_one_line(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="bank_stride must be a positive integer, got 0"):
+        SRDataModule(root=str(tmp_path), bank_stride=0)
+
+
 def test_an_unwritable_bank_folder_is_one_line(tmp_path: Path) -> None:
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(DatasetError, match="cannot write the patch bank"):

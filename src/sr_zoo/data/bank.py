@@ -30,7 +30,7 @@ from sr_zoo.data.sampling import SampleKey
 from sr_zoo.errors import DatasetError
 from sr_zoo.files.atomic import publish_folder
 
-__all__ = ["BANK_FORMAT", "BankDataset", "bank_key", "bank_rows", "build_bank"]
+__all__ = ["BANK_FORMAT", "BankDataset", "bank_is_whole", "bank_key", "bank_rows", "build_bank", "open_bank"]
 
 BANK_FORMAT = 1  # bump when what a bank holds for the same key changes
 _MASK64 = 2**64 - 1
@@ -119,12 +119,24 @@ def build_bank(dataset: PatchDataset, stride: int, channels: int, folder: Path, 
     return layout
 
 
+def bank_is_whole(folder: Path) -> bool:
+    """Whether ``folder`` holds a readable bank: its ``bank.json`` and both arrays at the sizes it gives."""
+    try:
+        meta = json.loads((folder / "bank.json").read_text())
+        layout = BankLayout(meta["count"], meta["hr"], meta["lr"], meta["channels"])
+        return all((folder / f"{name}.u8").stat().st_size == int(np.prod(shape))
+                   for name, shape in layout.shapes().items())
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+
+
 def open_bank(dataset: PatchDataset, stride: int, channels: int, bank_dir: Path, progress: bool = True) -> Path:
-    """The bank folder of ``dataset`` under ``bank_dir``, made first if it is not there (once, under a lock)."""
+    """The bank folder of ``dataset`` under ``bank_dir``, made first if it is not there or not whole (a file of it
+    deleted or cut short), once, under a lock."""
     folder = bank_dir / bank_key(dataset, stride, channels)
     try:
         publish_folder(folder, lambda tmp: build_bank(dataset, stride, channels, tmp, progress),
-                       complete=lambda: (folder / "bank.json").is_file())
+                       complete=lambda: bank_is_whole(folder))
     except OSError as exc:  # no permission, a full disk: nothing half-written is left (publish_folder)
         raise DatasetError(f"{bank_dir}: cannot write the patch bank ({exc.strerror or exc}); "
                            "set --data.bank_dir to a writable folder or --data.bank false") from None

@@ -132,6 +132,8 @@ class SRDataModule(L.LightningDataModule):
         self.recipe = get_recipe(recipe)
         if scale < 1 or int(scale) != scale:
             raise DatasetError(f"scale must be a positive integer, got {scale}")
+        if bank_stride is not None and (int(bank_stride) != bank_stride or bank_stride < 1):
+            raise DatasetError(f"bank_stride must be a positive integer, got {bank_stride}")
         if batch_size % crops_per_image:
             raise DatasetError(f"batch_size {batch_size} is not a multiple of crops_per_image {crops_per_image}")
         self.scale = int(scale)
