@@ -23,11 +23,13 @@ from sr_zoo.ops import imresize, rgb_to_y, rgb_to_ycbcr, ycbcr_to_rgb
 from sr_zoo.ops.padding import run_padded
 from sr_zoo.training.loop_internals import epoch_may_end, logger_writes
 from sr_zoo.training.progress import align_epoch_counter
+from sr_zoo.training.progress_bar import REDRAW_INTERVAL
 
 __all__ = ["STEP_LOG_INTERVAL", "PixelLossModule", "SRModule"]
 
-STEP_LOG_INTERVAL = 0.5
-"""Seconds between the step values ``SRModule.log_step_value`` hands to Lightning besides the loggers' steps."""
+STEP_LOG_INTERVAL = REDRAW_INTERVAL
+"""Seconds between the step values ``SRModule.log_step_value`` hands to Lightning besides the loggers' steps: the
+progress bar's redraw interval, the only other reader."""
 
 
 class SRModule(L.LightningModule):
@@ -210,8 +212,8 @@ class SRModule(L.LightningModule):
     def log_step_value(self, name: str, value: Tensor, batch_size: int) -> None:
         """``self.log(name, value, prog_bar=True)`` in a training step where the value is read: the steps whose
         values the loggers write (every ``log_every_n_steps``), and at least every ``STEP_LOG_INTERVAL`` seconds
-        for the progress bar. A ``self.log`` costs Lightning 0.3-1.4 ms, 1-4% of a small model's step on a
-        CPU (``benchmarks/training_speed.py``); what loggers record is the same as logging every step."""
+        for the progress bar. A ``self.log`` costs Lightning 0.3-1 ms of CPU (``benchmarks/lightning_overhead.py``),
+        a few percent of a small model's step; what loggers record is the same as logging every step."""
         now = time.monotonic()
         if self._trainer is None or logger_writes(self._trainer) or now - self._step_logged_at >= STEP_LOG_INTERVAL:
             self._step_logged_at = now

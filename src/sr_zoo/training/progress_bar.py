@@ -6,17 +6,19 @@ import time
 
 from lightning.pytorch.callbacks import TQDMProgressBar
 
-__all__ = ["TimedProgressBar"]
+__all__ = ["REDRAW_INTERVAL", "TimedProgressBar"]
+
+REDRAW_INTERVAL = 0.5
+"""Seconds between redraws of the bar (and between the step values ``SRModule.log_step_value`` hands it)."""
 
 
 class TimedProgressBar(TQDMProgressBar):
     """``TQDMProgressBar`` that redraws when ``min_interval`` seconds have passed (and at each bar's end), not
     at every batch: Lightning's bar redraws by batch count (``refresh_rate``), and at a small model's 30-40 ms a
-    step a redraw each batch cost about 1.4 ms of it on a 2-core CPU, more under W&B, which captures the
-    console (``benchmarks/training_speed.py``). tqdm's own ``mininterval`` does not apply: Lightning forces
-    each redraw."""
+    step a redraw each batch is a visible share of it on a CPU, more under W&B, which captures the console.
+    tqdm's own ``mininterval`` does not apply: Lightning forces each redraw."""
 
-    def __init__(self, min_interval: float = 0.5, leave: bool = False) -> None:
+    def __init__(self, min_interval: float = REDRAW_INTERVAL, leave: bool = False) -> None:
         super().__init__(leave=leave)
         self.min_interval = min_interval
         self._last_redraw = 0.0
