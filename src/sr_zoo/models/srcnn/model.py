@@ -14,7 +14,14 @@ from sr_zoo.models.base import PixelLossModule
 from sr_zoo.models.blocks import PaddingMode, normal_init_
 from sr_zoo.ops import imresize
 
-__all__ = ["SRCNN", "SRCNNNet"]
+__all__ = ["SRCNN", "SRCNNNet", "loss_border_for"]
+
+
+def loss_border_for(f1: int, f2: int, f3: int, scale: int) -> int:
+    """HR pixels at each side of a patch beyond which the output is what the whole image gives: the three
+    convolutions' radius plus a bound on the bicubic kernel's (2 LR pixels, ``scale`` HR pixels each) in
+    ``forward``'s upsampling."""
+    return f1 // 2 + f2 // 2 + f3 // 2 + 2 * scale
 
 
 class SRCNNNet(nn.Module):
@@ -54,6 +61,13 @@ class SRCNN(PixelLossModule):
         n1, n2: maps of the first two layers (64 and 32).
         padding_mode: ``replicate`` (the authors' SRCNN.m) or ``zeros`` (PyTorch's; the zoo's weights
             before this option, which load with it).
+        loss_border: HR pixels left out of the loss at each side of a training patch. The SRCNN paper
+            (TPAMI 2016, Sec. 3.3) takes the MSE "only by the difference between the central pixels", away from
+            the border effects of its unpadded convolutions; here a patch is upsampled inside ``forward``, so
+            its border is also unlike a whole image's. ``loss_border_for(f1, f2, f3, scale)`` (12 for 9-1-5 x3)
+            leaves only pixels computed as within a whole image; 0 scores the whole patch.
+        init_from: checkpoint of a trained SRCNN whose weights start this model; read when a fit starts from
+            scratch, not when it resumes.
     """
 
     y_channel = True
@@ -61,10 +75,21 @@ class SRCNN(PixelLossModule):
 
     def __init__(self, scale: int = 3, f1: int = 9, f2: int = 1, f3: int = 5, n1: int = 64, n2: int = 32,
                  padding_mode: PaddingMode = "replicate", lr: float = 1e-4, last_lr: float = 1e-5,
-                 sample_images: int = 1) -> None:
+                 loss_border: int = 0, init_from: str | None = None, sample_images: int = 1) -> None:
         super().__init__(scale, sample_images)
+        if loss_border < 0:
+            raise ValueError(f"srcnn: loss_border must be >= 0, got {loss_border}")
         self.save_hyperparameters()
         self.net = SRCNNNet(scale, n1, n2, f1, f2, f3, padding_mode)
+
+    def pixel_loss(self, sr: Tensor, hr: Tensor) -> Tensor:
+        border = self.hparams.loss_border
+        if border:
+            if min(hr.shape[-2:]) <= 2 * border:
+                raise ValueError(f"srcnn: loss_border {border} leaves nothing of a {hr.shape[-2]}x{hr.shape[-1]} "
+                                 f"HR patch; use a patch larger than {2 * border} (data.patch_size)")
+            sr, hr = sr[..., border:-border, border:-border], hr[..., border:-border, border:-border]
+        return super().pixel_loss(sr, hr)
 
     def optimizer_parameters(self) -> dict[str, list[dict[str, Any]]]:
         return self.last_layer_groups("reconstruction", self.hparams.lr, self.hparams.last_lr)
