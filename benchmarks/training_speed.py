@@ -1,7 +1,7 @@
 """Training speed: ``sr-zoo fit`` with a recipe as a user runs it against a bare PyTorch loop doing the same work.
 
     python benchmarks/training_speed.py [--recipe experiments/fsrcnn_x3.yaml] [--block 50] [--blocks 8]
-        [--threads N] [--workers N] [--batch-size N] [--bank-dir DIR] [SR-ZOO FIT ARGUMENTS AFTER --]
+        [--threads N] [--workers N] [--batch-size N] [--bank-dir DIR] [--profile N] [SR-ZOO FIT ARGUMENTS AFTER --]
 
 ``sr-zoo fit`` runs in this process with the recipe and the defaults a user gets (its data path, the W&B logger
 offline without an account, the progress bar, checkpoints), validation off. After a warm-up (its first epoch and
@@ -17,15 +17,20 @@ The blocks last seconds and alternate, so neighbours see the machine in the same
 separate runs drifted by a quarter on this machine, the ratio of neighbouring blocks does not. The table gives
 each way's samples per second (median over blocks) and the median ratio of a fit block to the channels-last
 bare block before it, with its range. ``--threads`` sets torch's threads for both (default: torch's own, as a
-user gets it); ``--workers`` overrides the recipe's loader workers for fit.
+user gets it); ``--workers`` overrides the recipe's loader workers for fit. ``--profile N`` also runs cProfile
+over fit's timed blocks (not the bare loops) and prints the N functions with the most own time, each as a share
+of the profiled time: where fit's time beyond the network goes (cProfile slows Python code, not the kernels, so
+the shares of Python work are upper bounds; the rates printed come from the same, profiled, run).
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import cProfile
 import importlib
 import os
+import pstats
 import statistics
 import sys
 import tempfile
@@ -132,6 +137,7 @@ class Plan:
     bare: dict[str, list[float]] = field(default_factory=dict)
     fit: list[float] = field(default_factory=list)
     resumed: float | None = None
+    profiler: cProfile.Profile | None = None  # on during fit's timed blocks (--profile)
 
 
 PLAN = Plan()
@@ -144,6 +150,8 @@ class Interleave(Callback):
         done = trainer.global_step - PLAN.warmup
         if done < 0 or done % PLAN.block:
             return
+        if PLAN.profiler is not None:
+            PLAN.profiler.disable()
         if PLAN.resumed is not None:
             PLAN.fit.append(PLAN.block * PLAN.batch_size / (time.perf_counter() - PLAN.resumed))
         if len(PLAN.fit) == PLAN.blocks:
@@ -151,6 +159,8 @@ class Interleave(Callback):
         for name, way in PLAN.ways.items():
             PLAN.bare.setdefault(name, []).append(way.run(PLAN.block))
         PLAN.resumed = time.perf_counter()
+        if PLAN.profiler is not None:
+            PLAN.profiler.enable()
 
 
 def _fit(recipe: Path, steps: int, batch_size: int, extra: list[str]) -> None:
@@ -183,16 +193,17 @@ def fit_rate(recipe: Path, steps: int, warmup: int, batch_size: int, extra: list
     return _rate(times, warmup, batch_size), statistics.median(gaps)
 
 
-def interleaved(recipe: Path, data: dict, warmup: int, block: int, blocks: int, extra: list[str]) -> tuple[Plan, float]:
-    """Fit with bare-loop blocks between its own (``Interleave``); the plan with every block's rate, and the
-    median milliseconds between fit's batches."""
+def interleaved(recipe: Path, data: dict, warmup: int, block: int, blocks: int, extra: list[str],
+                profile: bool = False) -> tuple[Plan, float]:
+    """Fit with bare-loop blocks between its own (``Interleave``); the plan with every block's rate (and fit's
+    cProfile if ``profile``), and the median milliseconds between fit's batches."""
     module = importlib.import_module("training_speed")  # the module whose PLAN the callback reads
     batches, _ = patch_batches(data, block)
     model = recipe_parts(recipe, data["batch_size"])[0]
     module.PLAN = Plan(warmup, block, blocks, data["batch_size"], ways={
         "channels-last": BareLoop(copy.deepcopy(model), batches, torch.channels_last),
         "NCHW": BareLoop(copy.deepcopy(model), batches),
-    })
+    }, profiler=cProfile.Profile() if profile else None)
     for way in module.PLAN.ways.values():  # their first steps (allocation, oneDNN's kernel choice) not timed
         way.run(3)
     module.TIMES.clear()
@@ -214,6 +225,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--bank-dir", default=None, help="where fit keeps its patch bank (default: DATA/banks)")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="profile fit's timed blocks and print the N functions with the most own time")
     args, extra = parser.parse_known_args()
     extra = [a for a in extra if a != "--"]
     if args.threads:
@@ -230,7 +243,7 @@ def main() -> None:
     warmup = args.warmup if args.warmup is not None else epoch + 10
     print(f"recipe {args.recipe.name}: batch {data['batch_size']}, torch threads {torch.get_num_threads()}; "
           f"{args.blocks} blocks of {args.block} steps per way after {warmup} fit batches", flush=True)
-    plan, gap = interleaved(args.recipe, data, warmup, args.block, args.blocks, extra)
+    plan, gap = interleaved(args.recipe, data, warmup, args.block, args.blocks, extra, profile=args.profile > 0)
     ratios = [f / b for f, b in zip(plan.fit, plan.bare["channels-last"])]
     for i, ratio in enumerate(ratios):
         print(f"  block {i + 1}: bare NCHW {plan.bare['NCHW'][i]:7.1f}  bare channels-last "
@@ -240,6 +253,22 @@ def main() -> None:
           f"| bare PyTorch loop (channels-last) | {median(plan.bare['channels-last']):.1f} |\n"
           f"| sr-zoo fit | {median(plan.fit):.1f} (between batches: {gap:.1f} ms) |\n"
           f"| ratio fit / channels-last bare loop | {median(ratios):.3f} ({spread}) |")
+    if plan.profiler is not None:
+        print_profile(plan.profiler, args.profile)
+
+
+def print_profile(profiler: cProfile.Profile, top: int) -> None:
+    """The ``top`` functions by own time, as shares of all the profiled time, with their calls per fit step."""
+    stats = pstats.Stats(profiler)
+    rows = stats.stats  # {(file, line, function): (primitive calls, calls, own time, cumulative time, callers)}
+    total = sum(row[2] for row in rows.values())
+    steps = next((row[1] for (_, _, name), row in rows.items() if name == "training_step"), 1)
+    print(f"\nfit's timed blocks under cProfile: {total:.2f} s in {steps} steps; own time by function:\n"
+          "| share | ms/step | calls/step | function |\n|---|---|---|---|")
+    for (file, line, name), row in sorted(rows.items(), key=lambda item: -item[1][2])[:top]:
+        where = f"{Path(file).name}:{line}" if line else file
+        share, per_step, calls = 100 * row[2] / total, 1e3 * row[2] / steps, row[1] / steps
+        print(f"| {share:5.1f}% | {per_step:.3f} | {calls:.1f} | {name} ({where}) |")
 
 
 if __name__ == "__main__":
