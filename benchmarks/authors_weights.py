@@ -4,7 +4,7 @@
 
 Each ``.mat`` file is converted as ``sr-zoo convert`` converts it (``sr_zoo.models.convert``) and scored on
 Set5 and Set14 as ``sr-zoo benchmark`` scores (MATLAB bicubic LR, SR rounded to 8 bits, Y, border = scale);
-the published values are ``sr_zoo/inference/published.json``'s "the authors' released weights" rows.
+the published values are the paper folders' ``published.json`` "the authors' released weights" rows.
 Prints a Markdown table: published, measured here, difference (PSNR dB / SSIM).
 """
 

@@ -3,7 +3,7 @@
     python benchmarks/reproduction_table.py
 
 Reads, measures nothing: the papers' values (EMTCM paper Table 2, every network trained on the 91 images) and
-the authors' published values for their released weights are ``sr_zoo/inference/published.json``'s rows (the
+the authors' published values for their released weights are the paper folders' ``published.json`` rows (the
 zoo reproduces the latter within 0.03 dB: ``benchmarks/authors_weights.py``); ours are the shipped weights'
 scores in ``sr_zoo/models/weights/manifest.json``, measured by ``benchmarks/export_pretrained.py`` and
 re-checked by ``tests/models/test_pretrained.py``. Prints a Markdown table of Set5 and Set14 PSNR (dB).

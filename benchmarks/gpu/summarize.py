@@ -19,7 +19,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = REPO / "src" / "sr_zoo" / "models" / "weights" / "manifest.json"
-PUBLISHED = REPO / "src" / "sr_zoo" / "inference" / "published.json"
+MODELS = REPO / "src" / "sr_zoo" / "models"  # each paper folder's published.json
 PRETRAINED = ("emtcm_x3", "srcnn_x3", "fsrcnn_x3")
 
 
@@ -83,7 +83,7 @@ def _curve(run: Path) -> dict[str, Any] | None:
 
 
 def _published(model: str, test: str) -> dict[str, Any] | None:
-    rows = (_json(PUBLISHED) or {}).get("rows", [])
+    rows = [row for path in sorted(MODELS.glob("*/published.json")) for row in (_json(path) or {}).get("rows", [])]
     found = [r for r in rows if r["model"] == model and r["test"] == test and r["scale"] == 3 and r["train"] == "T91"]
     return found[0] if found else None
 

@@ -233,12 +233,12 @@ def test_parameter_table_is_what_the_models_build() -> None:
 
 
 def test_weights_column_is_the_manifest() -> None:
-    from sr_zoo.cli.models import weight_scales
+    from sr_zoo.models import model_info
     from sr_zoo.models.pretrained import available_pretrained
 
     keys = available_pretrained()
     assert keys  # the package ships weights
-    assert sorted(f"{n}_x{s}" for n in list_models() for s in weight_scales(n)) == keys
+    assert sorted(f"{n}_x{s}" for n in list_models() for s in model_info(n).weights) == keys
 
 
 def test_benchmark_formats_are_the_reports() -> None:

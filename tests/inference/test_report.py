@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from helpers.paths import PUBLISHED
+from helpers.paths import PUBLISHED, REPO
 from helpers.published import published_bicubic
 from sr_zoo.cli import main
 from sr_zoo.files.images import write_image
@@ -76,3 +76,22 @@ def test_a_markdown_cell_stays_one_cell() -> None:
     cells = [[c.strip() for c in line.split(" | ")] for line in lines[2:]]
     assert cells[0][3] == "two<br>lines" and cells[1][3] == "a\\|b"
     assert all(len(row) == 6 for row in cells)
+
+
+def test_each_paper_folder_publishes_the_rows_of_its_own_models() -> None:
+    """The rows live beside the specs (``models/<paper>/published.json``) and reach the specs and the report."""
+    from sr_zoo.models import list_models, model_info
+
+    folders = {model_info(name).folder: set() for name in list_models()}
+    for name in list_models():
+        folders[model_info(name).folder].add(name)
+    counted = 0
+    for folder, names in folders.items():
+        path = REPO / "src" / Path(*folder.split(".")) / "published.json"
+        rows = json.loads(path.read_text())["rows"] if path.is_file() else []
+        assert {row["model"] for row in rows} <= names, f"{path}: rows of another folder's model"
+        counted += len(rows)
+    assert counted == len(published()) == 59
+    fsrcnn = [r.psnr for r in model_info("fsrcnn").published if r.test == "Set5" and r.train == "T91"]
+    assert fsrcnn == [36.94, 33.06, 30.55]
+    assert {r.model for r in model_info("srgan").published} == {"srgan"}

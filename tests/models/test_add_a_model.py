@@ -22,7 +22,7 @@ def package_with_a_new_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copytree(REPO / "src" / "sr_zoo", src / "sr_zoo", ignore=shutil.ignore_patterns("__pycache__", "*.ckpt"))
     folder = src / "sr_zoo" / "models" / "tinysr"
     shutil.copytree(src / "sr_zoo" / "models" / "fsrcnn", folder)
-    for file in folder.glob("*.py"):
+    for file in [*folder.glob("*.py"), folder / "published.json"]:
         text = file.read_text().replace('"fsrcnn"', '"tinysr"').replace("models.fsrcnn.", "models.tinysr.")
         file.write_text(text.replace("FSRCNN", "TinySR"))
     return src

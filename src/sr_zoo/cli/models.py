@@ -6,17 +6,18 @@ The count is that of ``model.net``, the network that upscales: a GAN's discrimin
 segmentation head exist only in training and are not counted. The counts are a table here, not built
 networks (building all of them takes seconds and imports torch and Lightning); a test builds each model
 and compares. The weights come from ``models/weights/manifest.json`` (scores measured here) and
-``sr_zoo.models.authors`` (scores the authors published: ``sr_zoo/inference/published.json``), read as JSON.
+``sr_zoo.models.authors`` (scores the authors published: each paper folder's ``published.json``), read as JSON
+through the specs.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from sr_zoo.inference.published import AUTHORS_TABLE, published_for  # JSON: no torch
+from sr_zoo.inference.published import AUTHORS_TABLE  # JSON: no torch
 from sr_zoo.models import list_models, model_info
 from sr_zoo.models.authors import AUTHORS  # a table: no torch
-from sr_zoo.models.pretrained import manifest, weight_scales  # the manifest, read as JSON: no torch
+from sr_zoo.models.pretrained import manifest  # the manifest, read as JSON: no torch
 
 _SHOWN_SCALES = (2, 3, 4, 8)  # for a model of any scale
 
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         scales = info.scales or _SHOWN_SCALES
         counts = ", ".join(f"x{s}: {info.parameters[s]:,}" for s in scales)
         shown = "any" if info.scales is None else " ".join(str(s) for s in info.scales)
-        weights = " ".join(f"x{s}" for s in weight_scales(name)) or ("none needed" if name == "bicubic" else "-")
+        weights = " ".join(f"x{s}" for s in info.weights) or ("none needed" if name == "bicubic" else "-")
         rows.append((name, shown, weights, counts, info.paper))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
@@ -64,7 +65,7 @@ def _weights_table() -> str:
         score = f"{set5['psnr']:.2f} / {set5['ssim']:.4f}" if set5 else "-"
         rows.append((name, "zoo", f"x{scale}", score, "trained here (measured here)"))
     for (name, scale), entry in sorted(AUTHORS.items()):
-        paper = [r for r in published_for(name, "Set5", scale) if r.table == AUTHORS_TABLE]
+        paper = [r for r in model_info(name).published if (r.test, r.scale, r.table) == ("Set5", scale, AUTHORS_TABLE)]
         score = f"{paper[0].psnr:.2f} / {paper[0].ssim:.4f}" if paper else "-"
         rows.append((name, "authors", f"x{scale}", score, f"{entry.what} (published; fetched on first use)"))
     rows = [("model", "--weights", "scale", "Set5 (PSNR / SSIM)", "")] + sorted(rows, key=lambda r: r[:3])

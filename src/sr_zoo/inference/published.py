@@ -1,5 +1,6 @@
-"""The papers' published values (``published.json``, package data) as rows the benchmark prints beside its
-measurements; plain JSON reading, no torch (``sr-zoo models`` reads it too)."""
+"""The papers' published values as rows the benchmark prints beside its measurements: each paper folder's
+``published.json`` (``sr_zoo/models/<paper>/``, package data, beside its specs), plain JSON reading, no torch
+(``sr-zoo models`` reads them too)."""
 
 from __future__ import annotations
 
@@ -34,9 +35,18 @@ class PublishedRow:
 
 @lru_cache(maxsize=1)
 def published() -> tuple[PublishedRow, ...]:
-    """Every published row the zoo knows (``sr_zoo/inference/published.json``)."""
-    data = json.loads((resources.files("sr_zoo.inference") / "published.json").read_text())
-    return tuple(PublishedRow(**row) for row in data["rows"])
+    """Every published row the zoo knows: the ``published.json`` of each folder that holds a model's spec."""
+    from sr_zoo.models._registry import list_models, model_info
+
+    folders: dict[str, set[str]] = {}  # each folder's models, in the registry's order
+    for name in list_models():
+        folders.setdefault(model_info(name).folder, set()).add(name)
+    rows: list[PublishedRow] = []
+    for folder, names in folders.items():
+        path = resources.files(folder) / "published.json"
+        if path.is_file():  # a folder gives rows of its own models only (a copied folder not yet renamed inside)
+            rows += [PublishedRow(**row) for row in json.loads(path.read_text())["rows"] if row["model"] in names]
+    return tuple(rows)
 
 
 def published_for(model: str, test: str, scale: int) -> list[PublishedRow]:

@@ -1,5 +1,6 @@
 """Benchmark results as tables people read or load: the papers' published values beside each measured
-row (``published.json``, package data), in table, Markdown, CSV or JSON form, per set or per image."""
+row (each paper folder's ``published.json``: ``sr_zoo.inference.published``), in table, Markdown, CSV or JSON
+form, per set or per image."""
 
 from __future__ import annotations
 

@@ -23,6 +23,8 @@ from sr_zoo.errors import CheckpointError, SRZooError
 if TYPE_CHECKING:
     from torch import nn
 
+    from sr_zoo.inference.published import PublishedRow
+
 __all__ = ["ModelInfo", "check_scale", "checkpoint_model", "create_model", "import_models", "inference_model",
            "list_models", "model_info", "read_checkpoint", "register_model", "saved_hparams", "TRAINING_ONLY_HPARAMS"]
 
@@ -40,6 +42,25 @@ class ModelInfo:
     # A small configuration (a scale, narrow and shallow, non-default arguments a saved config must restore)
     # with which tests run every model through a mechanism (Hub format, export, tiling) in seconds.
     small: tuple[int, dict[str, Any]] = (2, {})
+
+    @property
+    def folder(self) -> str:
+        """The package of the paper's folder that holds this spec (``sr_zoo.models.emtcm``)."""
+        return self.module.rsplit(".", 1)[0]
+
+    @property
+    def published(self) -> tuple[PublishedRow, ...]:
+        """The papers' rows for this model (its folder's ``published.json``: ``sr_zoo.inference.published``)."""
+        from sr_zoo.inference.published import published
+
+        return tuple(row for row in published() if row.model == self.name)
+
+    @property
+    def weights(self) -> list[int]:
+        """The scales with the zoo's own weights (``sr_zoo/models/weights/manifest.json``)."""
+        from sr_zoo.models.pretrained import weight_scales
+
+        return weight_scales(self.name)
 
     @property
     def builder(self) -> Callable[..., nn.Module]:

@@ -27,7 +27,7 @@ FSRCNN_ARCHIVE = "http://mmlab.ie.cuhk.edu.hk/projects/FSRCNN/FSRCNN_test.zip"
 @dataclass(frozen=True)
 class AuthorsWeights:
     """One released weight file: the archive it comes in, its path there and its sha256 (what the authors
-    published for it is in ``sr_zoo/inference/published.json``, table "the authors' released weights")."""
+    published for it is in its paper folder's ``published.json``, table "the authors' released weights")."""
 
     model: str
     scale: int
