@@ -108,9 +108,9 @@ def _fit(tmp_path: Path, callbacks: tuple = (), validate: bool = False,
 
 def test_epoch_loss_is_the_batch_weighted_mean_handed_to_lightning_once_per_epoch(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from sr_zoo.models import base
+    from sr_zoo.models import training_logs
 
-    monkeypatch.setattr(base, "STEP_LOG_INTERVAL", 1e9)
+    monkeypatch.setattr(training_logs, "STEP_LOG_INTERVAL", 1e9)
     means, _, logged = _fit(tmp_path, max_epochs=2)
     assert set(means.seen) == {0, 1}
     for epoch in (0, 1):

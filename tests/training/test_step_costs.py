@@ -15,7 +15,7 @@ from lightning.pytorch.loggers import CSVLogger
 from helpers.standins import write_images
 from sr_zoo.cli.lightning import finish_trainer
 from sr_zoo.data import SRDataModule
-from sr_zoo.models import base, create_model
+from sr_zoo.models import create_model, training_logs
 from sr_zoo.training.progress_bar import TimedProgressBar
 
 
@@ -65,7 +65,7 @@ def _fit(root: Path, steps: int, **trainer: object) -> tuple[L.LightningModule, 
 def test_step_values_reach_the_loggers_as_if_logged_every_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``train/loss`` goes to Lightning on the steps whose values the loggers write (here every 2nd): the CSV has
     the loss of steps 2, 4 and 6, as ``self.log`` at every step would give it; no other step's value is logged."""
-    monkeypatch.setattr(base, "STEP_LOG_INTERVAL", 1e9)  # the progress bar's half-second refresh never comes
+    monkeypatch.setattr(training_logs, "STEP_LOG_INTERVAL", 1e9)  # the progress bar's half-second refresh never comes
     logger = CSVLogger(tmp_path, name="csv")
     _, _, losses = _fit(tmp_path, 6, logger=logger, log_every_n_steps=2)
     with open(Path(logger.log_dir) / "metrics.csv") as handle:

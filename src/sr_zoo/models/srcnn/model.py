@@ -4,14 +4,14 @@ variants), a baseline of the EMTCM paper (Table 2). See docs/baselines.md."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from torch import Tensor, nn
 
 from sr_zoo.models._registry import register_model
 from sr_zoo.models.base import PixelLossModule
-from sr_zoo.models.blocks import PaddingMode, normal_init_
+from sr_zoo.models.blocks import PaddingMode, he_init_, normal_init_
 from sr_zoo.ops import imresize
 
 __all__ = ["SRCNN", "SRCNNNet", "loss_border_for"]
@@ -29,19 +29,21 @@ class SRCNNNet(nn.Module):
 
     Same padding keeps the HR size (the original trains on valid convolutions and crops the target): with
     ``padding_mode="replicate"`` as the authors' test code (SRCNN.m: ``imfilter(..., 'same', 'replicate')``),
-    so their released weights score their published tables here. Weights start N(0, 0.001), biases 0, as in
-    the SRCNN paper.
+    so their released weights score their published tables here. ``weight_init="paper"``: weights N(0, 0.001),
+    biases 0, as in the SRCNN paper (Sec. 3.3, for SGD); ``"he"``: He's init for the two ReLU layers, the last one
+    as the paper's (see ``SRCNN``).
     """
 
     def __init__(self, scale: int, n1: int = 64, n2: int = 32, f1: int = 9, f2: int = 1, f3: int = 5,
-                 padding_mode: PaddingMode = "replicate") -> None:
+                 padding_mode: PaddingMode = "replicate", weight_init: Literal["paper", "he"] = "paper") -> None:
         super().__init__()
         self.scale = scale
         self.features = nn.Conv2d(1, n1, f1, padding=f1 // 2, padding_mode=padding_mode)
         self.mapping = nn.Conv2d(n1, n2, f2, padding=f2 // 2, padding_mode=padding_mode)
         self.reconstruction = nn.Conv2d(n2, 1, f3, padding=f3 // 2, padding_mode=padding_mode)
-        for conv in (self.features, self.mapping, self.reconstruction):
-            normal_init_(conv, std=1e-3)
+        for conv in (self.features, self.mapping):
+            he_init_(conv) if weight_init == "he" else normal_init_(conv, std=1e-3)
+        normal_init_(self.reconstruction, std=1e-3)
 
     def forward(self, y: Tensor) -> Tensor:
         x = imresize(y, scale=self.scale)
@@ -66,6 +68,12 @@ class SRCNN(PixelLossModule):
             the border effects of its unpadded convolutions; here a patch is upsampled inside ``forward``, so
             its border is also unlike a whole image's. ``loss_border_for(f1, f2, f3, scale)`` (12 for 9-1-5 x3)
             leaves only pixels computed as within a whole image; 0 scores the whole patch.
+        weight_init: ``paper`` (N(0, 0.001), the SRCNN paper's, Sec. 3.3) or ``he`` (He's for the ReLU layers).
+            The paper's tiny weights suit its SGD; under Adam, whose steps are ~``lr`` whatever the gradient, the
+            first steps move the biases by as much as the units' whole input and switch units off for good: the
+            9-1-5 x3 run of ``benchmarks/configs/srcnn_x3_cpu_long.yaml`` (paper init) ended with 33 of 64 first-
+            and 16 of 32 second-layer units never active on its training patches (the authors' weights: 9 and 0),
+            and a higher training loss than the authors' weights on the same patches (28.51 against 29.02 dB).
         init_from: checkpoint of a trained SRCNN whose weights start this model; read when a fit starts from
             scratch, not when it resumes.
     """
@@ -75,12 +83,13 @@ class SRCNN(PixelLossModule):
 
     def __init__(self, scale: int = 3, f1: int = 9, f2: int = 1, f3: int = 5, n1: int = 64, n2: int = 32,
                  padding_mode: PaddingMode = "replicate", lr: float = 1e-4, last_lr: float = 1e-5,
-                 loss_border: int = 0, init_from: str | None = None, sample_images: int = 1) -> None:
+                 loss_border: int = 0, weight_init: Literal["paper", "he"] = "paper", init_from: str | None = None,
+                 sample_images: int = 1) -> None:
         super().__init__(scale, sample_images)
         if loss_border < 0:
             raise ValueError(f"srcnn: loss_border must be >= 0, got {loss_border}")
         self.save_hyperparameters()
-        self.net = SRCNNNet(scale, n1, n2, f1, f2, f3, padding_mode)
+        self.net = SRCNNNet(scale, n1, n2, f1, f2, f3, padding_mode, weight_init)
 
     def pixel_loss(self, sr: Tensor, hr: Tensor) -> Tensor:
         border = self.hparams.loss_border
