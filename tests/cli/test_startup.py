@@ -126,14 +126,6 @@ def test_usage_errors_import_no_torch(argv: list[str], message: str, tmp_path: P
     assert len(err.splitlines()) == 1 and err.rstrip().endswith(f"(see {command} --help)"), err
 
 
-def test_fit_preflight_fails_before_lightning(tmp_path: Path) -> None:
-    (tmp_path / "a_file").write_text("")
-    root = tmp_path / "a_file" / "runs"
-    rc, loaded, _, err = _probe(["fit", "--model", "bicubic", f"--trainer.default_root_dir={root}"], tmp_path)
-    assert rc == 2 and "lightning" not in loaded
-    assert err.startswith(f"sr-zoo: error: --trainer.default_root_dir {root}: not a writable folder")
-
-
 def test_import_sr_zoo_models_is_light(tmp_path: Path) -> None:
     code = "import sr_zoo.models as m; assert m.model_info('srseg').scales == (2, 4, 8); m.list_models()"
     assert _probe(["-c", code], tmp_path)[:2] == (None, [])

@@ -57,12 +57,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with command_signals():  # from the start: a signal while torch and Lightning load is one line too
             if argv and argv[0] in ("fit", "validate", "test", "predict"):
-                if not {"-h", "--help", "--print_config"} & {a.split("=", 1)[0] for a in argv}:
-                    from sr_zoo.cli.preflight import check_accelerator, check_fit_paths
-
-                    check_accelerator(argv)  # before Lightning is imported (seconds)
-                    if argv[0] == "fit":
-                        check_fit_paths(argv)
                 from sr_zoo.cli.lightning import run_lightning_cli
                 from sr_zoo.models._registry import import_models
 

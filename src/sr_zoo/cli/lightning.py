@@ -28,7 +28,7 @@ from sr_zoo.errors import SRZooError
 from sr_zoo.interrupts import command_signals
 from sr_zoo.models import SRModule, list_models, model_info
 from sr_zoo.training.checkpointing import AtomicCheckpointIO, InterruptCheckpoint
-from sr_zoo.training.loggers import RUN_ID_KEY, SRZooWandbLogger, WandbRunId, resuming_run
+from sr_zoo.training.loggers import RUN_ID_KEY, SRZooWandbLogger, WandbRunId, resume_run, resuming_run
 from sr_zoo.training.progress_bar import TimedProgressBar
 from sr_zoo.training.summary import RunSummary
 
@@ -74,10 +74,25 @@ def finish_trainer(trainer: Trainer) -> Trainer:
 
 
 class SRZooCLI(LightningCLI):
-    """LightningCLI with ``data.scale`` linked to ``model.init_args.scale``."""
+    """LightningCLI with ``data.scale`` linked to ``model.init_args.scale``, whose parsed configuration (the command
+    line, ``--config`` files, ``--trainer FILE``, the environment, merged) is checked before anything is built
+    (``sr_zoo.cli.preflight.check_run``) and names the W&B run a resumed fit continues."""
 
     def add_arguments_to_parser(self, parser) -> None:  # noqa: ANN001 - jsonargparse parser
         parser.link_arguments("data.scale", "model.init_args.scale")
+
+    def parse_arguments(self, parser, args) -> None:  # noqa: ANN001 - jsonargparse parser and arguments
+        """LightningCLI's parse, then the zoo's checks on its result: before LightningCLI reads ``--ckpt_path``'s
+        hyper-parameters into the run (a checkpoint of another model would replace it) or builds anything."""
+        from sr_zoo.cli.preflight import check_run, ckpt_file
+        from sr_zoo.training.loggers import check_wandb_mode
+
+        super().parse_arguments(parser, args)
+        subcommand = self.config.get("subcommand")
+        check_run(self.config, subcommand)
+        check_wandb_mode()  # inside the logger's constructor, jsonargparse would bury the error in its usage dump
+        if subcommand == "fit":
+            resume_run(_checkpoint_run_id(ckpt_file(self.config["fit"].get("ckpt_path"))))
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         """The Trainer, finished by ``finish_trainer`` (atomic checkpoints, the timed progress bar). A recipe's own
@@ -114,6 +129,10 @@ def translate_args(argv: Sequence[str]) -> list[str]:
             if key == "--model":
                 out.append(f"--model={_model_class_path(value)}")
             else:
+                try:
+                    int(value)
+                except ValueError:
+                    raise SRZooError(f"--scale: expected an integer, got {value!r}") from None
                 out.append(f"--data.scale={value}")
         else:
             out.append(arg)
@@ -121,26 +140,10 @@ def translate_args(argv: Sequence[str]) -> list[str]:
     return out
 
 
-def _check_ckpt_path(args: Sequence[str]) -> None:
-    """A ``--ckpt_path`` file that is not a zoo checkpoint of the run's model and scale, whose weights fit
-    it (and, for ``fit``, with the training state to resume) fails here in one line: LightningCLI reads it
-    first with a bare ``torch.load`` and lets its hyper-parameters replace the run's model
-    (``sr_zoo.cli.preflight.check_ckpt_path``); so does a bad ``init_from`` (``check_init_from``)."""
-    from sr_zoo.cli.preflight import check_ckpt_path, check_init_from
-    from sr_zoo.training.loggers import check_wandb_mode
-
-    check_wandb_mode()  # inside the logger's constructor, jsonargparse would bury the error in its usage dump
-    check_ckpt_path(args, args[0] if args else "")
-    if args and args[0] == "fit":
-        check_init_from(args)
-
-
-def _resumed_run_id(args: Sequence[str]) -> str | None:
-    """The W&B run a ``fit --ckpt_path FILE`` continues: the one the checkpoint records (``WandbRunId``)."""
-    from sr_zoo.cli.preflight import ckpt_path_value
+def _checkpoint_run_id(path: str | None) -> str | None:
+    """The W&B run a fit resumed from checkpoint ``path`` continues: the one the checkpoint records (``WandbRunId``)."""
     from sr_zoo.training.checkpointing import load_checkpoint_file
 
-    path = ckpt_path_value(args) if args and args[0] == "fit" else None
     if path is None or not os.path.isfile(path):
         return None
     run_id = load_checkpoint_file(path).get(RUN_ID_KEY)
@@ -240,23 +243,11 @@ def _run(argv: Sequence[str]) -> int:
     if {"-h", "--help"} & set(argv):
         print(_ZOO_HELP.format(command=argv[0] if argv else "fit", models=", ".join(list_models())), flush=True)
     args = translate_args(argv)
-    scale = next((a.split("=", 1)[1] for a in args if a.startswith("--data.scale=")), None)
-    model = next((a.split("=", 1)[1] for a in args if a.startswith("--model=")), None)
-    if scale is not None and model is not None:
-        name = model.rsplit(".", 1)[-1].lower()
-        if name in list_models():
-            from sr_zoo.models import check_scale
-
-            try:
-                check_scale(name, int(scale))
-            except ValueError:
-                raise SRZooError(f"--scale: expected an integer, got {scale!r}") from None
-    _check_ckpt_path(args)
     args = _with_demo_budget(args)
     # We hand LightningCLI the translated arguments while sys.argv keeps the user's (DDP's launcher
     # re-runs sys.argv in each process), which LightningCLI warns about; the two say the same thing.
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
-    with one_line_parse_errors(f"sr-zoo {argv[0] if argv else 'fit'}"), resuming_run(_resumed_run_id(args)):
+    with one_line_parse_errors(f"sr-zoo {argv[0] if argv else 'fit'}"), resuming_run(None):
         SRZooCLI(
             SRModule,
             SRDataModule,

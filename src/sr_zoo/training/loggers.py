@@ -16,8 +16,8 @@ from lightning.pytorch.callbacks import Callback
 from lightning.pytorch.loggers import WandbLogger
 from lightning.pytorch.utilities import rank_zero_info
 
-__all__ = ["RUN_ID_KEY", "SRZooWandbLogger", "WANDB_MODES", "WandbRunId", "check_wandb_mode", "resuming_run",
-           "wandb_credentials_found"]
+__all__ = ["RUN_ID_KEY", "SRZooWandbLogger", "WANDB_MODES", "WandbRunId", "check_wandb_mode", "resume_run",
+           "resuming_run", "wandb_credentials_found"]
 
 RUN_ID_KEY = "sr_zoo_wandb_run_id"
 """Where a checkpoint holds the W&B run it was logged to (``WandbRunId``)."""
@@ -79,10 +79,17 @@ class WandbRunId(Callback):
 
 @contextlib.contextmanager
 def resuming_run(run_id: str | None) -> Iterator[None]:
-    """Within it, an ``SRZooWandbLogger`` made without an ``id`` continues W&B run ``run_id`` (``resume="allow"``)."""
+    """Within it, an ``SRZooWandbLogger`` made without an ``id`` continues W&B run ``run_id`` (``resume="allow"``;
+    ``resume_run`` may name it later, once the run's checkpoint is known)."""
     global _resumed_run_id
     previous, _resumed_run_id = _resumed_run_id, run_id
     try:
         yield
     finally:
         _resumed_run_id = previous
+
+
+def resume_run(run_id: str | None) -> None:
+    """Inside ``resuming_run``: the W&B run that the loggers made from now on continue."""
+    global _resumed_run_id
+    _resumed_run_id = run_id
