@@ -44,3 +44,15 @@ def test_a_loss_border_that_leaves_nothing_is_refused_by_name() -> None:
         SRCNN(3, loss_border=24).pixel_loss(torch.rand(1, 1, 48, 48), torch.rand(1, 1, 48, 48))
     with pytest.raises(ValueError, match="loss_border must be >= 0"):
         SRCNN(3, loss_border=-1)
+
+
+def test_the_inits_have_the_stated_scales() -> None:
+    torch.manual_seed(0)
+    paper, he = SRCNN(3).net, SRCNN(3, weight_init="he").net
+    for layer, fan_in in (("features", 81), ("mapping", 64)):
+        assert getattr(paper, layer).weight.std().item() == pytest.approx(1e-3, rel=0.1)
+        assert getattr(he, layer).weight.std().item() == pytest.approx((2 / fan_in) ** 0.5, rel=0.1)
+        assert not getattr(he, layer).bias.any()
+    assert he.reconstruction.weight.std().item() == pytest.approx(1e-3, rel=0.1)  # linear output: the paper's
+    with pytest.raises(ValueError, match="weight_init must be 'paper' or 'he', got 'xavier'"):
+        SRCNN(3, weight_init="xavier")

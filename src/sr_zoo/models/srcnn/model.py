@@ -37,12 +37,17 @@ class SRCNNNet(nn.Module):
     def __init__(self, scale: int, n1: int = 64, n2: int = 32, f1: int = 9, f2: int = 1, f3: int = 5,
                  padding_mode: PaddingMode = "replicate", weight_init: Literal["paper", "he"] = "paper") -> None:
         super().__init__()
+        if weight_init not in ("paper", "he"):
+            raise ValueError(f"srcnn: weight_init must be 'paper' or 'he', got {weight_init!r}")
         self.scale = scale
         self.features = nn.Conv2d(1, n1, f1, padding=f1 // 2, padding_mode=padding_mode)
         self.mapping = nn.Conv2d(n1, n2, f2, padding=f2 // 2, padding_mode=padding_mode)
         self.reconstruction = nn.Conv2d(n2, 1, f3, padding=f3 // 2, padding_mode=padding_mode)
         for conv in (self.features, self.mapping):
-            he_init_(conv) if weight_init == "he" else normal_init_(conv, std=1e-3)
+            if weight_init == "he":
+                he_init_(conv)
+            else:
+                normal_init_(conv, std=1e-3)
         normal_init_(self.reconstruction, std=1e-3)
 
     def forward(self, y: Tensor) -> Tensor:
