@@ -25,6 +25,16 @@ def test_fit_without_a_recipe_gets_the_demo_budget(capsys: pytest.CaptureFixture
     assert "max_epochs: 4" in out and "max_time: null" in out  # a budget of the user's own stands
 
 
+def test_a_budget_in_a_trainer_file_is_the_users_own(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo is decided on the parsed configuration: a budget from ``--trainer FILE`` counts as one given."""
+    trainer = tmp_path / "trainer.yaml"
+    trainer.write_text("max_steps: 7\n")
+    with pytest.raises(SystemExit):
+        main(["fit", "--model", "fsrcnn", "--scale", "2", "--trainer", str(trainer), "--print_config"])
+    out = capsys.readouterr().out
+    assert "max_steps: 7" in out and "max_time: null" in out and "batch_size: 16" in out
+
+
 def test_fit_ends_with_scores_against_bicubic_and_the_next_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                     capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)

@@ -8,6 +8,7 @@ linked to the model's scale, so one number reaches both.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from sr_zoo.cli.preflight import run_model_and_scale
 from sr_zoo.data import SRDataModule
 from sr_zoo.errors import SRZooError
 from sr_zoo.interrupts import command_signals
@@ -82,13 +84,26 @@ class SRZooCLI(LightningCLI):
         parser.link_arguments("data.scale", "model.init_args.scale")
 
     def parse_arguments(self, parser, args) -> None:  # noqa: ANN001 - jsonargparse parser and arguments
-        """LightningCLI's parse, then the zoo's checks on its result: before LightningCLI reads ``--ckpt_path``'s
-        hyper-parameters into the run (a checkpoint of another model would replace it) or builds anything."""
+        """LightningCLI's parse, with the demo budget where the parsed configuration has no recipe and no budget
+        (``demo_arguments``: then parsed again with it, so that ``--print_config`` shows what will run), then the
+        zoo's checks on the result: before LightningCLI reads ``--ckpt_path``'s hyper-parameters into the run (a
+        checkpoint of another model would replace it) or builds anything."""
         from sr_zoo.cli.preflight import check_run, ckpt_file
         from sr_zoo.training.loggers import check_wandb_mode
 
-        super().parse_arguments(parser, args)
+        args = list(args or [])
+        printing = [a for a in args if a.split("=", 1)[0] == "--print_config"]  # jsonargparse prints, then exits
+        rest = [a for a in args if a not in printing]
+        super().parse_arguments(parser, rest)
+        demo = demo_arguments(self.config)
+        if demo or printing:
+            super().parse_arguments(parser, [*rest, *demo, *printing])
         subcommand = self.config.get("subcommand")
+        if demo:
+            name, scale = run_model_and_scale(self.config[subcommand])
+            print(f"sr_zoo: no recipe (--config) and no budget given: a {int(DEMO_BUDGET[-5:-3])}-minute demo (batch "
+                  f"{self.config[subcommand].data.batch_size}): it shows the pipeline run end to end, not a trained "
+                  f"model; {_recipe_hint(name, scale)}", flush=True)
         check_run(self.config, subcommand)
         check_wandb_mode()  # inside the logger's constructor, jsonargparse would bury the error in its usage dump
         if subcommand == "fit":
@@ -153,37 +168,33 @@ def _checkpoint_run_id(path: str | None) -> str | None:
 DEMO_BUDGET = "00:00:03:00"
 """``fit`` without a recipe or a budget of its own: three minutes (Lightning's own default is 1000 epochs)."""
 
-_BUDGETS = ("--trainer.max_epochs", "--trainer.max_steps", "--trainer.max_time")
-
 
 DEMO_BATCH = 4
 """The demo's batch (unless given): a quarter of the default, so that a large model takes several steps on a CPU."""
 
 
-def _with_demo_budget(args: list[str]) -> list[str]:
-    """``fit`` with no ``--config`` and no budget gets the zoo's demo budget and a small batch, said in the first
-    line with what a demo can show and which recipe trains the model for real."""
-    keys = {a.split("=", 1)[0] for a in args}
-    if not args or args[0] != "fit" or "--config" in keys or keys & set(_BUDGETS) or keys & {"-h", "--help"}:
-        return args
+def demo_arguments(config: Any) -> list[str]:
+    """The demo budget and batch for a parsed ``fit`` with no recipe (``--config``) and no budget of its own
+    (``max_epochs``, ``max_steps``, ``max_time``, wherever given): three minutes, and a batch of ``DEMO_BATCH`` unless
+    one was chosen (Lightning's own default is 1000 epochs). Else nothing."""
+    if config.get("subcommand") != "fit":
+        return []
+    settings = config["fit"]
+    trainer = settings.get("trainer")
+    if settings.get("config") or trainer is None or trainer.get("max_time") is not None \
+            or trainer.get("max_epochs") is not None or trainer.get("max_steps") not in (None, -1):
+        return []
     extra = [f"--trainer.max_time={DEMO_BUDGET}"]
-    if "--data.batch_size" not in keys:
+    if settings.get("data.batch_size") == inspect.signature(SRDataModule).parameters["batch_size"].default:
         extra.append(f"--data.batch_size={DEMO_BATCH}")
-    if "--print_config" not in keys:
-        print(f"sr_zoo: no recipe (--config) and no budget given: a {int(DEMO_BUDGET[-5:-3])}-minute demo (batch "
-              f"{DEMO_BATCH} unless --data.batch_size): it shows the pipeline run end to end, not a trained model; "
-              f"{_recipe_hint(args)}", flush=True)
-    return [*args, *extra]
+    return extra
 
 
-def _recipe_hint(args: Sequence[str]) -> str:
+def _recipe_hint(name: str | None, scale: int | None) -> str:
     """Which recipe trains the run's model at its scale (experiments/ of a checkout), or how to give a budget."""
-    model = next((a.split("=", 1)[1] for a in args if a.startswith("--model=")), "")
-    scale = next((a.split("=", 1)[1] for a in args if a.startswith("--data.scale=")), "")
-    name = model.rsplit(".", 1)[-1].lower()
     experiments = Path(__file__).resolve().parents[3] / "experiments"
-    recipes = sorted(p.name for p in experiments.glob(f"{name}_x{scale}*.yaml"))
-    if name and scale and recipes:
+    recipes = sorted(p.name for p in experiments.glob(f"{name}_x{scale}*.yaml")) if name and scale else []
+    if recipes:
         return (f"the paper's training is `sr-zoo fit --config experiments/{recipes[0]}` (its data, schedule and hours "
                 "of a GPU); --trainer.max_epochs N trains longer here")
     return "--trainer.max_epochs N, or a recipe from experiments/, trains for real"
@@ -243,7 +254,6 @@ def _run(argv: Sequence[str]) -> int:
     if {"-h", "--help"} & set(argv):
         print(_ZOO_HELP.format(command=argv[0] if argv else "fit", models=", ".join(list_models())), flush=True)
     args = translate_args(argv)
-    args = _with_demo_budget(args)
     # We hand LightningCLI the translated arguments while sys.argv keeps the user's (DDP's launcher
     # re-runs sys.argv in each process), which LightningCLI warns about; the two say the same thing.
     warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
