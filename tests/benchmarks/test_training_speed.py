@@ -25,12 +25,12 @@ def test_the_profile_table_counts_per_training_step(capsys: pytest.CaptureFixtur
     for _ in range(3):
         training_step()
     profiler.disable()
-    bench.print_profile(profiler, 5)
+    bench.print_profile(profiler, 50)
     out = capsys.readouterr().out
     assert " in 3 steps; own time by function:" in out
     rows = [line.split("|") for line in out.splitlines() if line.startswith("| ") and "%" in line]
-    assert 1 <= len(rows) <= 5
+    assert 3 <= len(rows) <= 50
     shares = [float(row[1].strip().rstrip("%")) for row in rows]
     assert shares == sorted(shares, reverse=True) and sum(shares) <= 100.5
     calls = {row[4].strip().split(" (")[0]: float(row[3]) for row in rows}
-    assert calls.get("<genexpr>") == pytest.approx(20001 * 2)  # a generator's frames: once per item, 2 per step
+    assert calls["training_step"] == 1.0 and calls["busy"] == 2.0  # calls per step: the step counts once

@@ -26,9 +26,10 @@ def test_the_loss_border_leaves_only_pixels_computed_as_in_the_whole_image(scale
     whole = whole[..., top * scale:(top + side) * scale, left * scale:(left + side) * scale]
     border = loss_border_for(9, 1, 5, scale)
     inner = (slice(None), slice(None), slice(border, -border), slice(border, -border))
-    torch.testing.assert_close(patch[inner], whole[inner], rtol=0, atol=1e-5)
+    scale_of_values = whole.abs().max().item()  # float rounding grows with the values, on any CPU's kernels
+    torch.testing.assert_close(patch[inner], whole[inner], rtol=0, atol=1e-5 * max(scale_of_values, 1.0))
     # and the border it leaves out is not: the outermost pixels differ
-    assert (patch - whole)[..., :, :1].abs().max() > 1e-3
+    assert (patch - whole)[..., :, :1].abs().max() > 1e-2 * scale_of_values
 
 
 def test_the_pixel_loss_is_the_mse_of_the_central_pixels() -> None:

@@ -24,13 +24,13 @@ from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from sr_zoo.cli.preflight import run_model_and_scale
+from sr_zoo.cli.preflight import check_run, ckpt_file, run_model_and_scale
 from sr_zoo.data import SRDataModule
 from sr_zoo.errors import SRZooError
 from sr_zoo.interrupts import command_signals
 from sr_zoo.models import SRModule, list_models, model_info
 from sr_zoo.training.checkpointing import AtomicCheckpointIO, InterruptCheckpoint
-from sr_zoo.training.loggers import RUN_ID_KEY, SRZooWandbLogger, WandbRunId, resume_run, resuming_run
+from sr_zoo.training.loggers import RUN_ID_KEY, SRZooWandbLogger, WandbRunId, check_wandb_mode, resume_run, resuming_run
 from sr_zoo.training.progress_bar import TimedProgressBar
 from sr_zoo.training.summary import RunSummary
 
@@ -88,9 +88,6 @@ class SRZooCLI(LightningCLI):
         (``demo_arguments``: then parsed again with it, so that ``--print_config`` shows what will run), then the
         zoo's checks on the result: before LightningCLI reads ``--ckpt_path``'s hyper-parameters into the run (a
         checkpoint of another model would replace it) or builds anything."""
-        from sr_zoo.cli.preflight import check_run, ckpt_file
-        from sr_zoo.training.loggers import check_wandb_mode
-
         args = list(args or [])
         printing = [a for a in args if a.split("=", 1)[0] == "--print_config"]  # jsonargparse prints, then exits
         rest = [a for a in args if a not in printing]
