@@ -3,8 +3,9 @@ this machine, for every model: optimizer steps, wall time, and the demo validati
 
     python benchmarks/demo_table.py [--models NAME ...] [--json FILE]
 
-Each demo runs as a user runs it (a fresh process, the default W&B logger offline without an account, loader
-workers on), in a temporary folder; the table is read from its closing summary. Scales: each paper's headline
+Each demo runs as a user runs it (a fresh process, the default W&B logger: offline without an account, loader
+workers on, the threads, batch and patch the demo chooses by its measured step), in a temporary folder; the table
+is read from its first line (the plan) and its closing summary. Scales: each paper's headline
 scale (CSRCNN x8, the x4 GANs and SRSEG, x3 for EMTCM and its baselines).
 """
 
@@ -20,10 +21,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from sr_zoo.cli.demo import planned_steps
+
 SCALES = {"bicubic": 3, "csrcnn": 8, "emtcm": 3, "fsrcnn": 3, "msfmgan": 4, "srcnn": 3, "srgan": 4, "srresnet": 4,
           "srseg": 4}
 SUMMARY = re.compile(r"fit done: \S+ x\d+, (\d+) epoch\(s\), ([\d,]+) optimizer steps in (\d+)m(\d+)s")
 SCORES = re.compile(r"  (\S+): best [\d.]+ / [\d.]+ \(epoch \d+\), last ([\d.]+) / ([\d.]+); bicubic ([\d.]+) / [\d.]+")
+PLAN = re.compile(r"demo \(batch (\d+) of (\d+)x\d+ patches(?:, about [\d,]+ steps of ([\d.e-]+) s \(measured\))?"
+                  r"(?:, (\d+) threads?)?")
 STAGE = re.compile(r"  scored at x(\d+): the run ended in its training stage")  # a curriculum still below the scale
 
 
@@ -32,11 +37,16 @@ def run_demo(name: str, scale: int) -> dict:
     with tempfile.TemporaryDirectory(prefix=f"demo_{name}_") as folder:
         start = time.monotonic()
         done = subprocess.run([sys.executable, "-m", "sr_zoo", "fit", "--model", name, "--scale", str(scale)],
-                              cwd=folder, capture_output=True, text=True, env={**os.environ, "WANDB_MODE": "offline"})
+                              cwd=folder, capture_output=True, text=True,
+                              env={k: v for k, v in os.environ.items() if k != "WANDB_MODE"})
         wall = time.monotonic() - start
     summary, scores, stage = SUMMARY.search(done.stdout), SCORES.search(done.stdout), STAGE.search(done.stdout)
+    plan = PLAN.search(done.stdout)
     row = {"model": name, "scale": scale, "scored_at": int(stage[1]) if stage else scale, "exit": done.returncode,
            "wall_s": round(wall)}
+    if plan:
+        row.update(batch=int(plan[1]), patch=int(plan[2]), threads=int(plan[4]) if plan[4] else None,
+                   step_s=float(plan[3]) if plan[3] else None)
     if summary:
         row.update(epochs=int(summary[1]), steps=int(summary[2].replace(",", "")),
                    fit_s=int(summary[3]) * 60 + int(summary[4]))
@@ -53,21 +63,24 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args(argv)
     rows = []
-    print("| model | scale (scored at) | optimizer steps | fit (wall) | demo validation: last PSNR / SSIM | bicubic | "
-          "difference |")
-    print("|---|---|---|---|---|---|---|")
+    print("| model | scale (scored at) | batch x patch (threads) | optimizer steps (planned) | fit (wall) | "
+          "demo validation: last PSNR / SSIM | bicubic | difference |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in args.models:
         row = run_demo(name, SCALES[name])
         rows.append(row)
+        plan = (f"{row['batch']} x {row['patch']}" + (f" ({row['threads']})" if row.get("threads") else "")
+                if "batch" in row else "-")
+        planned = f" ({planned_steps(row['step_s']):,})" if row.get("step_s") else ""
         if "psnr" in row:
             scored = f" (x{row['scored_at']})" if row["scored_at"] != row["scale"] else ""
             fit = f"{row['fit_s'] // 60}m{row['fit_s'] % 60:02d}s"
-            print(f"| {name} | x{row['scale']}{scored} | {row['steps']:,} | {fit} ({row['wall_s']} s) | "
-                  f"{row['psnr']:.2f} / {row['ssim']:.4f} | {row['bicubic']:.2f} | "
+            print(f"| {name} | x{row['scale']}{scored} | {plan} | {row['steps']:,}{planned} | {fit} "
+                  f"({row['wall_s']} s) | {row['psnr']:.2f} / {row['ssim']:.4f} | {row['bicubic']:.2f} | "
                   f"{row['psnr'] - row['bicubic']:+.2f} dB |", flush=True)
         else:
-            print(f"| {name} | x{row['scale']} | {row.get('steps', '-')} | ({row['wall_s']} s, exit {row['exit']}) "
-                  f"| - | - | - |", flush=True)
+            print(f"| {name} | x{row['scale']} | {plan} | {row.get('steps', '-')} | ({row['wall_s']} s, exit "
+                  f"{row['exit']}) | - | - | - |", flush=True)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1) + "\n")
 

@@ -94,18 +94,22 @@ def test_fit_help_starts_with_the_zoo_s_own_arguments(capsys: pytest.CaptureFixt
 
 def test_the_demo_says_what_it_shows_and_reads_its_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    """``sr-zoo fit --model fsrcnn --scale 3`` without a recipe: the first line says it is a demo of the pipeline
-    with a small batch and names the recipe that trains the model; a run below bicubic says that is expected."""
-    from sr_zoo.cli import lightning
+    """``sr-zoo fit --model fsrcnn --scale 3`` without a recipe: the first line says it is a demo of the pipeline,
+    with the batch and patch its measured step time chose, and names the recipe that trains the model; a run below
+    bicubic says that is expected."""
+    from sr_zoo.cli import demo
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SR_ZOO_DATA", str(tmp_path / "data"))
-    monkeypatch.setattr(lightning, "DEMO_BUDGET", "00:00:00:05")  # seconds, not minutes: a test
+    monkeypatch.setattr(demo, "DEMO_BUDGET", "00:00:00:05")  # seconds, not minutes: a test
     assert main(["fit", "--model", "fsrcnn", "--scale", "3", "--trainer.enable_progress_bar", "false",
                  "--trainer.limit_train_batches", "2"]) == 0
     out = capsys.readouterr().out
     first = out.splitlines()[0]
-    assert first.startswith("sr_zoo: no recipe (--config) and no budget given: a 0-minute demo (batch 4")
+    plan = re.match(r"sr_zoo: no recipe \(--config\) and no budget given: a 5-second demo \(batch (\d+) of "
+                    r"(\d+)x\2 patches, about [\d,]+ steps of [\d.e-]+ s \(measured\)", first)
+    assert plan is not None, first
+    assert int(plan[1]) in (16, 8, 4, 2, 1) and int(plan[2]) in (72, 36)  # FSRCNN x3's LR 24x24, or 12x12
     assert "`sr-zoo fit --config experiments/fsrcnn_x3.yaml`" in first
     summary = out[out.index("sr_zoo: fit done:"):]
     scores = re.search(r"demo: best [\d.]+ / [\d.]+ \(epoch \d+\), last ([\d.]+) / [\d.]+; bicubic ([\d.]+)", summary)

@@ -8,14 +8,12 @@ linked to the model's scale, so one number reaches both.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import json
 import logging
 import os
 import re
 import sys
 import warnings
-from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from jsonargparse import ArgumentError, lazy_instance
@@ -24,6 +22,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from sr_zoo.cli.demo import budget_words, demo_arguments, plan_demo, recipe_hint
 from sr_zoo.cli.preflight import check_run, ckpt_file, run_model_and_scale
 from sr_zoo.data import SRDataModule
 from sr_zoo.errors import SRZooError
@@ -92,19 +91,27 @@ class SRZooCLI(LightningCLI):
         printing = [a for a in args if a.split("=", 1)[0] == "--print_config"]  # jsonargparse prints, then exits
         rest = [a for a in args if a not in printing]
         super().parse_arguments(parser, rest)
-        demo = demo_arguments(self.config)
-        if demo or printing:
-            super().parse_arguments(parser, [*rest, *demo, *printing])
         subcommand = self.config.get("subcommand")
+        demo = demo_arguments(self.config)
         if demo:
             name, scale = run_model_and_scale(self.config[subcommand])
-            print(f"sr_zoo: no recipe (--config) and no budget given: a {int(DEMO_BUDGET[-5:-3])}-minute demo (batch "
-                  f"{self.config[subcommand].data.batch_size}): it shows the pipeline run end to end, not a trained "
-                  f"model; {_recipe_hint(name, scale)}", flush=True)
+            plan = plan_demo(self.config, name, scale)
+            demo += plan.arguments()
+        if demo or printing:
+            super().parse_arguments(parser, [*rest, *demo, *printing])
+        if demo:
+            print(f"sr_zoo: no recipe (--config) and no budget given: a {budget_words()} demo "
+                  f"({plan.describe()}): it shows the pipeline run end to end and the loss fall, not a trained model; "
+                  f"{recipe_hint(name, scale)}", flush=True)
         check_run(self.config, subcommand)
         check_wandb_mode()  # inside the logger's constructor, jsonargparse would bury the error in its usage dump
         if subcommand == "fit":
             resume_run(_checkpoint_run_id(ckpt_file(self.config["fit"].get("ckpt_path"))))
+
+    def before_fit(self) -> None:
+        """What the fit needs beyond its network (the GAN's VGG16), fetched before the trainer prints its model
+        summary or starts: a missing file is one line before any work."""
+        self.model.fetch_fit_weights(self.trainer)
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         """The Trainer, finished by ``finish_trainer`` (atomic checkpoints, the timed progress bar). A recipe's own
@@ -162,41 +169,6 @@ def _checkpoint_run_id(path: str | None) -> str | None:
     return run_id if isinstance(run_id, str) else None
 
 
-DEMO_BUDGET = "00:00:03:00"
-"""``fit`` without a recipe or a budget of its own: three minutes (Lightning's own default is 1000 epochs)."""
-
-
-DEMO_BATCH = 4
-"""The demo's batch (unless given): a quarter of the default, so that a large model takes several steps on a CPU."""
-
-
-def demo_arguments(config: Any) -> list[str]:
-    """The demo budget and batch for a parsed ``fit`` with no recipe (``--config``) and no budget of its own
-    (``max_epochs``, ``max_steps``, ``max_time``, wherever given): three minutes, and a batch of ``DEMO_BATCH`` unless
-    one was chosen (Lightning's own default is 1000 epochs). Else nothing."""
-    if config.get("subcommand") != "fit":
-        return []
-    settings = config["fit"]
-    trainer = settings.get("trainer")
-    if settings.get("config") or trainer is None or trainer.get("max_time") is not None \
-            or trainer.get("max_epochs") is not None or trainer.get("max_steps") not in (None, -1):
-        return []
-    extra = [f"--trainer.max_time={DEMO_BUDGET}"]
-    if settings.get("data.batch_size") == inspect.signature(SRDataModule).parameters["batch_size"].default:
-        extra.append(f"--data.batch_size={DEMO_BATCH}")
-    return extra
-
-
-def _recipe_hint(name: str | None, scale: int | None) -> str:
-    """Which recipe trains the run's model at its scale (experiments/ of a checkout), or how to give a budget."""
-    experiments = Path(__file__).resolve().parents[3] / "experiments"
-    recipes = sorted(p.name for p in experiments.glob(f"{name}_x{scale}*.yaml")) if name and scale else []
-    if recipes:
-        return (f"the paper's training is `sr-zoo fit --config experiments/{recipes[0]}` (its data, schedule and hours "
-                "of a GPU); --trainer.max_epochs N trains longer here")
-    return "--trainer.max_epochs N, or a recipe from experiments/, trains for real"
-
-
 def run_lightning_cli(argv: Sequence[str]) -> int:
     """Run a LightningCLI subcommand; user errors surface as ``SRZooError``, signals as ``Interrupted``,
     for the caller (``sr_zoo.cli.main``) to print in one line.
@@ -204,9 +176,15 @@ def run_lightning_cli(argv: Sequence[str]) -> int:
     Ctrl+C or SIGTERM outside training ends with status 130 / 143 (Lightning would exit 1, or ignore
     SIGTERM); during training ``InterruptCheckpoint`` takes over and writes a checkpoint first.
     """
+    import torch
+
     quiet_known_noise()
-    with command_signals("outside training: nothing to save"):
-        return _run(argv)
+    threads = torch.get_num_threads()  # the demo may lower them (sr_zoo.cli.demo): for this command only
+    try:
+        with command_signals("outside training: nothing to save"):
+            return _run(argv)
+    finally:
+        torch.set_num_threads(threads)
 
 
 class _DropLitLoggerTip(logging.Filter):

@@ -121,6 +121,10 @@ class SRModule(Evaluation, TrainingLogs, WhatTrains, L.LightningModule):
         if init_from and self.trainer.ckpt_path is None:  # a new run (not a resumed one) from another's network
             self.load_initial_weights(init_from)
 
+    def fetch_fit_weights(self, trainer: L.Trainer) -> None:
+        """Fetch what a fit by ``trainer`` needs beyond the network's own weights (the GAN's VGG16), so that a missing
+        file is one line before the trainer starts (``sr-zoo fit`` calls it before Lightning's model summary)."""
+
     def on_train_start(self) -> None:
         super().on_train_start()
         align_epoch_counter(self.trainer)  # a run stopped by max_steps inside an epoch resumes in that epoch

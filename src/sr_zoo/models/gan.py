@@ -12,6 +12,7 @@ from __future__ import annotations
 import warnings
 from typing import Any, Literal, Sequence
 
+import lightning as L
 import torch
 from torch import Tensor, nn
 
@@ -158,18 +159,24 @@ class GANModule(SRModule):
 
     def on_fit_start(self) -> None:
         super().on_fit_start()  # init_from: a new run from another checkpoint's generator
-        perceptual = getattr(self, "perceptual", None)
-        if perceptual is not None and self.adversarial_reachable():
-            perceptual.extractor()  # fetch VGG16 now: a missing file fails before any training
+        self.fetch_fit_weights(self.trainer)  # a Trainer of the user's: before any training
 
-    def adversarial_reachable(self) -> bool:
-        """Whether this fit reaches the adversarial stage (so VGG16 and the discriminator are needed)."""
+    def fetch_fit_weights(self, trainer: L.Trainer) -> None:
+        """VGG16 for the perceptual loss, fetched (or found in the torch cache) when ``trainer``'s fit reaches the
+        adversarial stage: a missing file fails before any training."""
+        perceptual = getattr(self, "perceptual", None)
+        if perceptual is not None and self.adversarial_reachable(trainer):
+            perceptual.extractor()
+
+    def adversarial_reachable(self, trainer: L.Trainer | None = None) -> bool:
+        """Whether ``trainer``'s fit (default: this module's) reaches the adversarial stage (so VGG16 and the
+        discriminator are needed)."""
         start = 0
         for name, length in self.stages():
             if name == "adversarial" or length is None:
                 break
             start += length
-        trainer = self.trainer
+        trainer = trainer if trainer is not None else self.trainer
         if self.schedule_unit == "epoch":
             limit = trainer.max_epochs if trainer.max_epochs not in (None, -1) else float("inf")
         else:  # before the adversarial stage an iteration makes at most d_steps optimizer steps, at least 1
