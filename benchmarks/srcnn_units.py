@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import math
 import os
-import types
 from pathlib import Path
 
 import torch
@@ -38,10 +37,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.manual_seed(0)
     models = {str(path): create_model("srcnn", 3, checkpoint=path).eval() for path in args.checkpoints}
     data = SRDataModule(train=["t91"], scale=3, recipe="emtcm", patch_size=72, val=[], test=[], batch_size=64,
-                        num_workers=0, seed=0, bank_dir=args.bank_dir)
-    # the datamodule asks its trainer for the model (Y patches for a Y model, as fit serves them)
-    data.trainer = types.SimpleNamespace(lightning_module=next(iter(models.values())), is_global_zero=True,
-                                         world_size=1, global_rank=0)
+                        num_workers=0, seed=0, bank_dir=args.bank_dir, bank_channels=1)  # fit's Y bank
     data.setup("fit")
     border = loss_border_for(9, 1, 5, 3)
     inner = (..., slice(border, -border), slice(border, -border))

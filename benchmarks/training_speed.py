@@ -82,11 +82,13 @@ def patch_batches(data: dict, batches: int) -> tuple[list[tuple[torch.Tensor, to
     from sr_zoo.data import SRDataModule
     from sr_zoo.ops.color import rgb_to_y
 
-    datamodule = SRDataModule(**{**data, "val": [], "test": [], "num_workers": 0, "seed": 0})
+    # The Y bank fit serves a Y model (bank_channels=1); a recipe without a bank serves RGB patches, made Y here.
+    datamodule = SRDataModule(**{**data, "val": [], "test": [], "num_workers": 0, "seed": 0, "bank_channels": 1})
     datamodule.setup("fit")
     bank, loader = [], datamodule.train_dataloader()
     for batch in loader:
-        bank.append((rgb_to_y(batch["lr"]).contiguous(), rgb_to_y(batch["hr"]).contiguous()))
+        lr, hr = (t if t.shape[1] == 1 else rgb_to_y(t) for t in (batch["lr"], batch["hr"]))
+        bank.append((lr.contiguous(), hr.contiguous()))
         if len(bank) == batches:
             break
     return [bank[i % len(bank)] for i in range(batches)], len(loader)

@@ -171,6 +171,25 @@ def test_the_recipe_bank_serves_y_to_a_y_model_and_rgb_to_others(tmp_path: Path)
     assert isinstance(datamodule.train_set, PatchDataset) and seen == [(3, 3)] * 3
 
 
+def test_a_datamodule_without_a_trainer_serves_the_bank_it_is_asked_for(tmp_path: Path) -> None:
+    """``bank_channels=1`` outside fit (a benchmark, an analysis): the Y bank a Y model's fit is served, the same file;
+    without it, RGB; a channel count other than 1 or 3 is one line."""
+    from sr_zoo.models import create_model
+
+    write_images(tmp_path / "train", n=2, size=(96, 100), blur=1.0)
+    fitted, _ = _fit(tmp_path, create_model("fsrcnn", 3))
+    kwargs = dict(train=[str(tmp_path / "train")], val=[], scale=3, recipe="emtcm", batch_size=2, seed=0,
+                  num_workers=0, root=str(tmp_path))
+    y = SRDataModule(**kwargs, bank_channels=1)
+    y.setup("fit")
+    assert y.train_set.folder == fitted.train_set.folder  # the bank's name holds its content's hash and channels
+    rgb = SRDataModule(**kwargs)
+    rgb.setup("fit")
+    assert rgb.train_set[0]["lr"].shape[1] == 3 and y.train_set[0]["lr"].shape[1] == 1  # (1, C, h, w): a batch of one
+    with pytest.raises(DatasetError, match="bank_channels must be 1 \\(Y\\) or 3 \\(RGB\\), got 2"):
+        SRDataModule(**kwargs, bank_channels=2)
+
+
 def test_a_run_resumes_on_the_data_path_it_was_trained_on(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A checkpoint from before the bank (its datamodule state has no ``bank``) continues without one, and says so."""
     from sr_zoo.models import create_model

@@ -86,6 +86,9 @@ class SRDataModule(L.LightningDataModule):
         bank_stride: LR stride of the bank's sub-images; default: the recipe's, else half the LR patch.
         bank_dir: where banks are kept; default ``ROOT/banks`` (next to the data), or the user's cache
             (``~/.cache/sr_zoo/banks``) where ``ROOT`` cannot be written (a shared, read-only data folder).
+        bank_channels: the bank's channels, 1 (Y) or 3 (RGB); default: what the trainer's model trains on (Y for a
+            ``y_channel`` model), RGB without a trainer. For a datamodule used outside ``fit`` (benchmarks, analyses)
+            that must serve the patches fit serves.
         root: data root; default ``$SR_ZOO_DATA``, else ``~/.cache/sr_zoo``.
         cache_mb: per-worker memory for decoded images.
         download: fetch a missing named dataset (DIV2K, COCO-Stuff) from its official source.
@@ -122,6 +125,7 @@ class SRDataModule(L.LightningDataModule):
         bank: bool | None = None,
         bank_stride: int | None = None,
         bank_dir: str | None = None,
+        bank_channels: int | None = None,
         root: str | None = None,
         cache_mb: int = 1024,
         download: bool = True,
@@ -132,6 +136,8 @@ class SRDataModule(L.LightningDataModule):
         self.recipe = get_recipe(recipe)
         if scale < 1 or int(scale) != scale:
             raise DatasetError(f"scale must be a positive integer, got {scale}")
+        if bank_channels not in (None, 1, 3):
+            raise DatasetError(f"bank_channels must be 1 (Y) or 3 (RGB), got {bank_channels}")
         if bank_stride is not None and (int(bank_stride) != bank_stride or bank_stride < 1):
             raise DatasetError(f"bank_stride must be a positive integer, got {bank_stride}")
         if batch_size % crops_per_image:
@@ -397,7 +403,7 @@ class SRDataModule(L.LightningDataModule):
         """The bank of ``patches``' images (made on first use), or ``patches`` if the default bank is too big."""
         stride = self.hparams.bank_stride or self.recipe.bank_stride or max(1, patches.patch_size // self.scale // 2)
         module = self.trainer.lightning_module if self.trainer is not None else None
-        channels = 1 if getattr(module, "y_channel", False) else 3
+        channels = self.hparams.bank_channels or (1 if getattr(module, "y_channel", False) else 3)
         rows = sum(bank_rows(patches, stride))
         size = rows * (patches.patch_size**2 + (patches.patch_size // self.scale) ** 2) * channels
         if self.hparams.bank is None and self._bank_from_checkpoint is None and size > _DEFAULT_BANK_LIMIT:
