@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from sr_zoo.cli import demo, main
+from sr_zoo.cli import demo, main, threads
 
 
 class _Clock:
@@ -61,7 +61,7 @@ def test_a_cpu_demo_takes_one_thread_per_idle_core(monkeypatch: pytest.MonkeyPat
     chosen: list[int] = []
     monkeypatch.setattr(torch, "set_num_threads", chosen.append)
     for load, expected in ((0.2, (4, 0)), (1.3, (3, 1)), (2.6, (1, 3)), (9.0, (1, 3))):
-        monkeypatch.setattr(demo.os, "getloadavg", lambda load=load: (load, load, load))
+        monkeypatch.setattr(threads, "_busy_now", lambda load=load: load)
         assert demo.demo_threads() == expected
     assert chosen == [4, 3, 1, 1]
     monkeypatch.setenv("OMP_NUM_THREADS", "2")  # the user's choice stands
@@ -84,15 +84,15 @@ def test_the_command_leaves_torch_s_threads_as_they_were(tmp_path: Path, monkeyp
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.setattr(demo.os, "getloadavg", lambda: (float(os.cpu_count() or 1), 0.0, 0.0))  # every core busy
-    threads = torch.get_num_threads()
+    monkeypatch.setattr(threads, "_busy_now", lambda: float(os.cpu_count() or 1))  # every core busy
+    before = torch.get_num_threads()
     chosen: list[int] = []
     set_threads = torch.set_num_threads
     monkeypatch.setattr(torch, "set_num_threads", lambda n: (chosen.append(n), set_threads(n)))
     with pytest.raises(SystemExit):
         main(["fit", "--model", "fsrcnn", "--scale", "3", "--print_config"])
-    assert chosen == [1, threads]  # one thread for the demo, then torch's own again
-    assert torch.get_num_threads() == threads
+    assert chosen == [1, before]  # one thread for the demo, then torch's own again
+    assert torch.get_num_threads() == before
 
 
 def test_a_resumed_demo_keeps_its_checkpoint_s_batch_and_patch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -1,8 +1,8 @@
 """The demo ``sr-zoo fit --model NAME --scale S`` runs when given no recipe and no budget (issue 28, item 4).
 
-A few minutes on the bundled demo photos, sized to the machine: on a CPU the threads are the idle cores (torch's
-default of one per core slowed SRCNN's step tenfold, 0.31 s against 0.03 s, with another process busy on one of
-this project's two cores), the batch and patch come from the measured time of the network's forward and
+A few minutes on the bundled demo photos, sized to the machine: on a CPU the threads are the idle cores
+(``sr_zoo.cli.threads``: torch's default of one per core slowed SRCNN's step tenfold with another process busy on
+one of this project's two cores), the batch and patch come from the measured time of the network's forward and
 backward pass (``demo_batch``), and validation runs on the photos' central crops twice, halfway and at the end.
 The first line says what the demo is, what it can show, and which recipe trains the model for real.
 """
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sr_zoo.cli.threads import busy_cores, idle_threads
 from sr_zoo.errors import SRZooError
 
 __all__ = ["DEMO_BUDGET", "DEMO_MIN_STEPS", "DemoPlan", "budget_seconds", "budget_words", "demo_arguments",
@@ -95,16 +96,16 @@ def demo_arguments(config: Any) -> list[str]:
 
 
 def demo_threads() -> tuple[int | None, int]:
-    """Torch's threads for a CPU demo: one per idle core (the 1-minute load average rounded counts the busy ones),
-    unless ``OMP_NUM_THREADS`` chose; and how many cores were busy."""
+    """Torch's threads for a CPU demo, set to one per idle core (``sr_zoo.cli.threads``) unless ``OMP_NUM_THREADS``
+    chose; and how many cores were busy."""
     import torch
 
-    if os.environ.get("OMP_NUM_THREADS") or not hasattr(os, "getloadavg"):
+    if os.environ.get("OMP_NUM_THREADS"):
         return None, 0
-    busy = min(round(os.getloadavg()[0]), (os.cpu_count() or 1) - 1)
-    threads = max(1, min(torch.get_num_threads(), (os.cpu_count() or 1) - busy))
+    busy = busy_cores()
+    threads = idle_threads(busy)
     torch.set_num_threads(threads)
-    return threads, max(busy, 0)
+    return threads, busy
 
 
 def demo_batch(net: Any, channels: int, scale: int, patch_size: int, min_side: int = 8) -> tuple[int, int, float]:

@@ -21,9 +21,11 @@ from lightning.pytorch import Trainer
 from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.utilities import rank_zero_warn
 
 from sr_zoo.cli.demo import budget_words, demo_arguments, plan_demo, recipe_hint
 from sr_zoo.cli.preflight import check_run, ckpt_file, run_model_and_scale
+from sr_zoo.cli.threads import oversubscription_warning
 from sr_zoo.data import SRDataModule
 from sr_zoo.errors import SRZooError
 from sr_zoo.interrupts import command_signals
@@ -110,8 +112,13 @@ class SRZooCLI(LightningCLI):
 
     def before_fit(self) -> None:
         """What the fit needs beyond its network (the GAN's VGG16), fetched before the trainer prints its model
-        summary or starts: a missing file is one line before any work."""
+        summary or starts: a missing file is one line before any work. On a CPU whose cores other work keeps busy,
+        a line on torch's threads (``sr_zoo.cli.threads``)."""
         self.model.fetch_fit_weights(self.trainer)
+        if self.trainer.strategy.root_device.type == "cpu":
+            advice = oversubscription_warning()
+            if advice:
+                rank_zero_warn(advice)
 
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
         """The Trainer, finished by ``finish_trainer`` (atomic checkpoints, the timed progress bar). A recipe's own
