@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import types
 from pathlib import Path
 
 import pytest
@@ -36,27 +37,28 @@ class _Clock:
 def test_the_batch_and_patch_are_the_largest_that_leave_300_steps(monkeypatch: pytest.MonkeyPatch,
                                                                   seconds_per_sample: float, batch: int,
                                                                   patch: int) -> None:
-    monkeypatch.setattr(demo.time, "perf_counter", _Clock(seconds_per_sample))
+    monkeypatch.setattr(demo, "time", types.SimpleNamespace(perf_counter=_Clock(seconds_per_sample)))
     assert demo.budget_seconds() == 180 and demo.DEMO_MIN_STEPS == 300
-    chosen = demo.demo_batch(nn.Conv2d(1, 1, 3, padding=1), 1, 3, 72)
+    chosen = demo.demo_batch(nn.Conv2d(1, 1, 3, padding=1), 1, 3, 72, min_side=8)
     expected_step = seconds_per_sample * batch * (patch / 72) ** 2
     assert chosen == (batch, patch, pytest.approx(expected_step))
 
 
 def test_the_patch_keeps_the_network_s_smallest_input(monkeypatch: pytest.MonkeyPatch) -> None:
     """Halving a 12-pixel LR side would give 6, under the models' 8-pixel minimum input (``min_input_side``)."""
-    monkeypatch.setattr(demo.time, "perf_counter", _Clock(10.0))
+    monkeypatch.setattr(demo, "time", types.SimpleNamespace(perf_counter=_Clock(10.0)))
     assert demo.demo_batch(nn.Conv2d(3, 3, 3, padding=1), 3, 4, 48, min_side=8)[:2] == (1, 32)
+    assert demo.demo_batch(nn.Conv2d(3, 3, 3, padding=1), 3, 4, 24, min_side=8)[:2] == (1, 24)  # 6: never larger
 
 
 def test_a_network_with_nothing_to_train_is_timed_by_its_forward(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(demo.time, "perf_counter", _Clock(0.001))
-    assert demo.demo_batch(nn.Upsample(scale_factor=3, mode="bicubic"), 3, 3, 72)[:2] == (16, 72)
+    monkeypatch.setattr(demo, "time", types.SimpleNamespace(perf_counter=_Clock(0.001)))
+    assert demo.demo_batch(nn.Upsample(scale_factor=3, mode="bicubic"), 3, 3, 72, min_side=8)[:2] == (16, 72)
 
 
 def test_a_cpu_demo_takes_one_thread_per_idle_core(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.setattr(demo.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(threads, "usable_cores", lambda: 4)
     monkeypatch.setattr(torch, "get_num_threads", lambda: 4)
     chosen: list[int] = []
     monkeypatch.setattr(torch, "set_num_threads", chosen.append)
@@ -70,27 +72,53 @@ def test_a_cpu_demo_takes_one_thread_per_idle_core(monkeypatch: pytest.MonkeyPat
 
 def test_the_demo_validates_halfway_and_at_the_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                    capsys: pytest.CaptureFixture[str]) -> None:
-    """Lightning's time-based interval at half the budget; its stop at ``max_time`` validates once more."""
+    """Lightning's time-based interval at half the budget (its stop at ``max_time`` validates once more: the run
+    summary test's demo ends with a validation); when to validate, if the user said it, stands."""
     monkeypatch.chdir(tmp_path)
+    argv = ["fit", "--model", "fsrcnn", "--scale", "3", "--trainer.accelerator", "cpu", "--print_config"]
     with pytest.raises(SystemExit):
-        main(["fit", "--model", "fsrcnn", "--scale", "3", "--print_config"])
+        main(argv)
     out = capsys.readouterr().out
     assert "max_time: 00:00:03:00" in out and "val_check_interval: 00:00:01:30" in out, out
     assert "check_val_every_n_epoch: null" in out
     assert "patch_size: " in out and "patch_size: null" not in out
+    with pytest.raises(SystemExit):
+        main([*argv, "--trainer.check_val_every_n_epoch", "2"])
+    out = capsys.readouterr().out
+    assert "max_time: 00:00:03:00" in out and "check_val_every_n_epoch: 2" in out and "val_check_interval: null" in out
+
+
+def test_processes_started_by_ddp_take_the_first_process_s_plan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Lightning's DDP launcher re-runs the command line in each new process: they read the plan the first one
+    measured (``DEMO_PLAN_ENV``) instead of measuring again, and do not print the demo line; the variable is gone
+    when the first process's command ends."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(demo, "demo_batch", lambda *args, **kwargs: (8, 36, 0.1))
+    with pytest.raises(SystemExit):
+        main(["fit", "--model", "fsrcnn", "--scale", "3", "--trainer.accelerator", "cpu", "--print_config"])
+    assert "batch_size: 8" in capsys.readouterr().out
+    assert demo.DEMO_PLAN_ENV not in os.environ
+    monkeypatch.setenv(demo.DEMO_PLAN_ENV, "2,30,1")  # as the first process leaves it for DDP's
+    monkeypatch.setattr(demo, "demo_batch", lambda *args, **kwargs: pytest.fail("measured again"))
+    with pytest.raises(SystemExit):
+        main(["fit", "--model", "fsrcnn", "--scale", "3", "--trainer.accelerator", "cpu", "--print_config"])
+    out = capsys.readouterr().out
+    assert "batch_size: 2" in out and "patch_size: 30" in out
+    assert os.environ[demo.DEMO_PLAN_ENV] == "2,30,1"
 
 
 def test_the_command_leaves_torch_s_threads_as_they_were(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
-    monkeypatch.setattr(threads, "_busy_now", lambda: float(os.cpu_count() or 1))  # every core busy
+    monkeypatch.setattr(threads, "_busy_now", lambda: 64.0)  # every core busy
     before = torch.get_num_threads()
     chosen: list[int] = []
     set_threads = torch.set_num_threads
     monkeypatch.setattr(torch, "set_num_threads", lambda n: (chosen.append(n), set_threads(n)))
     with pytest.raises(SystemExit):
-        main(["fit", "--model", "fsrcnn", "--scale", "3", "--print_config"])
+        main(["fit", "--model", "fsrcnn", "--scale", "3", "--trainer.accelerator", "cpu", "--print_config"])
     assert chosen == [1, before]  # one thread for the demo, then torch's own again
     assert torch.get_num_threads() == before
 
@@ -108,6 +136,11 @@ def test_a_resumed_demo_keeps_its_checkpoint_s_batch_and_patch(tmp_path: Path, m
     capsys.readouterr()
     with pytest.raises(SystemExit):
         main(["fit", "--model", "fsrcnn", "--scale", "3", "--ckpt_path", str(checkpoint), "--print_config"])
+    out = capsys.readouterr().out
+    assert "batch_size: 3" in out and "patch_size: 30" in out, out
+    with pytest.raises(SystemExit):  # on a CPU and where there is a GPU alike
+        main(["fit", "--model", "fsrcnn", "--scale", "3", "--ckpt_path", str(checkpoint), "--trainer.accelerator",
+              "cpu", "--print_config"])
     out = capsys.readouterr().out
     assert "batch_size: 3" in out and "patch_size: 30" in out, out
 

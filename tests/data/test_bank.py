@@ -188,6 +188,8 @@ def test_a_datamodule_without_a_trainer_serves_the_bank_it_is_asked_for(tmp_path
     assert rgb.train_set[0]["lr"].shape[1] == 3 and y.train_set[0]["lr"].shape[1] == 1  # (1, C, h, w): a batch of one
     with pytest.raises(DatasetError, match="bank_channels must be 1 \\(Y\\) or 3 \\(RGB\\), got 2"):
         SRDataModule(**kwargs, bank_channels=2)
+    with pytest.raises(DatasetError, match="--data.bank_channels 1: SRResNet trains on RGB \\(3 channels\\)"):
+        _fit(tmp_path, create_model("srresnet", 2, blocks=1, n=8), bank_channels=1)
 
 
 def test_a_run_resumes_on_the_data_path_it_was_trained_on(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

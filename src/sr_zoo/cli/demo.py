@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sr_zoo.cli.threads import busy_cores, idle_threads
+from sr_zoo.cli.threads import busy_cores, idle_threads, usable_cores
 from sr_zoo.errors import SRZooError
 
-__all__ = ["DEMO_BUDGET", "DEMO_MIN_STEPS", "DemoPlan", "budget_seconds", "budget_words", "demo_arguments",
-           "demo_batch", "demo_threads", "plan_demo", "planned_steps", "recipe_hint"]
+__all__ = ["DEMO_BUDGET", "DEMO_MIN_STEPS", "DEMO_PLAN_ENV", "DemoPlan", "budget_seconds", "budget_words",
+           "demo_arguments", "demo_batch", "demo_threads", "plan_demo", "planned_steps", "recipe_hint"]
 
 DEMO_BUDGET = "00:00:03:00"
 """``fit`` without a recipe or a budget of its own: three minutes (Lightning's own default is 1000 epochs)."""
@@ -28,6 +28,9 @@ DEMO_BUDGET = "00:00:03:00"
 DEMO_MIN_STEPS = 300
 """The demo's batch and patch are the largest that leave at least this many optimizer steps in its budget: a few
 hundred Adam steps take every model here from its initial weights to a picture (the README's demo table)."""
+
+DEMO_PLAN_ENV = "_SR_ZOO_DEMO_PLAN"
+"""Set by a demo for its command's duration: ``batch,patch,threads`` for the processes DDP starts with the same argv."""
 
 _BATCHES = (16, 8, 4, 2, 1)
 _TRAINING_SHARE = 0.8  # of the budget: the rest is start-up, the data path and two validations (SRCNN x3 measured)
@@ -39,9 +42,9 @@ class DemoPlan:
 
     batch_size: int
     patch_size: int
-    step_seconds: float | None  # None: not measured (a GPU, or a batch and patch the user chose)
+    step_seconds: float | None  # None: not measured (a GPU, a resumed demo, a batch or patch the user chose)
     threads: int | None  # None: not set here (a GPU, or OMP_NUM_THREADS given)
-    busy_cores: int = 0
+    busy: int = 0  # cores other work kept busy
 
     @property
     def steps(self) -> int | None:
@@ -50,6 +53,15 @@ class DemoPlan:
     def arguments(self) -> list[str]:
         return [f"--data.batch_size={self.batch_size}", f"--data.patch_size={self.patch_size}"]
 
+    def to_env(self) -> str:
+        """The plan for the processes Lightning's DDP launcher starts with the same command line."""
+        return f"{self.batch_size},{self.patch_size},{self.threads or 0}"
+
+    @classmethod
+    def from_env(cls, value: str) -> DemoPlan:
+        batch, patch, threads = (int(v) for v in value.split(","))
+        return cls(batch, patch, None, threads or None)
+
     def describe(self) -> str:
         """``batch 16 of 72x72 patches, about 1,300 steps of 0.11 s (measured), 1 thread (1 of 2 cores busy)``."""
         text = f"batch {self.batch_size} of {self.patch_size}x{self.patch_size} patches"
@@ -57,8 +69,8 @@ class DemoPlan:
             text += f", about {self.steps:,} steps of {self.step_seconds:.2g} s (measured)"
         if self.threads is not None:
             text += f", {self.threads} thread{'s' if self.threads > 1 else ''}"
-            if self.busy_cores:
-                text += f" ({self.busy_cores} of {os.cpu_count()} cores busy)"
+            if self.busy:
+                text += f" ({self.busy} of {usable_cores()} cores busy)"
         return text
 
 
@@ -70,7 +82,7 @@ def budget_seconds() -> int:
 
 def planned_steps(step_seconds: float) -> int:
     """How many steps of ``step_seconds`` the demo plans for: its budget's training share over the step."""
-    return int(budget_seconds() * _TRAINING_SHARE / step_seconds)
+    return int(budget_seconds() * _TRAINING_SHARE / max(step_seconds, 1e-9))
 
 
 def budget_words() -> str:
@@ -81,8 +93,9 @@ def budget_words() -> str:
 
 def demo_arguments(config: Any) -> list[str]:
     """The demo's budget and validation for a parsed ``fit`` with no recipe (``--config``) and no budget of its own
-    (``max_epochs``, ``max_steps``, ``max_time``, wherever given): ``DEMO_BUDGET``, validation halfway and at the end
-    (Lightning's time-based interval; the stop at the budget validates). Else nothing."""
+    (``max_epochs``, ``max_steps``, ``max_time``, wherever given): ``DEMO_BUDGET``, and validation halfway and at the
+    end (Lightning's time-based interval; the stop at the budget validates) unless the user set when to validate.
+    Else nothing."""
     if config.get("subcommand") != "fit":
         return []
     settings = config["fit"]
@@ -90,9 +103,12 @@ def demo_arguments(config: Any) -> list[str]:
     if settings.get("config") or trainer is None or trainer.get("max_time") is not None \
             or trainer.get("max_epochs") is not None or trainer.get("max_steps") not in (None, -1):
         return []
-    half = budget_seconds() // 2
-    return [f"--trainer.max_time={DEMO_BUDGET}", "--trainer.check_val_every_n_epoch=null",
-            f"--trainer.val_check_interval=00:{half // 3600:02d}:{half // 60 % 60:02d}:{half % 60:02d}"]
+    extra = [f"--trainer.max_time={DEMO_BUDGET}"]
+    if trainer.get("val_check_interval") is None and trainer.get("check_val_every_n_epoch") == 1:  # Lightning's
+        half = max(1, budget_seconds() // 2)
+        extra += ["--trainer.check_val_every_n_epoch=null",
+                  f"--trainer.val_check_interval=00:{half // 3600:02d}:{half // 60 % 60:02d}:{half % 60:02d}"]
+    return extra
 
 
 def demo_threads() -> tuple[int | None, int]:
@@ -108,17 +124,17 @@ def demo_threads() -> tuple[int | None, int]:
     return threads, busy
 
 
-def demo_batch(net: Any, channels: int, scale: int, patch_size: int, min_side: int = 8) -> tuple[int, int, float]:
+def demo_batch(net: Any, channels: int, scale: int, patch_size: int, min_side: int,
+               layout: Any = None) -> tuple[int, int, float]:
     """The demo's batch, HR patch side and estimated seconds per step: the first of batches 16, 8, 4, 2, 1 at
     ``patch_size``, then batch 1 at half the side, that leaves ``DEMO_MIN_STEPS`` steps in the budget, by the
     measured time of ``net``'s forward and backward pass on one LR patch (after a warm-up), scaled by batch and
-    pixels (conservative above batch 1: the measured per-sample time falls with the batch on a CPU)."""
+    pixels (conservative above batch 1: the measured per-sample time falls with the batch on a CPU). ``layout``:
+    the memory format the model trains in (default contiguous); ``min_side``: the network's smallest LR input."""
     import torch
 
-    from sr_zoo.models.base import PixelLossModule
-
+    layout = layout or torch.contiguous_format
     side = patch_size // scale
-    layout = PixelLossModule.training_memory_format(torch.device("cpu"))
     net = net.train().to(memory_format=layout)
     x = torch.rand(1, channels, side, side).contiguous(memory_format=layout)
     times = []
@@ -128,9 +144,9 @@ def demo_batch(net: Any, channels: int, scale: int, patch_size: int, min_side: i
         if out.requires_grad:  # bicubic has nothing to train: its step is the forward pass
             out.float().mean().backward()
         times.append(time.perf_counter() - start)
-    per_sample = min(times[1:])
+    per_sample = max(min(times[1:]), 1e-9)
     budget = budget_seconds() * _TRAINING_SHARE
-    candidates = [(b, side) for b in _BATCHES] + [(1, max(min_side, side // 2))]
+    candidates = [(b, side) for b in _BATCHES] + [(1, min(side, max(min_side, side // 2)))]
     for batch, lr_side in candidates:
         step = per_sample * batch * (lr_side / side) ** 2
         if budget / step >= DEMO_MIN_STEPS:
@@ -139,32 +155,54 @@ def demo_batch(net: Any, channels: int, scale: int, patch_size: int, min_side: i
 
 
 def plan_demo(config: Any, name: str | None, scale: int | None) -> DemoPlan:
-    """The demo's threads, batch and patch for a parsed ``fit`` (``config``) of zoo model ``name``: measured on a
-    CPU (``demo_threads``, ``demo_batch``, on the model as ``create_model`` builds it), unless the user chose the
-    batch or patch; on a GPU the datamodule's defaults."""
+    """The demo's threads, batch and patch for a parsed ``fit`` (``config``) of zoo model ``name``: a resumed demo's
+    from its checkpoint (the same data stream); else on a CPU measured (``demo_threads``, ``demo_batch``, on the model
+    its ``--model.init_args`` build) unless the user chose the batch or patch; on a GPU the datamodule's defaults.
+    The processes Lightning's DDP launcher starts take the first process's plan (``DEMO_PLAN_ENV``)."""
     import torch
+    from lightning.fabric.accelerators.cuda import num_cuda_devices
 
     from sr_zoo.data import SRDataModule
-    from sr_zoo.models import create_model
 
+    if os.environ.get(DEMO_PLAN_ENV):
+        plan = DemoPlan.from_env(os.environ[DEMO_PLAN_ENV])
+        if plan.threads:
+            torch.set_num_threads(plan.threads)
+        return plan
     settings = config["fit"]
     default_batch = inspect.signature(SRDataModule).parameters["batch_size"].default
     chosen = settings.get("data.batch_size") != default_batch or settings.get("data.patch_size") is not None
     accelerator = str(settings.get("trainer.accelerator") or "auto").lower()
     patch = SRDataModule(scale=scale or 4, patch_size=settings.get("data.patch_size"),
                          recipe=settings.get("data.recipe") or "none", val=[], download=False).patch_size
-    if accelerator != "cpu" and torch.cuda.is_available():
-        return DemoPlan(settings.get("data.batch_size"), patch, None, None)
-    threads, busy = demo_threads()
+    on_gpu = accelerator not in ("cpu", "mps") and num_cuda_devices() > 0
+    threads, busy = (None, 0) if on_gpu else demo_threads()
     resumed = _checkpoint_data(settings.get("ckpt_path"))
     if resumed and not chosen:  # a resumed demo continues with the batch and patch its data stream was made of
-        return DemoPlan(resumed.get("batch_size", default_batch), resumed.get("patch_size") or patch, None, threads,
+        plan = DemoPlan(resumed.get("batch_size", default_batch), resumed.get("patch_size") or patch, None, threads,
                         busy)
-    if chosen or name is None or scale is None:
-        return DemoPlan(settings.get("data.batch_size"), patch, None, threads, busy)
-    model = create_model(name, scale)
-    batch, patch, step = demo_batch(model.net, 1 if model.y_channel else 3, scale, patch, model.min_input_side)
-    return DemoPlan(batch, patch, step, threads, busy)
+    elif on_gpu or chosen or name is None or scale is None:
+        plan = DemoPlan(settings.get("data.batch_size"), patch, None, threads, busy)
+    else:
+        model = _model(name, scale, settings.get("model.init_args"))
+        layout = getattr(model, "training_memory_format", None)
+        batch, patch, step = demo_batch(model.net, 1 if model.y_channel else 3, scale, patch, model.min_input_side,
+                                        layout(torch.device("cpu")) if layout else None)
+        plan = DemoPlan(batch, patch, step, threads, busy)
+    os.environ[DEMO_PLAN_ENV] = plan.to_env()  # removed when the command ends (run_lightning_cli)
+    return plan
+
+
+def _model(name: str, scale: int, init_args: Any) -> Any:
+    """The model as the run's ``--model.init_args`` build it, or with its defaults where they do not (a value the
+    run itself rejects: LightningCLI says so in one line after this)."""
+    from sr_zoo.models import create_model
+
+    kwargs = {k: v for k, v in dict(init_args or {}).items() if k != "scale" and not k.startswith("_")}
+    try:
+        return create_model(name, scale, **kwargs)
+    except (TypeError, ValueError, SRZooError):
+        return create_model(name, scale)
 
 
 def _checkpoint_data(ckpt_path: Any) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.utilities import rank_zero_warn
 
-from sr_zoo.cli.demo import budget_words, demo_arguments, plan_demo, recipe_hint
+from sr_zoo.cli.demo import DEMO_PLAN_ENV, budget_words, demo_arguments, plan_demo, recipe_hint
 from sr_zoo.cli.preflight import check_run, ckpt_file, run_model_and_scale
 from sr_zoo.cli.threads import oversubscription_warning
 from sr_zoo.data import SRDataModule
@@ -97,11 +97,12 @@ class SRZooCLI(LightningCLI):
         demo = demo_arguments(self.config)
         if demo:
             name, scale = run_model_and_scale(self.config[subcommand])
+            resumed_plan = bool(os.environ.get(DEMO_PLAN_ENV))
             plan = plan_demo(self.config, name, scale)
             demo += plan.arguments()
         if demo or printing:
             super().parse_arguments(parser, [*rest, *demo, *printing])
-        if demo:
+        if demo and not resumed_plan:  # the first process says it; those DDP starts with its argv do not
             print(f"sr_zoo: no recipe (--config) and no budget given: a {budget_words()} demo "
                   f"({plan.describe()}): it shows the pipeline run end to end and the loss fall, not a trained model; "
                   f"{recipe_hint(name, scale)}", flush=True)
@@ -187,11 +188,14 @@ def run_lightning_cli(argv: Sequence[str]) -> int:
 
     quiet_known_noise()
     threads = torch.get_num_threads()  # the demo may lower them (sr_zoo.cli.demo): for this command only
+    planned = os.environ.get(DEMO_PLAN_ENV)  # a DDP process's, from the first process
     try:
         with command_signals("outside training: nothing to save"):
             return _run(argv)
     finally:
         torch.set_num_threads(threads)
+        if planned is None:
+            os.environ.pop(DEMO_PLAN_ENV, None)
 
 
 class _DropLitLoggerTip(logging.Filter):

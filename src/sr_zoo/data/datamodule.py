@@ -403,7 +403,11 @@ class SRDataModule(L.LightningDataModule):
         """The bank of ``patches``' images (made on first use), or ``patches`` if the default bank is too big."""
         stride = self.hparams.bank_stride or self.recipe.bank_stride or max(1, patches.patch_size // self.scale // 2)
         module = self.trainer.lightning_module if self.trainer is not None else None
-        channels = self.hparams.bank_channels or (1 if getattr(module, "y_channel", False) else 3)
+        trains_on = (1 if getattr(module, "y_channel", False) else 3) if module is not None else None
+        channels = self.hparams.bank_channels or trains_on or 3
+        if trains_on is not None and channels != trains_on:
+            raise DatasetError(f"--data.bank_channels {channels}: {type(module).__name__} trains on "
+                               f"{'Y' if trains_on == 1 else 'RGB'} ({trains_on} channel{'s' * (trains_on > 1)})")
         rows = sum(bank_rows(patches, stride))
         size = rows * (patches.patch_size**2 + (patches.patch_size // self.scale) ** 2) * channels
         if self.hparams.bank is None and self._bank_from_checkpoint is None and size > _DEFAULT_BANK_LIMIT:
