@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -116,3 +117,14 @@ def test_the_demo_says_what_it_shows_and_reads_its_result(tmp_path: Path, monkey
     assert scores is not None, summary
     below = float(scores[1]) < float(scores[2])
     assert ("below bicubic after" in summary) == below
+    # The budget is spent and the checkpoint keeps the time: the resume line, run as printed, trains as long again.
+    resume = re.search(r"  resume:  sr-zoo (fit --config \S+ --ckpt_path \S+ --trainer.max_time 00:00:00:(\d\d))\n"
+                       r"           \(its 5 s are spent and the checkpoint keeps the time: a larger max_time trains as "
+                       r"long again\)", summary)
+    assert resume is not None, summary
+    assert 10 <= int(resume[2]) <= 12
+    steps = int(re.search(r"([\d,]+) optimizer steps", summary)[1].replace(",", ""))
+    assert main([*shlex.split(resume[1]), "--trainer.enable_progress_bar", "false"]) == 0
+    again = capsys.readouterr().out
+    assert int(re.search(r"fit done: fsrcnn x3, \d+ epoch\(s\), ([\d,]+) optimizer steps", again)[1].replace(",", "")) \
+        > steps

@@ -4,13 +4,14 @@ bicubic, where the checkpoint is, and the commands to resume, test and upscale w
 from __future__ import annotations
 
 import copy
+import math
 import shlex
 import time
 from pathlib import Path
 from typing import Any
 
 import lightning as L
-from lightning.pytorch.callbacks import Callback
+from lightning.pytorch.callbacks import Callback, Timer
 
 __all__ = ["RunSummary"]
 
@@ -78,10 +79,33 @@ class RunSummary(Callback):
             ckpt = shlex.quote(str(checkpoint))
             config = Path(trainer.log_dir or ".") / "config.yaml"
             lines.append(f"  checkpoint: {checkpoint}")
-            lines.append(f"  resume:  sr-zoo fit --config {shlex.quote(str(config))} --ckpt_path {ckpt}")
+            more_time, why = _more_time(trainer)
+            lines.append(f"  resume:  sr-zoo fit --config {shlex.quote(str(config))} --ckpt_path {ckpt}{more_time}")
+            if why:
+                lines.append(f"           ({why})")
             lines.append(f"  test:    sr-zoo test --config {shlex.quote(str(config))} --ckpt_path {ckpt}")
             lines.append(f"  upscale: sr-zoo upscale IMAGES -o OUTDIR --model {name} --scale {scale} --ckpt {ckpt}")
         return "\n".join(lines)
+
+
+def _more_time(trainer: L.Trainer) -> tuple[str, str]:
+    """For a run its ``max_time`` ended (the demo's minutes): the resume line's larger budget and why, since the
+    checkpoint keeps the time spent (Lightning's ``Timer``) and the same budget would train nothing."""
+    timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
+    remaining = timer.time_remaining() if timer is not None else None
+    if remaining is None or remaining > 0:
+        return "", ""
+    elapsed = timer.time_elapsed()
+    total = math.ceil(2 * elapsed + remaining)  # what was spent, and the budget again
+    days, rest = divmod(total, 86400)
+    budget = f"{days:02d}:{rest // 3600:02d}:{rest // 60 % 60:02d}:{rest % 60:02d}"
+    return (f" --trainer.max_time {budget}", f"its {_duration_words(elapsed + remaining)} are spent and the checkpoint "
+            "keeps the time: a larger max_time trains as long again")
+
+
+def _duration_words(seconds: float) -> str:
+    seconds = round(seconds)
+    return f"{seconds // 60} minutes" if seconds >= 60 and seconds % 60 == 0 else f"{seconds} s"
 
 
 def _bicubic(trainer: L.Trainer, scale: int) -> dict[str, tuple[float, float]]:
