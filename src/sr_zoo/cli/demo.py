@@ -26,14 +26,14 @@ DEMO_BUDGET = "00:00:03:00"
 """``fit`` without a recipe or a budget of its own: three minutes (Lightning's own default is 1000 epochs)."""
 
 DEMO_MIN_STEPS = 300
-"""The demo's batch and patch are the largest that leave at least this many optimizer steps in its budget: a few
-hundred Adam steps take every model here from its initial weights to a picture (the README's demo table)."""
+"""The demo's batch and patch are the largest that leave at least this many optimizer steps in its budget: our
+choice, so that the loss visibly falls (the README's demo table shows what each model reached)."""
 
 DEMO_PLAN_ENV = "_SR_ZOO_DEMO_PLAN"
 """Set by a demo for its command's duration: ``batch,patch,threads`` for the processes DDP starts with the same argv."""
 
 _BATCHES = (16, 8, 4, 2, 1)
-_TRAINING_SHARE = 0.8  # of the budget: the rest is start-up, the data path and two validations (SRCNN x3 measured)
+_TRAINING_SHARE = 0.8  # of the budget, for the network's passes: the rest is start-up, data and two validations
 
 
 @dataclass(frozen=True)

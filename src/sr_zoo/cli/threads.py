@@ -15,8 +15,8 @@ __all__ = ["busy_cores", "idle_threads", "oversubscription_warning", "usable_cor
 
 
 def usable_cores() -> int:
-    """The cores this process may run on (its affinity: ``taskset``, a batch scheduler's allocation)."""
-    return len(_allowed_cores()) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    """How many cores this process may run on (its affinity: ``taskset``, a batch scheduler's allocation)."""
+    return len(_allowed_cores())
 
 
 def _allowed_cores() -> set[int]:
